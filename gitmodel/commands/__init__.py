@@ -1,0 +1,1 @@
+"""Domain verbs: one module per command, each a plain typed function."""

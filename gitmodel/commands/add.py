@@ -1,0 +1,194 @@
+"""`git model add`: store an artifact in the cache and stage a pointer that describes it."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from gitmodel.cache.lock import file_lock
+from gitmodel.errors import PointerError, UsageError
+from gitmodel.gitignore import ensure_ignored
+from gitmodel.ingest import store_artifact
+from gitmodel.lineage import build_lineage
+from gitmodel.pointer import (
+    NAME_RE,
+    POINTER_SUFFIX,
+    Pointer,
+    artifact_location,
+    is_pointer_path,
+    pointer_path_for,
+    read_pointer,
+    write_pointer,
+)
+from gitmodel.tomlfmt import Scalar
+from gitmodel.workspace import Workspace, open_workspace
+
+
+@dataclass(frozen=True)
+class AddResult:
+    artifact: Path
+    pointer_file: Path
+    pointer: Pointer
+    changed: bool  # the artifact's bytes differ from the previous pointer's (or there was none)
+    hashed_bytes: int
+    carried_metrics: tuple[str, ...] = ()  # kept from the previous version though bytes changed
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+
+
+def add(
+    paths: Sequence[str | Path],
+    *,
+    repo: str | Path = ".",
+    name: str | None = None,
+    metrics: Mapping[str, Scalar] | None = None,
+    params: Mapping[str, Scalar] | None = None,
+    data: Sequence[str | Path] = (),
+) -> list[AddResult]:
+    """Track each path (file or folder): cache its bytes, write and stage its pointer."""
+    if not paths:
+        raise UsageError("nothing to add", "name a file or folder: git model add PATH")
+    if name is not None and len(paths) > 1:
+        raise UsageError(
+            "--name names one model, but several paths were given",
+            "add the paths one at a time, each with its own --name",
+        )
+    ws = open_workspace(Path(repo))
+    cwd = Path(repo)
+    artifacts = [_check_addable(ws, cwd / p) for p in paths]
+    results = []
+    for artifact in artifacts:
+        results.append(
+            _add_one(
+                ws, artifact, name, dict(metrics or {}), dict(params or {}), [cwd / d for d in data]
+            )
+        )
+    ws.stat_cache.close()
+    return results
+
+
+def _check_addable(ws: Workspace, given: Path) -> Path:
+    rel = ws.repo.relpath(given)
+    artifact = ws.repo.root / rel
+    shown = rel or "."
+    if not rel or rel == ".git" or rel.startswith(".git/"):
+        raise UsageError(
+            f"cannot add {shown}: it is the repository itself or inside .git",
+            "name a model file or folder inside the work tree",
+        )
+    if is_pointer_path(rel):
+        raise UsageError(
+            f"{shown} is a pointer file; add the artifact it describes instead",
+            f"git model add {rel[: -len(POINTER_SUFFIX)]}",
+        )
+    if not os.path.lexists(artifact):
+        raise UsageError(f"{shown}: no such file or folder", "check the path and try again")
+    if artifact.is_symlink() and not _points_into_cache(ws, artifact):
+        raise UsageError(f"{shown} is a symlink", "add the file or folder it points to instead")
+    tracked = ws.repo.ls_files([rel])
+    if tracked:
+        raise UsageError(
+            f"{shown} is tracked by Git; git-model cannot take over a path Git stores",
+            f"untrack it first: git rm -r --cached {rel} (then commit), and add it again",
+        )
+    if (
+        artifact.is_dir()
+        and not artifact.is_symlink()
+        and (
+            ws.repo.git(
+                "ls-files", "-z", "--others", "--exclude-standard", "--", f"{rel}/*{POINTER_SUFFIX}"
+            )
+        )
+    ):
+        raise UsageError(
+            f"{shown} contains pointer files of other artifacts",
+            "add the artifacts inside it one by one instead of the whole folder",
+        )
+    return artifact
+
+
+def _points_into_cache(ws: Workspace, path: Path) -> bool:
+    from gitmodel.artifacts import object_link_oid
+
+    return object_link_oid(ws, path) is not None
+
+
+def _add_one(
+    ws: Workspace,
+    artifact: Path,
+    name: str | None,
+    metrics: dict[str, Scalar],
+    params: dict[str, Scalar],
+    data: list[Path],
+) -> AddResult:
+    pointer_file = pointer_path_for(artifact)
+    previous = _previous_pointer(pointer_file)
+    draft = Pointer(
+        name=name or (previous.name if previous else default_name(artifact)),
+        path=artifact.name,
+        oid="xxh128:" + "0" * 32,
+        size=0,
+        kind="file",
+    )
+    _check_name(draft.name)
+    artifact_location(ws.repo.root, pointer_file, draft)
+    lineage = build_lineage(ws, data)
+    with file_lock(ws.cache_lock, shared=True):
+        stored = store_artifact(
+            ws,
+            artifact,
+            previous.oid if previous else None,
+            previous.format if previous else None,
+        )
+    changed = previous is None or previous.oid != stored.oid
+    carried: tuple[str, ...] = ()
+    if previous is not None and changed:
+        carried = tuple(sorted(set(previous.metrics) - set(metrics)))
+    pointer = replace(
+        draft,
+        oid=stored.oid,
+        size=stored.size,
+        kind=stored.kind,
+        format=stored.format,
+        metrics={**(previous.metrics if previous else {}), **metrics},
+        params={**(previous.params if previous else {}), **params},
+        lineage=lineage if changed or previous is None or data else previous.lineage,
+    )
+    with file_lock(ws.repo_lock):
+        write_pointer(pointer_file, pointer)
+        gitignore = ensure_ignored(artifact)
+        to_stage = [ws.repo.relpath(pointer_file)]
+        if gitignore is not None or (artifact.parent / ".gitignore").exists():
+            to_stage.append(ws.repo.relpath(artifact.parent / ".gitignore"))
+        ws.repo.stage(to_stage)
+    return AddResult(
+        artifact, pointer_file, pointer, changed, stored.hashed_bytes, carried, stored.warnings
+    )
+
+
+def _previous_pointer(pointer_file: Path) -> Pointer | None:
+    if not pointer_file.exists():
+        return None
+    try:
+        return read_pointer(pointer_file)
+    except PointerError as exc:
+        raise PointerError(
+            f"{exc.message}", f"fix or delete {pointer_file.name} and run `git model add` again"
+        ) from None
+
+
+def default_name(artifact: Path) -> str:
+    stem = artifact.name if artifact.is_dir() else artifact.stem
+    name = re.sub(r"[^a-z0-9_-]+", "-", stem.lower()).strip("-_")
+    return name or "model"
+
+
+def _check_name(name: str) -> None:
+    if not NAME_RE.match(name):
+        raise UsageError(
+            f"invalid model name {name!r}",
+            "use lowercase letters, digits, '-', '_' or '/', starting and ending with a "
+            "letter or digit (it becomes part of Git tag names)",
+        )

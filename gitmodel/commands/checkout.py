@@ -1,0 +1,178 @@
+"""`git model checkout`: put the bytes every pointer names into the work tree.
+
+Plans first, then acts: if any work-tree file would be overwritten or deleted while its bytes
+are not in the cache, nothing is touched (unless --force).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gitmodel.artifacts import FileHasher, walk_folder
+from gitmodel.cache.links import materialise
+from gitmodel.cache.lock import file_lock
+from gitmodel.cache.objects import missing_object
+from gitmodel.errors import WouldOverwriteError
+from gitmodel.fsutil import make_writable
+from gitmodel.manifests import decode_dir_manifest
+from gitmodel.pointer import artifact_location, read_pointer
+from gitmodel.progress import Progress
+from gitmodel.selection import select_pointers
+from gitmodel.workspace import Workspace, open_workspace
+
+
+@dataclass(frozen=True)
+class Placement:
+    """One file to write: object oid -> work-tree path."""
+
+    oid: str
+    dest: Path
+    size: int
+    executable: bool = False
+
+
+@dataclass
+class CheckoutPlan:
+    writes: list[Placement] = field(default_factory=list)
+    removals: list[Path] = field(default_factory=list)  # cached copies the manifest dropped
+    replace_trees: list[Path] = field(default_factory=list)  # a folder where a file goes
+    conflicts: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)  # extra files we may not delete
+    unchanged: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CheckoutResult:
+    restored: list[str]
+    unchanged: list[str]
+    removed: list[str]
+    kept: list[str]
+
+
+def checkout(
+    targets: Sequence[str | Path] = (),
+    *,
+    repo: str | Path = ".",
+    force: bool = False,
+    verify: bool = False,
+) -> CheckoutResult:
+    ws = open_workspace(Path(repo))
+    plan = CheckoutPlan()
+    with file_lock(ws.cache_lock, shared=True):
+        for pointer_file in select_pointers(ws, targets, Path(repo)):
+            _plan_pointer(ws, pointer_file, plan, verify)
+        if plan.conflicts and not force:
+            shown = ", ".join(plan.conflicts[:5]) + (" …" if len(plan.conflicts) > 5 else "")
+            raise WouldOverwriteError(
+                f"checkout would overwrite changes not saved in the cache: {shown}",
+                "save them with `git model add`, or discard them with --force",
+            )
+        _execute(ws, plan)
+    ws.stat_cache.close()
+    rel = ws.repo.relpath
+    return CheckoutResult(
+        restored=[rel(p.dest) for p in plan.writes],
+        unchanged=plan.unchanged,
+        removed=[rel(p) for p in plan.removals],
+        kept=plan.kept,
+    )
+
+
+def _plan_pointer(ws: Workspace, pointer_file: Path, plan: CheckoutPlan, verify: bool) -> None:
+    pointer = read_pointer(pointer_file)
+    artifact = artifact_location(ws.repo.root, pointer_file, pointer)
+    if not ws.store.has(pointer.oid):
+        raise _missing(ws, pointer.oid, artifact)
+    if pointer.kind == "file":
+        targets = [Placement(pointer.oid, artifact, pointer.size)]
+    else:
+        entries = decode_dir_manifest(ws.store.read_bytes(pointer.oid), pointer.oid)
+        targets = [Placement(e.oid, artifact / e.path, e.size, e.executable) for e in entries]
+    for target in targets:
+        if not ws.store.has(target.oid):
+            raise _missing(ws, target.oid, target.dest)
+        if verify:
+            ws.store.verify(target.oid)
+    hasher = FileHasher(ws, artifact if pointer.kind == "dir" else None)
+    _plan_root(ws, artifact, pointer.kind, plan, hasher)
+    for target in targets:
+        _plan_file(ws, target, plan, hasher)
+    if pointer.kind == "dir" and artifact.is_dir() and not artifact.is_symlink():
+        wanted = {t.dest for t in targets}
+        for work in walk_folder(artifact):
+            if work.path not in wanted:
+                _plan_extra(ws, work.path, work.st, plan, hasher)
+    hasher.save()
+
+
+def _plan_root(
+    ws: Workspace, artifact: Path, kind: str, plan: CheckoutPlan, hasher: FileHasher
+) -> None:
+    """Handle a folder standing where a file goes, or a file where a folder goes."""
+    if kind == "file" and artifact.is_dir() and not artifact.is_symlink():
+        for work in walk_folder(artifact):
+            if not ws.store.has(hasher.oid_of(work.path, work.st)):
+                plan.conflicts.append(ws.repo.relpath(work.path))
+        plan.replace_trees.append(artifact)
+    elif kind == "dir" and os.path.lexists(artifact) and not artifact.is_dir():
+        st = os.lstat(artifact)
+        if not ws.store.has(hasher.oid_of(artifact, st)):
+            plan.conflicts.append(ws.repo.relpath(artifact))
+        plan.replace_trees.append(artifact)
+
+
+def _plan_file(ws: Workspace, target: Placement, plan: CheckoutPlan, hasher: FileHasher) -> None:
+    dest = target.dest
+    if dest.is_dir() and not dest.is_symlink():
+        plan.conflicts.append(ws.repo.relpath(dest) + "/")
+    elif os.path.lexists(dest):
+        current = hasher.oid_of(dest, os.lstat(dest))
+        if current == target.oid:
+            plan.unchanged.append(ws.repo.relpath(dest))
+            return
+        if not ws.store.has(current):
+            plan.conflicts.append(ws.repo.relpath(dest))
+    plan.writes.append(target)
+
+
+def _plan_extra(
+    ws: Workspace, path: Path, st: os.stat_result, plan: CheckoutPlan, hasher: FileHasher
+) -> None:
+    if ws.store.has(hasher.oid_of(path, st)):
+        plan.removals.append(path)
+    else:
+        plan.kept.append(ws.repo.relpath(path))
+
+
+def _execute(ws: Workspace, plan: CheckoutPlan) -> None:
+    for tree in plan.replace_trees:
+        if tree.is_dir() and not tree.is_symlink():
+            for sub in tree.rglob("*"):
+                make_writable(sub)
+            shutil.rmtree(tree)
+        else:
+            tree.unlink()
+    for path in plan.removals:
+        path.unlink()
+    progress = Progress("Checking out", sum(p.size for p in plan.writes))
+    recorded = []
+    for placement in plan.writes:
+        if placement.dest.is_dir() and not placement.dest.is_symlink():
+            shutil.rmtree(placement.dest)
+        materialise(
+            ws.store.path(placement.oid), placement.dest, ws.link_modes, placement.executable
+        )
+        recorded.append((placement.dest, os.lstat(placement.dest), placement.oid))
+        progress.advance(placement.size)
+    progress.close()
+    ws.stat_cache.record_many(recorded)
+
+
+def _missing(ws: Workspace, oid: str, dest: Path) -> Exception:
+    error = missing_object(oid)
+    error.message += f" (needed for {ws.repo.relpath(dest)})"
+    return error

@@ -1,0 +1,116 @@
+"""`git model status`: for every pointer, does the work tree hold the bytes it names?"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from gitmodel.artifacts import FileHasher, WorkFile, walk_folder
+from gitmodel.errors import GitModelError
+from gitmodel.manifests import FileEntry, decode_dir_manifest
+from gitmodel.pointer import Pointer, artifact_location, read_pointer
+from gitmodel.selection import select_pointers
+from gitmodel.workspace import Workspace, open_workspace
+
+UP_TO_DATE = "up to date"
+MODIFIED = "modified"
+MISSING_FROM_WORKTREE = "missing from work tree"
+MISSING_FROM_CACHE = "missing from cache"
+INVALID = "invalid pointer"
+
+
+@dataclass(frozen=True)
+class ArtifactStatus:
+    path: str  # the artifact, relative to the repository root
+    pointer_path: str
+    name: str | None
+    state: str
+    oid: str | None
+    detail: str = ""  # e.g. which files of a folder changed, or why a pointer is invalid
+
+    @property
+    def ok(self) -> bool:
+        return self.state == UP_TO_DATE
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "path": self.path,
+            "pointer": self.pointer_path,
+            "name": self.name,
+            "state": self.state,
+            "oid": self.oid,
+            "detail": self.detail,
+        }
+
+
+def status(targets: Sequence[str | Path] = (), *, repo: str | Path = ".") -> list[ArtifactStatus]:
+    ws = open_workspace(Path(repo))
+    results = []
+    for pointer_file in select_pointers(ws, targets, Path(repo)):
+        results.append(artifact_status(ws, pointer_file))
+    ws.stat_cache.close()
+    return results
+
+
+def artifact_status(ws: Workspace, pointer_file: Path) -> ArtifactStatus:
+    rel_pointer = ws.repo.relpath(pointer_file)
+    try:
+        pointer = read_pointer(pointer_file)
+        artifact = artifact_location(ws.repo.root, pointer_file, pointer)
+    except GitModelError as exc:
+        return ArtifactStatus(
+            rel_pointer.removesuffix(".gitmodel"), rel_pointer, None, INVALID, None, exc.message
+        )
+    rel = ws.repo.relpath(artifact)
+
+    def result(state: str, detail: str = "") -> ArtifactStatus:
+        return ArtifactStatus(rel, rel_pointer, pointer.name, state, pointer.oid, detail)
+
+    if not os.path.lexists(artifact):
+        return result(MISSING_FROM_WORKTREE)
+    if pointer.kind == "dir":
+        return result(*_folder_state(ws, artifact, pointer))
+    if artifact.is_dir() and not artifact.is_symlink():
+        return result(MODIFIED, "a folder where the pointer names a file")
+    hasher = FileHasher(ws)
+    oid = hasher.oid_of(artifact, os.lstat(artifact))
+    hasher.save()
+    if oid != pointer.oid:
+        return result(MODIFIED)
+    return result(UP_TO_DATE if ws.store.has(pointer.oid) else MISSING_FROM_CACHE)
+
+
+def _folder_state(ws: Workspace, folder: Path, pointer: Pointer) -> tuple[str, str]:
+    if not ws.store.has(pointer.oid):
+        return MISSING_FROM_CACHE, "folder manifest"
+    if not folder.is_dir() or folder.is_symlink():
+        return MODIFIED, "a file where the pointer names a folder"
+    expected = {
+        e.path: e for e in decode_dir_manifest(ws.store.read_bytes(pointer.oid), pointer.oid)
+    }
+    missing_objects = [p for p, e in expected.items() if not ws.store.has(e.oid)]
+    hasher = FileHasher(ws, folder)
+    changed: list[str] = []
+    seen = set()
+    for work in walk_folder(folder):
+        seen.add(work.relpath)
+        entry = expected.get(work.relpath)
+        if entry is None:
+            changed.append(f"+{work.relpath}")
+        elif _differs(hasher, work, entry):
+            changed.append(work.relpath)
+    hasher.save()
+    changed += [f"-{p}" for p in expected if p not in seen]
+    if changed:
+        return MODIFIED, ", ".join(sorted(changed, key=lambda c: c.lstrip("+-"))[:20])
+    if missing_objects:
+        return MISSING_FROM_CACHE, ", ".join(missing_objects[:20])
+    return UP_TO_DATE, ""
+
+
+def _differs(hasher: FileHasher, work: WorkFile, entry: FileEntry) -> bool:
+    if entry.size != work.st.st_size and not work.path.is_symlink():
+        return True  # a different size needs no hashing to tell
+    return hasher.oid_of(work.path, work.st) != entry.oid

@@ -1,0 +1,89 @@
+"""File-system helpers shared by the storage layer: atomic writes and safe temp names."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import secrets
+from pathlib import Path
+
+# errno values that mean "this file system cannot make that kind of link": fall back, don't fail.
+LINK_REFUSALS = {
+    errno.EXDEV,
+    errno.EPERM,
+    errno.EOPNOTSUPP,
+    errno.ENOTSUP,
+    errno.EINVAL,
+    errno.EMLINK,
+    errno.ENOTTY,
+    errno.EACCES,
+}
+FICLONE = 0x40049409  # Linux ioctl: make dest a copy-on-write clone of src
+
+
+def temp_name_beside(path: Path) -> Path:
+    """A hidden, unique name in the same folder, so a rename onto `path` is atomic."""
+    return path.with_name(f".{path.name}.tmp-{secrets.token_hex(6)}")
+
+
+def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Write `data` to `path` so that readers see the old bytes or the new, never a mix."""
+    temp = temp_name_beside(path)
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            temp.unlink()
+        raise
+
+
+def remove_quietly(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+
+
+def make_writable(path: Path) -> None:
+    """Give the owner write permission back (objects and linked files are read-only)."""
+    with contextlib.suppress(FileNotFoundError):
+        mode = os.lstat(path).st_mode
+        os.chmod(path, mode | 0o200)
+
+
+def try_link(kind: str, source: Path, dest: Path) -> bool:
+    """Make `dest` a hardlink, symlink or reflink of `source`.
+
+    True if it worked, False if this file system refuses that kind of link (callers then fall
+    back to the next link mode); any other failure is raised.
+    """
+    try:
+        if kind == "hardlink":
+            os.link(source, dest)
+        elif kind == "symlink":
+            os.symlink(source.resolve(), dest)
+        elif kind == "reflink":
+            reflink(source, dest)
+        else:
+            raise ValueError(f"not a link kind: {kind}")
+    except OSError as exc:
+        if exc.errno in LINK_REFUSALS:
+            return False
+        raise
+    return True
+
+
+def reflink(source: Path, dest: Path) -> None:
+    import fcntl
+
+    with source.open("rb") as src, dest.open("wb") as dst:
+        try:
+            fcntl.ioctl(dst.fileno(), FICLONE, src.fileno())
+        except OSError:
+            dst.close()
+            remove_quietly(dest)
+            raise

@@ -1,0 +1,169 @@
+"""One typed facade over Git.
+
+Reads on hot paths (repository discovery, config, ls-files) run the `git` binary directly:
+a single short subprocess is faster than importing a Git library, and behaves exactly like
+Git (includes, worktrees, `core.hooksPath`). Porcelain that changes state (staging) goes
+through gitpython, imported lazily. Revision reads (pointer blobs at tags) use dulwich.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from gitmodel.errors import GitError
+
+
+def no_git_env() -> dict[str, str]:
+    """The environment minus the GIT_* variables Git exports while it runs hooks and aliases,
+    which would otherwise point our own git calls at the wrong repository or index."""
+    keep = {
+        "GIT_EXEC_PATH",
+        "GIT_SSH",
+        "GIT_SSH_COMMAND",
+        "GIT_SSL_CAINFO",
+        "GIT_SSL_NO_VERIFY",
+        "GIT_CONFIG_NOSYSTEM",
+        "GIT_CONFIG_GLOBAL",
+        "GIT_CONFIG_SYSTEM",
+        "GIT_ASKPASS",
+        "GIT_TERMINAL_PROMPT",
+        "GIT_TRACE",
+        "GIT_CEILING_DIRECTORIES",
+    }
+    return {k: v for k, v in os.environ.items() if not k.startswith("GIT_") or k in keep}
+
+
+def run_git(
+    args: Sequence[str], cwd: Path, *, check: bool = True, input: bytes | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    try:
+        proc = subprocess.run(
+            ["git", *args],
+            cwd=cwd,
+            input=input,
+            capture_output=True,
+            env=no_git_env(),
+            check=False,
+        )
+    except FileNotFoundError:
+        raise GitError("git is not installed or not on PATH", "install Git 2.30 or newer") from None
+    if check and proc.returncode != 0:
+        detail = proc.stderr.decode(errors="replace").strip().splitlines()
+        raise GitError(
+            f"git {args[0]} failed: {detail[-1] if detail else 'exit ' + str(proc.returncode)}",
+            "check the repository state with `git status`",
+        )
+    return proc
+
+
+@dataclass(frozen=True)
+class GitRepo:
+    """A work tree and its Git directories, found from any folder inside it."""
+
+    root: Path
+    git_dir: Path
+    common_dir: Path
+
+    @classmethod
+    def discover(cls, start: Path) -> GitRepo:
+        if not start.is_dir():
+            raise GitError(f"{start}: no such directory", "pass an existing folder to -C")
+        proc = run_git(
+            ["rev-parse", "--show-toplevel", "--absolute-git-dir", "--git-common-dir"],
+            start,
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise GitError(
+                f"{start.resolve()} is not inside a Git work tree",
+                "run `git init` first, or pass the repository with -C PATH",
+            )
+        top, git_dir, common = proc.stdout.decode().splitlines()
+        common_path = Path(common)
+        if not common_path.is_absolute():
+            common_path = (start / common_path).resolve()
+        return cls(root=Path(top), git_dir=Path(git_dir), common_dir=common_path)
+
+    def git(self, *args: str, input: bytes | None = None) -> str:
+        return run_git(args, self.root, input=input).stdout.decode()
+
+    def config_get(self, key: str) -> str | None:
+        proc = run_git(["config", "--get", key], self.root, check=False)
+        if proc.returncode == 1:
+            return None
+        if proc.returncode != 0:
+            raise GitError(
+                f"git config --get {key} failed: {proc.stderr.decode().strip()}",
+                "check your Git config files for syntax errors",
+            )
+        return proc.stdout.decode().rstrip("\n")
+
+    def config_get_regexp(self, pattern: str) -> dict[str, str]:
+        proc = run_git(["config", "-z", "--get-regexp", pattern], self.root, check=False)
+        result: dict[str, str] = {}
+        for record in proc.stdout.decode().split("\0"):
+            if record:
+                key, _, value = record.partition("\n")
+                result[key] = value
+        return result
+
+    def ls_files(self, pathspecs: Sequence[str] = (), *, others: bool = False) -> list[str]:
+        """Paths (relative to the root, POSIX) Git tracks, plus untracked ones with `others`."""
+        args = ["ls-files", "-z", "--full-name"]
+        if others:
+            args += ["--cached", "--others", "--exclude-standard"]
+        out = run_git([*args, "--", *pathspecs], self.root).stdout.decode()
+        return sorted({p for p in out.split("\0") if p})
+
+    def is_tracked(self, relpath: str) -> bool:
+        proc = run_git(["ls-files", "-z", "--error-unmatch", "--", relpath], self.root, check=False)
+        return proc.returncode == 0 and bool(proc.stdout)
+
+    def head_commit(self) -> str | None:
+        proc = run_git(["rev-parse", "--verify", "-q", "HEAD^{commit}"], self.root, check=False)
+        return proc.stdout.decode().strip() or None
+
+    def is_dirty(self) -> bool:
+        """Whether tracked files differ from HEAD (untracked and ignored files don't count)."""
+        out = run_git(["status", "--porcelain", "--untracked-files=no"], self.root).stdout
+        return bool(out.strip())
+
+    def hash_object(self, path: Path) -> str:
+        return run_git(["hash-object", "--", str(path)], self.root).stdout.decode().strip()
+
+    def check_ignore(self, relpath: str) -> bool:
+        return (
+            run_git(["check-ignore", "-q", "--", relpath], self.root, check=False).returncode == 0
+        )
+
+    def stage(self, relpaths: Sequence[str]) -> None:
+        """`git add` through gitpython, so staging behaves exactly as the user's Git does.
+
+        Forced, because a pointer must be staged even where a broad ignore rule covers it.
+        """
+        if relpaths:
+            self._porcelain.add("-f", "--", *relpaths)
+
+    @cached_property
+    def _porcelain(self) -> Any:
+        import git  # gitpython: heavy import, so only when something is staged
+
+        return git.Git(str(self.root))
+
+    def relpath(self, path: Path) -> str:
+        """`path` relative to the work-tree root, POSIX; refuses paths outside the repository."""
+        absolute = Path(os.path.abspath(path))
+        real = Path(os.path.realpath(absolute.parent)) / absolute.name
+        try:
+            return real.relative_to(os.path.realpath(self.root)).as_posix()
+        except ValueError:
+            raise GitError(
+                f"{path} is outside the repository {self.root}",
+                "move the file into the repository, or run from the repository it belongs to",
+            ) from None

@@ -1,0 +1,108 @@
+"""Content addressing: xxh3-128 object ids, computed by streaming."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import xxhash
+
+from gitmodel.errors import UsageError
+
+OID_PREFIX = "xxh128:"
+OID_RE = re.compile(r"^xxh128:[0-9a-f]{32}$")
+CHUNK_SIZE = 4 * 1024 * 1024
+
+ChunkSink = Callable[[memoryview], object]
+
+
+class ReadableInto(Protocol):
+    def readinto(self, buffer: bytearray, /) -> int | None: ...
+
+
+def is_oid(value: str) -> bool:
+    return OID_RE.match(value) is not None
+
+
+def oid_hex(oid: str) -> str:
+    """The 32 hex digits of an oid; refuses anything that is not exactly `xxh128:<32 hex>`."""
+    if not is_oid(oid):
+        raise UsageError(
+            f"not an object id: {oid!r}", "an oid is 'xxh128:' followed by 32 lowercase hex digits"
+        )
+    return oid[len(OID_PREFIX) :]
+
+
+def oid_of_bytes(data: bytes) -> str:
+    return OID_PREFIX + xxhash.xxh3_128_hexdigest(data)
+
+
+@dataclass(frozen=True)
+class ByteRange:
+    """A half-open range [begin, end) of a file whose bytes get a hash of their own."""
+
+    begin: int
+    end: int
+
+
+@dataclass(frozen=True)
+class StreamDigest:
+    oid: str
+    size: int
+    range_oids: tuple[str, ...]
+
+
+def hash_stream(
+    stream: ReadableInto,
+    ranges: Iterable[ByteRange] = (),
+    sinks: Iterable[ChunkSink] = (),
+    progress: Callable[[int], None] | None = None,
+) -> StreamDigest:
+    """Hash a whole stream and, in the same pass, each of `ranges` (sorted, non-overlapping).
+
+    Every chunk is also handed to each sink (e.g. a temp file being written), so the data is
+    read exactly once. Memory stays at one chunk whatever the stream size.
+    """
+    whole = xxhash.xxh3_128()
+    pending = sorted(ranges, key=lambda r: r.begin)
+    range_hashers = [xxhash.xxh3_128() for _ in pending]
+    sink_list = list(sinks)
+    buffer = bytearray(CHUNK_SIZE)
+    view = memoryview(buffer)
+    offset = 0
+    first = 0  # index of the first range not yet fully consumed
+    while True:
+        n = stream.readinto(buffer)
+        if not n:
+            break
+        chunk = view[:n]
+        whole.update(chunk)
+        for sink in sink_list:
+            sink(chunk)
+        end = offset + n
+        index = first
+        while index < len(pending) and pending[index].begin < end:
+            r = pending[index]
+            lo = max(r.begin, offset)
+            hi = min(r.end, end)
+            if hi > lo:
+                range_hashers[index].update(chunk[lo - offset : hi - offset])
+            if r.end <= end and index == first:
+                first += 1
+            index += 1
+        offset = end
+        if progress is not None:
+            progress(n)
+    return StreamDigest(
+        oid=OID_PREFIX + whole.hexdigest(),
+        size=offset,
+        range_oids=tuple(OID_PREFIX + h.hexdigest() for h in range_hashers),
+    )
+
+
+def hash_file(path: Path, progress: Callable[[int], None] | None = None) -> str:
+    with path.open("rb") as f:
+        return hash_stream(f, progress=progress).oid

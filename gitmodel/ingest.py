@@ -1,0 +1,148 @@
+"""Putting an artifact's bytes into the cache: one pass per changed file, none for unchanged."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from gitmodel.artifacts import FileHasher, walk_folder
+from gitmodel.cache.links import materialise
+from gitmodel.formats import FormatError, FormatScan, scan_file
+from gitmodel.manifests import (
+    FileEntry,
+    encode_dir_manifest,
+    encode_tensor_manifest,
+    tensor_summary,
+)
+from gitmodel.pointer import FactValue, FormatInfo
+from gitmodel.progress import Progress
+from gitmodel.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class StoredArtifact:
+    oid: str
+    size: int
+    kind: str
+    format: FormatInfo | None
+    hashed_bytes: int  # how much was actually read; 0 when the stat cache knew everything
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    oid: str
+    size: int
+    tensors: str | None
+    scan: FormatScan | None
+    hashed: bool
+
+
+def store_file(
+    ws: Workspace,
+    path: Path,
+    known_tensors: dict[str, str | None],
+    progress: Progress | None,
+    warnings: list[str],
+) -> StoredFile:
+    """Store one file; `known_tensors` maps oids we already have a tensor manifest for."""
+    st = os.lstat(path)
+    cached = ws.stat_cache.lookup(path, st)
+    if cached is not None and ws.store.has(cached) and cached in known_tensors:
+        if progress:
+            progress.advance(st.st_size)
+        return StoredFile(cached, st.st_size, known_tensors[cached], None, hashed=False)
+    try:
+        scan = scan_file(path)
+    except FormatError as exc:
+        warnings.append(f"{path.name}: not read as {path.suffix.lstrip('.')}: {exc}")
+        scan = None
+    ingested = ws.store.ingest(path, ws.link_modes, scan.ranges if scan else (), progress)
+    digest = ingested.digest
+    tensors = None
+    if scan is not None and scan.tensors:
+        tensors = ws.store.put_bytes(
+            encode_tensor_manifest(scan.name, scan.tensors, digest.range_oids)
+        )
+    if ws.link_modes[0] in ("hardlink", "symlink") and not ingested.work_file_is_object:
+        materialise(ws.store.path(digest.oid), path, ws.link_modes, executable=False)
+    ws.stat_cache.record(path, os.lstat(path), digest.oid)
+    return StoredFile(digest.oid, digest.size, tensors, scan, hashed=True)
+
+
+def store_artifact(
+    ws: Workspace, path: Path, previous_oid: str | None, previous_format: FormatInfo | None
+) -> StoredArtifact:
+    warnings: list[str] = []
+    if path.is_dir() and not path.is_symlink():
+        return _store_folder(ws, path, previous_oid, warnings)
+    known: dict[str, str | None] = {}
+    if previous_oid is not None:
+        manifest = previous_format.facts.get("manifest") if previous_format else None
+        if manifest is None or (isinstance(manifest, str) and ws.store.has(manifest)):
+            known[previous_oid] = manifest if isinstance(manifest, str) else None
+    size = os.lstat(path).st_size
+    progress = Progress(f"Adding {path.name}", size)
+    stored = store_file(ws, path, known, progress, warnings)
+    progress.close()
+    if not stored.hashed:
+        return StoredArtifact(stored.oid, stored.size, "file", previous_format, 0, tuple(warnings))
+    fmt = None
+    if stored.scan is not None:
+        facts = dict(stored.scan.facts)
+        if stored.tensors:
+            facts["manifest"] = stored.tensors
+        fmt = FormatInfo(stored.scan.name, facts)
+    return StoredArtifact(stored.oid, stored.size, "file", fmt, stored.size, tuple(warnings))
+
+
+def _store_folder(
+    ws: Workspace, folder: Path, previous_oid: str | None, warnings: list[str]
+) -> StoredArtifact:
+    known = _known_tensor_manifests(ws, previous_oid)
+    files = walk_folder(folder)
+    progress = Progress(f"Adding {folder.name}/", sum(f.st.st_size for f in files))
+    entries: list[FileEntry] = []
+    hashed = 0
+    hasher = FileHasher(ws, folder)
+    for work in files:
+        if work.path.is_symlink():
+            oid = hasher.oid_of(work.path, work.st)  # only links into the cache are accepted
+            entries.append(
+                FileEntry(work.relpath, oid, os.stat(work.path).st_size, tensors=known.get(oid))
+            )
+            continue
+        stored = store_file(ws, work.path, known, progress, warnings)
+        hashed += stored.size if stored.hashed else 0
+        entries.append(
+            FileEntry(work.relpath, stored.oid, stored.size, work.executable, stored.tensors)
+        )
+    progress.close()
+    oid = ws.store.put_bytes(encode_dir_manifest(entries))
+    size = sum(e.size for e in entries)
+    fmt = FormatInfo("dir", folder_facts(ws, entries))
+    return StoredArtifact(oid, size, "dir", fmt, hashed, tuple(warnings))
+
+
+def folder_facts(ws: Workspace, entries: list[FileEntry]) -> dict[str, FactValue]:
+    """File count, plus parameters, tensors and dtypes summed over the folder's tensor files."""
+    facts: dict[str, FactValue] = {"files": len(entries)}
+    summaries = [
+        tensor_summary(ws.store.read_bytes(e.tensors), e.tensors) for e in entries if e.tensors
+    ]
+    if summaries:
+        facts["parameters"] = sum(s.parameters for s in summaries)
+        facts["tensors"] = sum(s.tensors for s in summaries)
+        facts["dtypes"] = sorted(set().union(*(s.dtypes for s in summaries)))
+    return facts
+
+
+def _known_tensor_manifests(ws: Workspace, manifest_oid: str | None) -> dict[str, str | None]:
+    """File oid -> tensor manifest oid, from the folder's previous manifest (if cached)."""
+    from gitmodel.manifests import decode_dir_manifest
+
+    if manifest_oid is None or not ws.store.has(manifest_oid):
+        return {}
+    entries = decode_dir_manifest(ws.store.read_bytes(manifest_oid), manifest_oid)
+    return {e.oid: e.tensors for e in entries if e.tensors is None or ws.store.has(e.tensors)}

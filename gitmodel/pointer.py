@@ -1,0 +1,305 @@
+"""Pointer files (`<artifact>.gitmodel`): the canonical writer and the strict reader.
+
+The format is specified in docs/pointer-format.md; tests pin its examples byte for byte.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from gitmodel.errors import PointerError
+from gitmodel.hashing import is_oid
+from gitmodel.tomlfmt import Scalar, format_array, format_key, format_scalar, format_string
+
+POINTER_SUFFIX = ".gitmodel"
+POINTER_VERSION = 1
+MAX_POINTER_SIZE = 64 * 1024
+KINDS = ("file", "dir")
+NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9_/-]*[a-z0-9])?$")
+GIT_OID_RE = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
+DATA_OID_RE = re.compile(r"^(?:xxh128:[0-9a-f]{32}|git:(?:[0-9a-f]{40}|[0-9a-f]{64}))$")
+TOP_LEVEL_KEYS = ("version", "name", "path", "oid", "size", "kind")
+TABLE_KEYS = ("format", "metrics", "params", "lineage")
+
+FactValue = Scalar | list[str]
+
+
+@dataclass(frozen=True)
+class DataRef:
+    """A data set an artifact was trained or evaluated on, and the id of its content."""
+
+    path: str
+    oid: str
+
+
+@dataclass(frozen=True)
+class Lineage:
+    commit: str | None
+    dirty: bool
+    data: tuple[DataRef, ...] = ()
+
+
+@dataclass(frozen=True)
+class FormatInfo:
+    """The detected format and its cheap facts (parameters, dtypes, tensors, manifest oid)."""
+
+    name: str
+    facts: dict[str, FactValue] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Pointer:
+    name: str
+    path: str
+    oid: str
+    size: int
+    kind: str
+    format: FormatInfo | None = None
+    metrics: dict[str, Scalar] = field(default_factory=dict)
+    params: dict[str, Scalar] = field(default_factory=dict)
+    lineage: Lineage | None = None
+
+
+def pointer_path_for(artifact: Path) -> Path:
+    return artifact.with_name(artifact.name + POINTER_SUFFIX)
+
+
+def is_pointer_path(path: Path | str) -> bool:
+    return str(path).endswith(POINTER_SUFFIX)
+
+
+def format_pointer(pointer: Pointer) -> bytes:
+    """The canonical bytes of a pointer: fixed key order, sorted maps, LF line ends."""
+    validate_pointer(pointer)
+    lines = [
+        f"version = {POINTER_VERSION}",
+        f"name = {format_string(pointer.name)}",
+        f"path = {format_string(pointer.path)}",
+        f"oid = {format_string(pointer.oid)}",
+        f"size = {pointer.size}",
+        f"kind = {format_string(pointer.kind)}",
+    ]
+    if pointer.format is not None:
+        lines += ["", "[format]", f"name = {format_string(pointer.format.name)}"]
+        for key in sorted(pointer.format.facts):
+            value = pointer.format.facts[key]
+            text = format_array(list(value)) if isinstance(value, list) else format_scalar(value)
+            lines.append(f"{format_key(key)} = {text}")
+    for title, table in (("metrics", pointer.metrics), ("params", pointer.params)):
+        if table:
+            lines += ["", f"[{title}]"]
+            lines += [f"{format_key(k)} = {format_scalar(table[k])}" for k in sorted(table)]
+    if pointer.lineage is not None:
+        lineage = pointer.lineage
+        lines += ["", "[lineage]"]
+        if lineage.commit is not None:
+            lines.append(f"commit = {format_string(lineage.commit)}")
+        lines.append(f"dirty = {format_scalar(lineage.dirty)}")
+        for ref in lineage.data:
+            lines += ["", "[[lineage.data]]", f"path = {format_string(ref.path)}"]
+            lines.append(f"oid = {format_string(ref.oid)}")
+    data = ("\n".join(lines) + "\n").encode("utf-8")
+    if len(data) > MAX_POINTER_SIZE:
+        raise PointerError(
+            f"pointer for {pointer.path!r} would be {len(data)} bytes, over the "
+            f"{MAX_POINTER_SIZE}-byte cap",
+            "keep metrics and params to the key figures; store full reports as artifacts",
+        )
+    return data
+
+
+def parse_pointer(data: bytes, source: str = "pointer") -> Pointer:
+    """Read pointer bytes strictly: anything not in the spec is refused with a clear error."""
+    if len(data) > MAX_POINTER_SIZE:
+        raise PointerError(
+            f"{source}: {len(data)} bytes, over the {MAX_POINTER_SIZE}-byte pointer cap",
+            "a pointer is a small TOML file; is this an artifact named like a pointer?",
+        )
+    try:
+        doc = tomllib.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise PointerError(
+            f"{source}: not a valid pointer ({exc})",
+            "restore it with `git checkout -- <pointer>` or re-run `git model add`",
+        ) from None
+    return _pointer_from_doc(doc, source)
+
+
+def _fail(source: str, what: str) -> PointerError:
+    return PointerError(
+        f"{source}: {what}",
+        "restore it with `git checkout -- <pointer>` or re-run `git model add`; "
+        "the format is in docs/pointer-format.md",
+    )
+
+
+def _pointer_from_doc(doc: dict[str, Any], source: str) -> Pointer:
+    unknown = sorted(set(doc) - set(TOP_LEVEL_KEYS) - set(TABLE_KEYS))
+    if unknown:
+        raise _fail(source, f"unknown key {unknown[0]!r}")
+    version = doc.get("version")
+    if version is None:
+        raise _fail(source, "missing required key 'version'")
+    if type(version) is not int:
+        raise _fail(source, f"'version' must be an integer, got {version!r}")
+    if version != POINTER_VERSION:
+        raise PointerError(
+            f"{source}: pointer version {version} is not supported (this git-model reads "
+            f"version {POINTER_VERSION})",
+            "upgrade git-model if the pointer was written by a newer release",
+        )
+    for key in TOP_LEVEL_KEYS:
+        if key not in doc:
+            raise _fail(source, f"missing required key {key!r}")
+    size = doc["size"]
+    pointer = Pointer(
+        name=_string(doc, "name", source),
+        path=_string(doc, "path", source),
+        oid=_string(doc, "oid", source),
+        size=size if type(size) is int else -1,
+        kind=_string(doc, "kind", source),
+        format=_format_from_doc(doc.get("format"), source),
+        metrics=_scalars(doc.get("metrics", {}), "metrics", source),
+        params=_scalars(doc.get("params", {}), "params", source),
+        lineage=_lineage_from_doc(doc.get("lineage"), source),
+    )
+    validate_pointer(pointer, source)
+    return pointer
+
+
+def _string(doc: dict[str, Any], key: str, source: str) -> str:
+    value = doc[key]
+    if not isinstance(value, str):
+        raise _fail(source, f"{key!r} must be a string, got {value!r}")
+    return value
+
+
+def _format_from_doc(raw: object, source: str) -> FormatInfo | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or not isinstance(raw.get("name"), str):
+        raise _fail(source, "[format] must be a table with a string 'name'")
+    facts: dict[str, FactValue] = {}
+    for key, value in raw.items():
+        if key == "name":
+            continue
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            facts[key] = list(value)
+        elif isinstance(value, str | int | float | bool):
+            facts[key] = value
+        else:
+            raise _fail(source, f"format fact {key!r} must be a scalar or a list of strings")
+    return FormatInfo(name=raw["name"], facts=facts)
+
+
+def _scalars(raw: object, table: str, source: str) -> dict[str, Scalar]:
+    if not isinstance(raw, dict):
+        raise _fail(source, f"[{table}] must be a table")
+    flat: dict[str, Scalar] = {}
+
+    def walk(prefix: str, node: dict[str, Any]) -> None:
+        for key, value in node.items():
+            full = f"{prefix}.{key}" if prefix else key
+            if isinstance(value, dict):
+                walk(full, value)
+            elif isinstance(value, str | int | float | bool):
+                flat[full] = value
+            else:
+                raise _fail(source, f"{table} value {full!r} must be a number, string or bool")
+
+    walk("", raw)
+    return flat
+
+
+def _lineage_from_doc(raw: object, source: str) -> Lineage | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise _fail(source, "[lineage] must be a table")
+    unknown = sorted(set(raw) - {"commit", "dirty", "data"})
+    if unknown:
+        raise _fail(source, f"unknown key 'lineage.{unknown[0]}'")
+    commit = raw.get("commit")
+    if commit is not None and (not isinstance(commit, str) or not GIT_OID_RE.match(commit)):
+        raise _fail(source, f"lineage.commit must be a full Git commit id, got {commit!r}")
+    dirty = raw.get("dirty", False)
+    if not isinstance(dirty, bool):
+        raise _fail(source, "lineage.dirty must be true or false")
+    refs: list[DataRef] = []
+    entries = raw.get("data", [])
+    if not isinstance(entries, list):
+        raise _fail(source, "lineage.data must be an array of tables")
+    for entry in entries:
+        if (
+            not isinstance(entry, dict)
+            or set(entry) != {"path", "oid"}
+            or not isinstance(entry["path"], str)
+            or not isinstance(entry["oid"], str)
+        ):
+            raise _fail(source, "each [[lineage.data]] needs exactly a string 'path' and 'oid'")
+        if not DATA_OID_RE.match(entry["oid"]):
+            raise _fail(source, f"lineage data oid {entry['oid']!r} is not xxh128:… or git:…")
+        refs.append(DataRef(path=entry["path"], oid=entry["oid"]))
+    return Lineage(commit=commit, dirty=dirty, data=tuple(refs))
+
+
+def validate_pointer(pointer: Pointer, source: str = "pointer") -> None:
+    if not NAME_RE.match(pointer.name):
+        raise _fail(
+            source,
+            f"model name {pointer.name!r} must be lowercase letters, digits, '-', '_' or '/', "
+            "starting and ending with a letter or digit",
+        )
+    check_relative_path(pointer.path, source)
+    if not is_oid(pointer.oid):
+        raise _fail(source, f"oid {pointer.oid!r} is not 'xxh128:' followed by 32 lowercase hex")
+    if type(pointer.size) is not int or pointer.size < 0:
+        raise _fail(source, "'size' must be a non-negative integer")
+    if pointer.kind not in KINDS:
+        raise _fail(source, f"'kind' must be 'file' or 'dir', got {pointer.kind!r}")
+
+
+def check_relative_path(path: str, source: str = "pointer") -> None:
+    """A pointer's `path` is relative, POSIX, and never climbs out of the pointer's folder."""
+    if not path or "\\" in path or "\x00" in path:
+        raise _fail(source, f"path {path!r} is empty or has a backslash or NUL")
+    if path.startswith("/") or re.match(r"^[A-Za-z]:", path):
+        raise _fail(source, f"path {path!r} is absolute; it must be relative to the pointer")
+    parts = PurePosixPath(path).parts
+    if any(part in ("..", ".") for part in path.split("/")) or not parts:
+        raise _fail(source, f"path {path!r} contains '..' or '.'; it must stay beside the pointer")
+
+
+def artifact_location(repo_root: Path, pointer_file: Path, pointer: Pointer) -> Path:
+    """Where the artifact lives; refuses a path that resolves (through symlinks) out of the repo."""
+    location = pointer_file.parent / pointer.path
+    root = Path(os.path.realpath(repo_root))
+    resolved = Path(os.path.realpath(location))
+    if resolved != root and root not in resolved.parents:
+        raise PointerError(
+            f"{pointer_file}: path {pointer.path!r} resolves to {resolved}, outside the repository",
+            "a symlink on the way leads out of the repository; remove it or move the artifact",
+        )
+    return location
+
+
+def read_pointer(pointer_file: Path) -> Pointer:
+    try:
+        with pointer_file.open("rb") as f:
+            data = f.read(MAX_POINTER_SIZE + 1)
+    except FileNotFoundError:
+        raise PointerError(
+            f"{pointer_file}: no such pointer", "list pointers with `git model status`"
+        ) from None
+    return parse_pointer(data, str(pointer_file))
+
+
+def write_pointer(pointer_file: Path, pointer: Pointer) -> None:
+    from gitmodel.fsutil import atomic_write_bytes
+
+    atomic_write_bytes(pointer_file, format_pointer(pointer))

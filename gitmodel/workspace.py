@@ -1,0 +1,57 @@
+"""A work tree with its cache: the object store, stat cache, link modes and pointer discovery."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from gitmodel.cache.links import parse_link_modes
+from gitmodel.cache.objects import ObjectStore
+from gitmodel.cache.statcache import StatCache
+from gitmodel.git import GitRepo
+from gitmodel.pointer import POINTER_SUFFIX
+
+
+@dataclass
+class Workspace:
+    repo: GitRepo
+    store: ObjectStore
+    stat_cache: StatCache
+    link_modes: tuple[str, ...]
+
+    @property
+    def state_dir(self) -> Path:
+        """Per-work-tree state (stat cache, repo lock): inside this work tree's Git dir."""
+        return self.repo.git_dir / "model"
+
+    @property
+    def repo_lock(self) -> Path:
+        return self.state_dir / "lock"
+
+    @property
+    def cache_lock(self) -> Path:
+        return self.store.root / "lock"
+
+    def pointer_files(self) -> list[Path]:
+        """Every pointer in the work tree, tracked or not (ignored files excluded)."""
+        found = self.repo.ls_files([f"*{POINTER_SUFFIX}"], others=True)
+        return [self.repo.root / rel for rel in found if (self.repo.root / rel).is_file()]
+
+
+def cache_root(repo: GitRepo, configured: str | None) -> Path:
+    if configured:
+        path = Path(os.path.expanduser(configured))
+        return path if path.is_absolute() else repo.root / path
+    return repo.common_dir / "model" / "cache"
+
+
+def open_workspace(start: Path) -> Workspace:
+    repo = GitRepo.discover(start)
+    config = repo.config_get_regexp(r"^model\.")  # one git call; keys come back lowercased
+    return Workspace(
+        repo=repo,
+        store=ObjectStore(cache_root(repo, config.get("model.cache"))),
+        stat_cache=StatCache(repo.git_dir / "model" / "statcache.sqlite"),
+        link_modes=parse_link_modes(config.get("model.linktype")),
+    )

@@ -1,0 +1,62 @@
+"""Test helpers: run the real `git` and `git model` binaries, and build small model files."""
+
+from __future__ import annotations
+
+import json
+import struct
+import subprocess
+from collections.abc import Mapping
+from pathlib import Path
+
+DTYPE_SIZES = {"F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "U8": 1, "F64": 8}
+
+
+def git(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=check)
+
+
+def gm(cwd: Path, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run `git model ARGS` as a Git subcommand, the way users do; never raises."""
+    return subprocess.run(
+        ["git", "model", *args], cwd=cwd, capture_output=True, text=True, input=input
+    )
+
+
+def gm_ok(cwd: Path, *args: str) -> str:
+    proc = gm(cwd, *args)
+    assert proc.returncode == 0, f"git model {' '.join(args)} failed:\n{proc.stderr}"
+    return proc.stdout
+
+
+def write_safetensors(
+    path: Path,
+    tensors: Mapping[str, tuple[str, list[int], bytes | int]],
+    metadata: Mapping[str, str] | None = None,
+) -> bytes:
+    """Write a real safetensors file. Each tensor is (dtype, shape, data or fill byte)."""
+    header: dict[str, object] = {}
+    if metadata:
+        header["__metadata__"] = dict(metadata)
+    blobs = []
+    offset = 0
+    for name, (dtype, shape, data) in tensors.items():
+        count = 1
+        for dim in shape:
+            count *= dim
+        nbytes = count * DTYPE_SIZES[dtype]
+        blob = bytes([data]) * nbytes if isinstance(data, int) else data
+        assert len(blob) == nbytes, f"{name}: {len(blob)} bytes for {dtype}{shape}"
+        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [offset, offset + nbytes]}
+        blobs.append(blob)
+        offset += nbytes
+    raw = json.dumps(header, separators=(",", ":")).encode()
+    raw += b" " * (-len(raw) % 8)
+    content = struct.pack("<Q", len(raw)) + raw + b"".join(blobs)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
+    return content
+
+
+def object_path(repo: Path, oid: str) -> Path:
+    digits = oid.removeprefix("xxh128:")
+    return repo / ".git" / "model" / "cache" / "objects" / digits[:2] / digits[2:]
