@@ -7,7 +7,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from gitmodel.cache.statcache import stat_key
+from gitmodel.cache.statcache import StatKey, stat_key
 from gitmodel.errors import UsageError
 from gitmodel.hashing import OID_PREFIX, hash_file
 from gitmodel.pointer import POINTER_SUFFIX
@@ -60,12 +60,25 @@ def walk_folder(folder: Path) -> list[WorkFile]:
 
 
 class FileHasher:
-    """Oids of work-tree files, from the stat cache when (inode, mtime, size) still match."""
+    """Oids of work-tree files, from the stat cache when (inode, mtime, size) still match.
+
+    With a `folder`, the stat cache entries below it are read in one query, on first use.
+    """
 
     def __init__(self, ws: Workspace, folder: Path | None = None) -> None:
         self.ws = ws
-        self.known = ws.stat_cache.entries_under(folder) if folder is not None else None
+        self.folder = folder
+        self._known: dict[str, tuple[StatKey, str]] | None = None
         self.fresh: list[tuple[Path, os.stat_result, str]] = []
+
+    def cached_oid(self, path: Path, st: os.stat_result) -> str | None:
+        """The stat cache's oid for `path` if its (inode, mtime, size) still match, else None."""
+        if self.folder is None:
+            return self.ws.stat_cache.lookup(path, st)
+        if self._known is None:
+            self._known = self.ws.stat_cache.entries_under(self.folder)
+        hit = self._known.get(str(path))
+        return hit[1] if hit is not None and hit[0] == stat_key(st) else None
 
     def oid_of(self, path: Path, st: os.stat_result) -> str:
         if stat.S_ISLNK(st.st_mode):
@@ -76,11 +89,7 @@ class FileHasher:
                     "replace it with the file it points to, then run the command again",
                 )
             return oid
-        if self.known is not None:
-            hit = self.known.get(str(path))
-            cached = hit[1] if hit is not None and hit[0] == stat_key(st) else None
-        else:
-            cached = self.ws.stat_cache.lookup(path, st)
+        cached = self.cached_oid(path, st)
         if cached is not None:
             return cached
         oid = hash_file(path)

@@ -19,6 +19,7 @@ import typer
 from gitmodel import __version__
 from gitmodel.errors import GitModelError
 from gitmodel.progress import is_quiet, set_quiet
+from gitmodel.table import human_size
 
 app = typer.Typer(
     name="git-model",
@@ -140,20 +141,13 @@ def print_json(value: object) -> None:
 
 
 def run() -> int:
+    import gitmodel.cli_registry  # noqa: F401  (registers the registry commands on `app`)
+
     try:
         app()
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     return 0
-
-
-def _human_size(n: int) -> str:
-    size = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if size < 1024 or unit == "TiB":
-            return f"{n} B" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    raise AssertionError("unreachable")
 
 
 @app.command()
@@ -227,7 +221,7 @@ def add(
         what = "added" if result.changed else "unchanged"
         say(
             f"{what} {pointer.name}: {os.path.relpath(result.pointer_file)} "
-            f"({_human_size(pointer.size)}{facts}, {pointer.oid[:19]}…)"
+            f"({human_size(pointer.size)}{facts}, {pointer.oid[:19]}…)"
         )
 
 
@@ -260,7 +254,7 @@ def status(
 
 
 def _is_dir(result: Any) -> bool:
-    return Path(result.path).is_dir()
+    return bool(result.kind == "dir")
 
 
 @app.command()

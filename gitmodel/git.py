@@ -35,8 +35,22 @@ def no_git_env() -> dict[str, str]:
         "GIT_TERMINAL_PROMPT",
         "GIT_TRACE",
         "GIT_CEILING_DIRECTORIES",
+        "GIT_CONFIG_PARAMETERS",  # `git -c key=value model ...` must reach our git calls
+        "GIT_CONFIG_COUNT",
+        "GIT_AUTHOR_NAME",
+        "GIT_AUTHOR_EMAIL",
+        "GIT_AUTHOR_DATE",
+        "GIT_COMMITTER_NAME",
+        "GIT_COMMITTER_EMAIL",
+        "GIT_COMMITTER_DATE",
     }
-    return {k: v for k, v in os.environ.items() if not k.startswith("GIT_") or k in keep}
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("GIT_")
+        or k in keep
+        or k.startswith(("GIT_CONFIG_KEY_", "GIT_CONFIG_VALUE_"))
+    }
 
 
 def run_git(
@@ -149,6 +163,28 @@ class GitRepo:
         """
         if relpaths:
             self._porcelain.add("-f", "--", *relpaths)
+
+    def resolve_commit(self, rev: str) -> str:
+        """The full commit id `rev` names (any syntax Git understands)."""
+        proc = run_git(
+            ["rev-parse", "--verify", "-q", "--end-of-options", f"{rev}^{{commit}}"],
+            self.root,
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise GitError(f"unknown revision {rev!r}", "check it with `git log --oneline`")
+        return proc.stdout.decode().strip()
+
+    def create_tag(self, name: str, commit: str, message: str) -> None:
+        """An annotated tag (GTO reads only annotated ones), through gitpython porcelain."""
+        self._porcelain.tag("-a", name, "-m", message, commit)
+
+    def commit_paths(self, message: str, relpaths: Sequence[str]) -> str:
+        """Commit only `relpaths` (other staged changes stay staged); returns the new commit."""
+        self._porcelain.commit("-q", "-m", message, "--", *relpaths)
+        head = self.head_commit()
+        assert head is not None
+        return head
 
     @cached_property
     def _porcelain(self) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,16 @@ OID_RE = re.compile(r"^xxh128:[0-9a-f]{32}$")
 CHUNK_SIZE = 4 * 1024 * 1024
 
 ChunkSink = Callable[[memoryview], object]
+
+# One read buffer per thread, reused across calls: allocating (and zeroing) a fresh 4 MiB
+# buffer per file would dominate the time to hash many small files.
+_buffers = threading.local()
+
+
+def _take_buffer() -> bytearray:
+    buffer: bytearray | None = getattr(_buffers, "buffer", None)
+    _buffers.buffer = None  # a nested call (a sink that hashes) gets a buffer of its own
+    return buffer if buffer is not None else bytearray(CHUNK_SIZE)
 
 
 class ReadableInto(Protocol):
@@ -70,32 +81,35 @@ def hash_stream(
     pending = sorted(ranges, key=lambda r: r.begin)
     range_hashers = [xxhash.xxh3_128() for _ in pending]
     sink_list = list(sinks)
-    buffer = bytearray(CHUNK_SIZE)
-    view = memoryview(buffer)
-    offset = 0
-    first = 0  # index of the first range not yet fully consumed
-    while True:
-        n = stream.readinto(buffer)
-        if not n:
-            break
-        chunk = view[:n]
-        whole.update(chunk)
-        for sink in sink_list:
-            sink(chunk)
-        end = offset + n
-        index = first
-        while index < len(pending) and pending[index].begin < end:
-            r = pending[index]
-            lo = max(r.begin, offset)
-            hi = min(r.end, end)
-            if hi > lo:
-                range_hashers[index].update(chunk[lo - offset : hi - offset])
-            if r.end <= end and index == first:
-                first += 1
-            index += 1
-        offset = end
-        if progress is not None:
-            progress(n)
+    buffer = _take_buffer()
+    try:
+        view = memoryview(buffer)
+        offset = 0
+        first = 0  # index of the first range not yet fully consumed
+        while True:
+            n = stream.readinto(buffer)
+            if not n:
+                break
+            chunk = view[:n]
+            whole.update(chunk)
+            for sink in sink_list:
+                sink(chunk)
+            end = offset + n
+            index = first
+            while index < len(pending) and pending[index].begin < end:
+                r = pending[index]
+                lo = max(r.begin, offset)
+                hi = min(r.end, end)
+                if hi > lo:
+                    range_hashers[index].update(chunk[lo - offset : hi - offset])
+                if r.end <= end and index == first:
+                    first += 1
+                index += 1
+            offset = end
+            if progress is not None:
+                progress(n)
+    finally:
+        _buffers.buffer = buffer
     return StreamDigest(
         oid=OID_PREFIX + whole.hexdigest(),
         size=offset,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,14 +46,20 @@ def store_file(
     known_tensors: dict[str, str | None],
     progress: Progress | None,
     warnings: list[str],
+    hasher: FileHasher | None = None,
 ) -> StoredFile:
-    """Store one file; `known_tensors` maps oids we already have a tensor manifest for."""
+    """Store one file; `known_tensors` maps oids we already have a tensor manifest for.
+
+    With a `hasher`, stat cache reads come from it and writes are queued on it (save them
+    with `hasher.save()`); without one, each goes to the stat cache at once.
+    """
     st = os.lstat(path)
-    cached = ws.stat_cache.lookup(path, st)
+    cached = hasher.cached_oid(path, st) if hasher else ws.stat_cache.lookup(path, st)
     if cached is not None and ws.store.has(cached) and cached in known_tensors:
+        size = os.stat(path).st_size  # the object's size, also through a symlink into the cache
         if progress:
-            progress.advance(st.st_size)
-        return StoredFile(cached, st.st_size, known_tensors[cached], None, hashed=False)
+            progress.advance(size)
+        return StoredFile(cached, size, known_tensors[cached], None, hashed=False)
     try:
         scan = scan_file(path)
     except FormatError as exc:
@@ -67,7 +74,10 @@ def store_file(
         )
     if ws.link_modes[0] in ("hardlink", "symlink") and not ingested.work_file_is_object:
         materialise(ws.store.path(digest.oid), path, ws.link_modes, executable=False)
-    ws.stat_cache.record(path, os.lstat(path), digest.oid)
+    if hasher is not None:
+        hasher.fresh.append((path, os.lstat(path), digest.oid))
+    else:
+        ws.stat_cache.record(path, os.lstat(path), digest.oid)
     return StoredFile(digest.oid, digest.size, tensors, scan, hashed=True)
 
 
@@ -106,23 +116,34 @@ def _store_folder(
     entries: list[FileEntry] = []
     hashed = 0
     hasher = FileHasher(ws, folder)
-    for work in files:
-        if work.path.is_symlink():
-            oid = hasher.oid_of(work.path, work.st)  # only links into the cache are accepted
+    with _object_batch(ws):
+        for work in files:
+            if work.path.is_symlink():
+                oid = hasher.oid_of(work.path, work.st)  # only links into the cache are accepted
+                entries.append(
+                    FileEntry(work.relpath, oid, os.stat(work.path).st_size, tensors=known.get(oid))
+                )
+                continue
+            stored = store_file(ws, work.path, known, progress, warnings, hasher)
+            hashed += stored.size if stored.hashed else 0
             entries.append(
-                FileEntry(work.relpath, oid, os.stat(work.path).st_size, tensors=known.get(oid))
+                FileEntry(work.relpath, stored.oid, stored.size, work.executable, stored.tensors)
             )
-            continue
-        stored = store_file(ws, work.path, known, progress, warnings)
-        hashed += stored.size if stored.hashed else 0
-        entries.append(
-            FileEntry(work.relpath, stored.oid, stored.size, work.executable, stored.tensors)
-        )
+    hasher.save()
     progress.close()
     oid = ws.store.put_bytes(encode_dir_manifest(entries))
     size = sum(e.size for e in entries)
     fmt = FormatInfo("dir", folder_facts(ws, entries))
     return StoredArtifact(oid, size, "dir", fmt, hashed, tuple(warnings))
+
+
+def _object_batch(ws: Workspace) -> AbstractContextManager[None]:
+    """One file-system sync for a folder's copied objects instead of one fsync per file.
+
+    Not when the work files become links to their objects (hardlink or symlink first): those
+    objects must be visible at once, to link the work file to them.
+    """
+    return nullcontext() if ws.link_modes[0] in ("hardlink", "symlink") else ws.store.batch()
 
 
 def folder_facts(ws: Workspace, entries: list[FileEntry]) -> dict[str, FactValue]:

@@ -20,7 +20,8 @@ POINTER_SUFFIX = ".gitmodel"
 POINTER_VERSION = 1
 MAX_POINTER_SIZE = 64 * 1024
 KINDS = ("file", "dir")
-NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9_/-]*[a-z0-9])?$")
+# The GTO artifact-name convention, so that names work inside Git tags GTO can read.
+NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9/-]*[a-z0-9])?$")
 GIT_OID_RE = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
 DATA_OID_RE = re.compile(r"^(?:xxh128:[0-9a-f]{32}|git:(?:[0-9a-f]{40}|[0-9a-f]{64}))$")
 TOP_LEVEL_KEYS = ("version", "name", "path", "oid", "size", "kind")
@@ -139,9 +140,6 @@ def _fail(source: str, what: str) -> PointerError:
 
 
 def _pointer_from_doc(doc: dict[str, Any], source: str) -> Pointer:
-    unknown = sorted(set(doc) - set(TOP_LEVEL_KEYS) - set(TABLE_KEYS))
-    if unknown:
-        raise _fail(source, f"unknown key {unknown[0]!r}")
     version = doc.get("version")
     if version is None:
         raise _fail(source, "missing required key 'version'")
@@ -153,6 +151,9 @@ def _pointer_from_doc(doc: dict[str, Any], source: str) -> Pointer:
             f"version {POINTER_VERSION})",
             "upgrade git-model if the pointer was written by a newer release",
         )
+    unknown = sorted(set(doc) - set(TOP_LEVEL_KEYS) - set(TABLE_KEYS))
+    if unknown:
+        raise _fail(source, f"unknown key {unknown[0]!r}")
     for key in TOP_LEVEL_KEYS:
         if key not in doc:
             raise _fail(source, f"missing required key {key!r}")
@@ -252,7 +253,7 @@ def validate_pointer(pointer: Pointer, source: str = "pointer") -> None:
     if not NAME_RE.match(pointer.name):
         raise _fail(
             source,
-            f"model name {pointer.name!r} must be lowercase letters, digits, '-', '_' or '/', "
+            f"model name {pointer.name!r} must be lowercase letters, digits, '-' or '/', "
             "starting and ending with a letter or digit",
         )
     check_relative_path(pointer.path, source)
@@ -276,10 +277,17 @@ def check_relative_path(path: str, source: str = "pointer") -> None:
 
 
 def artifact_location(repo_root: Path, pointer_file: Path, pointer: Pointer) -> Path:
-    """Where the artifact lives; refuses a path that resolves (through symlinks) out of the repo."""
+    """Where the artifact lives; refuses a path that resolves (through symlinks) out of the repo.
+
+    A file artifact may itself be a symlink (the symlink link mode points it into the cache,
+    which may be shared and outside the repository); only the folders on its way must stay in.
+    """
     location = pointer_file.parent / pointer.path
     root = Path(os.path.realpath(repo_root))
-    resolved = Path(os.path.realpath(location))
+    if pointer.kind == "file":
+        resolved = Path(os.path.realpath(location.parent)) / location.name
+    else:
+        resolved = Path(os.path.realpath(location))
     if resolved != root and root not in resolved.parents:
         raise PointerError(
             f"{pointer_file}: path {pointer.path!r} resolves to {resolved}, outside the repository",

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -27,13 +28,59 @@ class ObjectStore:
         self.root = root
         self.objects_dir = root / "objects"
         self.tmp_dir = root / "tmp"
+        self._objects = str(self.objects_dir)  # string paths: pathlib is slow per object
+        self._tmp_ready = False
+        self._batch: dict[str, Path] | None = None  # oid -> written temp, while batching
+
+    def _object_path(self, oid: str) -> str:
+        digits = oid_hex(oid)
+        return f"{self._objects}/{digits[:2]}/{digits[2:]}"
 
     def path(self, oid: str) -> Path:
-        digits = oid_hex(oid)
-        return self.objects_dir / digits[:2] / digits[2:]
+        return Path(self._object_path(oid))
 
     def has(self, oid: str) -> bool:
-        return self.path(oid).is_file()
+        return os.path.isfile(self._object_path(oid))
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Write many objects with one file-system sync instead of one fsync each.
+
+        Objects copied inside the block stay temp files until it ends without error; then a
+        single syncfs makes all their bytes durable and only after that are they renamed into
+        place, so no object is ever visible before its bytes are safely on disk. Inside the
+        block, `has` does not see them yet (a second copy of the same bytes is dropped).
+        """
+        if self._batch is not None:
+            yield
+            return
+        self._batch = {}
+        try:
+            yield
+            if self._batch:
+                sync_file_system(self.tmp_dir)
+                for oid, temp in self._batch.items():
+                    if not self._publish(temp, oid):
+                        remove_quietly(temp)
+                self._batch.clear()
+        finally:
+            for temp in self._batch.values():
+                remove_quietly(temp)
+            self._batch = None
+
+    def _keep(self, temp: Path, oid: str, durable: bool) -> bool:
+        """Publish a written temp now, or (unsynced, in a batch) when the batch ends.
+
+        True if the temp file was taken (moved or queued); False if the caller removes it.
+        """
+        if durable:
+            return self._publish(temp, oid)
+        assert self._batch is not None
+        if oid in self._batch:
+            return False
+        os.chmod(temp, OBJECT_MODE)
+        self._batch[oid] = temp
+        return True
 
     def open(self, oid: str) -> BinaryIO:
         try:
@@ -53,15 +100,19 @@ class ObjectStore:
         oid = oid_of_bytes(data)
         if self.has(oid):
             return oid
+        durable = self._batch is None
         temp = self._new_temp()
+        taken = False
         try:
             with temp.open("wb") as f:
                 f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            self._publish(temp, oid)
+                if durable:
+                    f.flush()
+                    os.fsync(f.fileno())
+            taken = self._keep(temp, oid, durable)
         finally:
-            remove_quietly(temp)
+            if not taken:
+                remove_quietly(temp)
         return oid
 
     def ingest(
@@ -81,20 +132,24 @@ class ObjectStore:
         advance = progress.advance if progress else None
         for mode in link_modes:
             temp = self._new_temp()
+            taken = False
             try:
                 if mode == "hardlink" and try_link(mode, source, temp):
                     digest = _hash_path(temp, ranges, advance)
-                    return Ingested(digest, self._publish(temp, digest.oid))
+                    taken = self._publish(temp, digest.oid)
+                    return Ingested(digest, taken)
                 if mode == "reflink" and try_link(mode, source, temp):
                     digest = _hash_path(temp, ranges, advance)
-                    self._publish(temp, digest.oid)
+                    taken = self._publish(temp, digest.oid)
                     return Ingested(digest, False)
                 if mode in ("copy", "symlink"):
-                    digest = _copy_hashing(source, temp, ranges, advance)
-                    self._publish(temp, digest.oid)
+                    durable = self._batch is None
+                    digest = _copy_hashing(source, temp, ranges, advance, durable)
+                    taken = self._keep(temp, digest.oid, durable)
                     return Ingested(digest, False)
             finally:
-                remove_quietly(temp)
+                if not taken:
+                    remove_quietly(temp)
         raise GitModelError(
             f"could not store {source}: no link mode in {list(link_modes)} works here",
             "add 'copy' to `git config model.linkType`",
@@ -111,17 +166,22 @@ class ObjectStore:
             raise corrupt_object(oid, path)
 
     def _new_temp(self) -> Path:
-        self.tmp_dir.mkdir(parents=True, exist_ok=True)
-        return self.tmp_dir / f"{os.getpid()}-{os.urandom(6).hex()}"
+        if not self._tmp_ready:
+            self.tmp_dir.mkdir(parents=True, exist_ok=True)
+            self._tmp_ready = True
+        return Path(f"{self.tmp_dir}/{os.getpid()}-{os.urandom(6).hex()}")
 
     def _publish(self, temp: Path, oid: str) -> bool:
         """Move a finished temp file to its object path; False if the object already existed."""
-        final = self.path(oid)
-        if final.exists():
+        final = self._object_path(oid)
+        if os.path.exists(final):
             return False
-        final.parent.mkdir(parents=True, exist_ok=True)
         os.chmod(temp, OBJECT_MODE)
-        os.replace(temp, final)
+        try:
+            os.replace(temp, final)
+        except FileNotFoundError:  # the fan-out folder does not exist yet
+            os.makedirs(os.path.dirname(final), exist_ok=True)
+            os.replace(temp, final)
         return True
 
 
@@ -133,13 +193,39 @@ def _hash_path(
 
 
 def _copy_hashing(
-    source: Path, temp: Path, ranges: list[ByteRange], advance: Callable[[int], None] | None
+    source: Path,
+    temp: Path,
+    ranges: list[ByteRange],
+    advance: Callable[[int], None] | None,
+    durable: bool = True,
 ) -> StreamDigest:
     with source.open("rb") as src, temp.open("wb") as dst:
         digest = hash_stream(src, ranges, sinks=[dst.write], progress=advance)
-        dst.flush()
-        os.fsync(dst.fileno())
+        if durable:
+            dst.flush()
+            os.fsync(dst.fileno())
     return digest
+
+
+def sync_file_system(folder: Path) -> None:
+    """Make every written byte on the file system holding `folder` durable (Linux syncfs).
+
+    Where syncfs is not available, falls back to a system-wide sync.
+    """
+    try:
+        import ctypes
+
+        syncfs = ctypes.CDLL(None, use_errno=True).syncfs
+    except (ImportError, OSError, AttributeError):
+        os.sync()
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        if syncfs(fd) != 0:
+            err = ctypes.get_errno()
+            raise OSError(err, os.strerror(err), str(folder))
+    finally:
+        os.close(fd)
 
 
 def missing_object(oid: str) -> ObjectMissingError:

@@ -58,6 +58,8 @@ def add(
     ws = open_workspace(Path(repo))
     cwd = Path(repo)
     artifacts = [_check_addable(ws, cwd / p) for p in paths]
+    for artifact in artifacts:  # refuse a malformed pointer before anything is written
+        _previous_pointer(pointer_path_for(artifact))
     results = []
     for artifact in artifacts:
         results.append(
@@ -73,7 +75,7 @@ def _check_addable(ws: Workspace, given: Path) -> Path:
     rel = ws.repo.relpath(given)
     artifact = ws.repo.root / rel
     shown = rel or "."
-    if not rel or rel == ".git" or rel.startswith(".git/"):
+    if rel in ("", ".") or rel == ".git" or rel.startswith(".git/"):
         raise UsageError(
             f"cannot add {shown}: it is the repository itself or inside .git",
             "name a model file or folder inside the work tree",
@@ -181,7 +183,7 @@ def _previous_pointer(pointer_file: Path) -> Pointer | None:
 
 def default_name(artifact: Path) -> str:
     stem = artifact.name if artifact.is_dir() else artifact.stem
-    name = re.sub(r"[^a-z0-9_-]+", "-", stem.lower()).strip("-_")
+    name = re.sub(r"[^a-z0-9]+", "-", stem.lower()).strip("-")
     return name or "model"
 
 
@@ -189,6 +191,6 @@ def _check_name(name: str) -> None:
     if not NAME_RE.match(name):
         raise UsageError(
             f"invalid model name {name!r}",
-            "use lowercase letters, digits, '-', '_' or '/', starting and ending with a "
+            "use lowercase letters, digits, '-' or '/', starting and ending with a "
             "letter or digit (it becomes part of Git tag names)",
         )

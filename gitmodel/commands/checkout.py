@@ -16,11 +16,13 @@ from gitmodel.artifacts import FileHasher, walk_folder
 from gitmodel.cache.links import materialise
 from gitmodel.cache.lock import file_lock
 from gitmodel.cache.objects import missing_object
-from gitmodel.errors import WouldOverwriteError
-from gitmodel.fsutil import make_writable
+from gitmodel.errors import UsageError, WouldOverwriteError
+from gitmodel.fsutil import atomic_write_bytes, make_writable
+from gitmodel.gitignore import ensure_ignored
 from gitmodel.manifests import decode_dir_manifest
-from gitmodel.pointer import artifact_location, read_pointer
+from gitmodel.pointer import POINTER_SUFFIX, Pointer, artifact_location, read_pointer
 from gitmodel.progress import Progress
+from gitmodel.registry import ModelVersion, Registry, is_version_spec
 from gitmodel.selection import select_pointers
 from gitmodel.workspace import Workspace, open_workspace
 
@@ -60,18 +62,25 @@ def checkout(
     force: bool = False,
     verify: bool = False,
 ) -> CheckoutResult:
+    """Materialise artifacts. A target NAME@vX.Y.Z, NAME@latest or NAME#STAGE first restores
+    that version's pointer (like `git checkout TAG -- POINTER`, staged), then its bytes."""
     ws = open_workspace(Path(repo))
+    specs = [str(t) for t in targets if _is_spec(Path(repo), str(t))]
+    paths = [t for t in targets if str(t) not in specs]
     plan = CheckoutPlan()
+    pointer_writes: list[tuple[Path, bytes]] = []
     with file_lock(ws.cache_lock, shared=True):
-        for pointer_file in select_pointers(ws, targets, Path(repo)):
-            _plan_pointer(ws, pointer_file, plan, verify)
-        if plan.conflicts and not force:
-            shown = ", ".join(plan.conflicts[:5]) + (" …" if len(plan.conflicts) > 5 else "")
-            raise WouldOverwriteError(
-                f"checkout would overwrite changes not saved in the cache: {shown}",
-                "save them with `git model add`, or discard them with --force",
-            )
-        _execute(ws, plan)
+        if specs:
+            registry = Registry(ws)
+            for spec in specs:
+                version = registry.resolve(spec)
+                pointer_writes.append(plan_version(ws, registry, version, plan, verify, force))
+        if paths or not specs:
+            for pointer_file in select_pointers(ws, paths, Path(repo)):
+                _plan_pointer(ws, pointer_file, plan, verify)
+        refuse_conflicts(plan, force)
+        write_pointers(ws, pointer_writes)
+        execute_plan(ws, plan)
     ws.stat_cache.close()
     rel = ws.repo.relpath
     return CheckoutResult(
@@ -82,8 +91,77 @@ def checkout(
     )
 
 
+def _is_spec(cwd: Path, target: str) -> bool:
+    return is_version_spec(target) and not os.path.lexists(cwd / target)
+
+
+def plan_version(
+    ws: Workspace,
+    registry: Registry,
+    version: ModelVersion,
+    plan: CheckoutPlan,
+    verify: bool,
+    force: bool,
+) -> tuple[Path, bytes]:
+    """Plan restoring a registered version; returns the pointer file and bytes to write."""
+    if version.pointer is None or version.pointer_path is None:
+        raise UsageError(
+            f"{version.tag} points at {version.commit[:12]}, which has no pointer for "
+            f"{version.name}",
+            "the tag was made on the wrong commit; delete and recreate it",
+        )
+    data = registry.reader.read_file(version.commit, version.pointer_path) or b""
+    pointer_file = ws.repo.root / version.pointer_path
+    if not force and _has_uncommitted_changes(ws, pointer_file, data):
+        raise WouldOverwriteError(
+            f"{version.pointer_path} has uncommitted changes",
+            "commit them, or discard them with --force",
+        )
+    plan_artifact(ws, version.pointer, pointer_file, plan, verify)
+    return pointer_file, data
+
+
+def _has_uncommitted_changes(ws: Workspace, pointer_file: Path, replacement: bytes) -> bool:
+    if not pointer_file.exists() or pointer_file.read_bytes() == replacement:
+        return False
+    return bool(ws.repo.git("status", "--porcelain", "--", ws.repo.relpath(pointer_file)).strip())
+
+
+def write_pointers(ws: Workspace, pointer_writes: list[tuple[Path, bytes]]) -> None:
+    """Write restored pointers, keep their artifacts ignored, and stage both."""
+    if not pointer_writes:
+        return
+    to_stage = []
+    with file_lock(ws.repo_lock):
+        for pointer_file, data in pointer_writes:
+            if not pointer_file.exists() or pointer_file.read_bytes() != data:
+                pointer_file.parent.mkdir(parents=True, exist_ok=True)
+                atomic_write_bytes(pointer_file, data)
+            artifact = pointer_file.with_name(pointer_file.name.removesuffix(POINTER_SUFFIX))
+            gitignore = ensure_ignored(artifact)
+            to_stage.append(ws.repo.relpath(pointer_file))
+            if gitignore is not None:
+                to_stage.append(ws.repo.relpath(gitignore))
+        ws.repo.stage(to_stage)
+
+
 def _plan_pointer(ws: Workspace, pointer_file: Path, plan: CheckoutPlan, verify: bool) -> None:
-    pointer = read_pointer(pointer_file)
+    plan_artifact(ws, read_pointer(pointer_file), pointer_file, plan, verify)
+
+
+def refuse_conflicts(plan: CheckoutPlan, force: bool) -> None:
+    if plan.conflicts and not force:
+        shown = ", ".join(plan.conflicts[:5]) + (" …" if len(plan.conflicts) > 5 else "")
+        raise WouldOverwriteError(
+            f"checkout would overwrite changes not saved in the cache: {shown}",
+            "save them with `git model add`, or discard them with --force",
+        )
+
+
+def plan_artifact(
+    ws: Workspace, pointer: Pointer, pointer_file: Path, plan: CheckoutPlan, verify: bool
+) -> None:
+    """Add to `plan` what it takes to make the work tree hold the bytes `pointer` names."""
     artifact = artifact_location(ws.repo.root, pointer_file, pointer)
     if not ws.store.has(pointer.oid):
         raise _missing(ws, pointer.oid, artifact)
@@ -128,7 +206,8 @@ def _plan_root(
 def _plan_file(ws: Workspace, target: Placement, plan: CheckoutPlan, hasher: FileHasher) -> None:
     dest = target.dest
     if dest.is_dir() and not dest.is_symlink():
-        plan.conflicts.append(ws.repo.relpath(dest) + "/")
+        if dest not in plan.replace_trees:  # else _plan_root judged the folder's files
+            plan.conflicts.append(ws.repo.relpath(dest) + "/")
     elif os.path.lexists(dest):
         current = hasher.oid_of(dest, os.lstat(dest))
         if current == target.oid:
@@ -148,7 +227,7 @@ def _plan_extra(
         plan.kept.append(ws.repo.relpath(path))
 
 
-def _execute(ws: Workspace, plan: CheckoutPlan) -> None:
+def execute_plan(ws: Workspace, plan: CheckoutPlan) -> None:
     for tree in plan.replace_trees:
         if tree.is_dir() and not tree.is_symlink():
             for sub in tree.rglob("*"):

@@ -29,6 +29,7 @@ class ArtifactStatus:
     state: str
     oid: str | None
     detail: str = ""  # e.g. which files of a folder changed, or why a pointer is invalid
+    kind: str | None = None  # the pointer's kind ("file" or "dir"); None if unreadable
 
     @property
     def ok(self) -> bool:
@@ -66,7 +67,9 @@ def artifact_status(ws: Workspace, pointer_file: Path) -> ArtifactStatus:
     rel = ws.repo.relpath(artifact)
 
     def result(state: str, detail: str = "") -> ArtifactStatus:
-        return ArtifactStatus(rel, rel_pointer, pointer.name, state, pointer.oid, detail)
+        return ArtifactStatus(
+            rel, rel_pointer, pointer.name, state, pointer.oid, detail, pointer.kind
+        )
 
     if not os.path.lexists(artifact):
         return result(MISSING_FROM_WORKTREE)

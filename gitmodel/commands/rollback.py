@@ -1,0 +1,114 @@
+"""`git model rollback`: a new commit restoring an earlier version (history is never rewritten)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from gitmodel.cache.lock import file_lock
+from gitmodel.commands.checkout import (
+    CheckoutPlan,
+    execute_plan,
+    plan_version,
+    refuse_conflicts,
+    write_pointers,
+)
+from gitmodel.commands.promote import StageChange, assign_stage, check_stage_name
+from gitmodel.errors import UsageError
+from gitmodel.pointer import read_pointer
+from gitmodel.registry import ModelHistory, ModelVersion, Registry
+from gitmodel.semver import SemVer
+from gitmodel.workspace import Workspace, open_workspace
+
+
+@dataclass(frozen=True)
+class RollbackResult:
+    name: str
+    target: ModelVersion
+    previous: ModelVersion | None  # the version rolled back from (None if unregistered)
+    commit: str | None  # the new commit, unless --no-commit or nothing changed
+    stage_change: StageChange | None
+
+
+def rollback(
+    name: str,
+    *,
+    to: str | None = None,
+    stage: str | None = None,
+    no_commit: bool = False,
+    force: bool = False,
+    repo: str | Path = ".",
+) -> RollbackResult:
+    """Restore an earlier version's pointer and bytes, commit it, and optionally re-assign
+    a stage to it. Default target: the version before the current one (or before the one
+    the stage points at, with `stage`)."""
+    ws = open_workspace(Path(repo))
+    registry = Registry(ws)
+    history = registry.history(name)
+    if stage is not None:
+        check_stage_name(ws, stage)
+    current = _current_version(ws, registry, history, stage)
+    target = _target_version(history, current, to)
+    plan = CheckoutPlan()
+    with file_lock(ws.cache_lock, shared=True):
+        pointer_file, data = plan_version(ws, registry, target, plan, False, force)
+        refuse_conflicts(plan, force)
+        changed = not pointer_file.exists() or pointer_file.read_bytes() != data
+        write_pointers(ws, [(pointer_file, data)])
+        execute_plan(ws, plan)
+    ws.stat_cache.close()
+    commit = None
+    if changed and not no_commit:
+        was = f" (was {current.version})" if current else ""
+        message = f"Roll back {name} to {target.version}{was}"
+        commit = ws.repo.commit_paths(message, [ws.repo.relpath(pointer_file)])
+    stage_change = None
+    if stage is not None:
+        stage_change = assign_stage(ws, registry, target, stage, None)
+    return RollbackResult(name, target, current, commit, stage_change)
+
+
+def _current_version(
+    ws: Workspace, registry: Registry, history: ModelHistory, stage: str | None
+) -> ModelVersion | None:
+    if stage is not None:
+        current = history.stages().get(stage)
+        if current is None:
+            raise UsageError(
+                f"{history.name} has no version in stage {stage!r}",
+                f"pass --to VERSION, or see stages with `git model versions {history.name}`",
+            )
+        return current
+    for path in registry.head_paths(history.name):
+        oid = read_pointer(ws.repo.root / path).oid
+        same = [v for v in history.versions if v.pointer and v.pointer.oid == oid]
+        if same:
+            return same[-1]
+    return None
+
+
+def _target_version(
+    history: ModelHistory, current: ModelVersion | None, to: str | None
+) -> ModelVersion:
+    if to is not None:
+        wanted = SemVer.parse(to if to.startswith("v") else f"v{to}")
+        found = history.find(wanted)
+        if found is None:
+            known = ", ".join(str(v.version) for v in history.versions)
+            raise UsageError(
+                f"{history.name}@{wanted} is not a registered version (known: {known})",
+                f"list versions with `git model versions {history.name}`",
+            )
+        return found
+    if current is None:
+        raise UsageError(
+            f"the work tree's {history.name} pointer is not a registered version",
+            "say which version to go back to with --to VERSION",
+        )
+    earlier = [v for v in history.versions if v.version < current.version]
+    if not earlier:
+        raise UsageError(
+            f"{history.name} {current.version} is the first version; there is none before it",
+            "pass --to VERSION to choose one",
+        )
+    return earlier[-1]

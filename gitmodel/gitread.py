@@ -1,0 +1,106 @@
+"""In-process reads of Git history with dulwich: tags, commits and files at any revision.
+
+No checkout and no subprocess per object, so reading hundreds of registry tags stays fast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from gitmodel.pointer import POINTER_SUFFIX
+
+
+@dataclass(frozen=True)
+class TagInfo:
+    name: str
+    commit: str  # the commit the tag finally points at
+    created_at: int  # tagger time (unix seconds); the commit time for lightweight tags
+    tagger: str
+    message: str
+    annotated: bool
+
+
+@dataclass(frozen=True)
+class CommitInfo:
+    sha: str
+    time: int
+    author: str
+    summary: str
+
+
+class HistoryReader:
+    """Reads tags, commits and blobs of one repository in-process."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    @cached_property
+    def _repo(self) -> Any:
+        from dulwich.repo import Repo
+
+        return Repo(str(self.root))
+
+    def tags(self) -> list[TagInfo]:
+        from dulwich.objects import Commit, Tag
+
+        repo = self._repo
+        found = []
+        for ref, sha in repo.refs.as_dict(b"refs/tags").items():
+            obj = repo[sha]
+            annotated = isinstance(obj, Tag)
+            tag_obj = obj
+            while isinstance(obj, Tag):
+                obj = repo[obj.object[1]]
+            if not isinstance(obj, Commit):
+                continue
+            if isinstance(tag_obj, Tag):
+                created, tagger = tag_obj.tag_time, tag_obj.tagger
+                message = tag_obj.message
+            else:
+                created, tagger, message = obj.commit_time, obj.committer, b""
+            found.append(
+                TagInfo(
+                    name=ref.decode("utf-8", "replace"),
+                    commit=obj.id.decode(),
+                    created_at=int(created),
+                    tagger=_person(tagger),
+                    message=message.decode("utf-8", "replace"),
+                    annotated=annotated,
+                )
+            )
+        return found
+
+    def commit(self, sha: str) -> CommitInfo:
+        obj = self._repo[sha.encode()]
+        summary = obj.message.decode("utf-8", "replace").split("\n", 1)[0]
+        return CommitInfo(sha, int(obj.commit_time), _person(obj.author), summary)
+
+    def read_file(self, commit: str, relpath: str) -> bytes | None:
+        """The bytes of `relpath` at `commit`, or None if it is not there."""
+        from dulwich.objects import Blob
+
+        repo = self._repo
+        tree = repo[commit.encode()].tree
+        try:
+            _, sha = repo[tree].lookup_path(repo.__getitem__, relpath.encode())
+        except KeyError:
+            return None
+        blob = repo[sha]
+        return blob.as_raw_string() if isinstance(blob, Blob) else None
+
+    def pointer_paths(self, commit: str) -> Iterator[str]:
+        """Every `*.gitmodel` path in the commit's tree."""
+        repo = self._repo
+        tree = repo[commit.encode()].tree
+        for entry in repo.object_store.iter_tree_contents(tree):
+            if entry.path.endswith(POINTER_SUFFIX.encode()):
+                yield entry.path.decode("utf-8", "surrogateescape")
+
+
+def _person(raw: bytes) -> str:
+    """`Name <email>` as text."""
+    return raw.decode("utf-8", "replace")

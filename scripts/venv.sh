@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Create (or reuse) .venv and install git-model into it; sourced by demo.sh and test.sh.
+# Usage: source scripts/venv.sh [extras]   e.g. `source scripts/venv.sh test`
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+extras="${1:-}"
+if [ ! -x "$root/.venv/bin/python" ]; then
+  "${PYTHON:-python3}" -m venv "$root/.venv"
+fi
+pip_install() {
+  "$root/.venv/bin/python" -m pip install --quiet --disable-pip-version-check "$@"
+}
+if [ -n "$extras" ]; then
+  pip_install -e "$root[$extras]"
+else
+  pip_install -e "$root"
+fi
+export PATH="$root/.venv/bin:$PATH"
