@@ -142,9 +142,10 @@ def print_json(value: object) -> None:
 
 def run() -> int:
     import gitmodel.cli_registry  # noqa: F401  (registers the registry commands on `app`)
+    from gitmodel.cli_diff import expand_optional_values
 
     try:
-        app()
+        app(args=expand_optional_values(sys.argv[1:]), prog_name="git-model")
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     return 0

@@ -86,6 +86,11 @@ def demote(
     set_quiet(quiet or is_quiet())
     change = unassign(name, stage, message=message)
     say(f"{name} {stage} unassigned (was {change.version}): tag {change.tag}")
+    if change.fallback:
+        say(
+            f"{name} {stage} now falls back to {change.fallback}: it was assigned earlier and "
+            "never unassigned (demote again to clear the stage)"
+        )
 
 
 @app.command()

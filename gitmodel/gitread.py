@@ -92,6 +92,15 @@ class HistoryReader:
         blob = repo[sha]
         return blob.as_raw_string() if isinstance(blob, Blob) else None
 
+    def read_blob(self, sha: str) -> bytes | None:
+        from dulwich.objects import Blob
+
+        try:
+            blob = self._repo[sha.encode()]
+        except KeyError:
+            return None
+        return blob.as_raw_string() if isinstance(blob, Blob) else None
+
     def pointer_paths(self, commit: str) -> Iterator[str]:
         """Every `*.gitmodel` path in the commit's tree."""
         repo = self._repo

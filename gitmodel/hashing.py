@@ -27,7 +27,7 @@ _buffers = threading.local()
 def _take_buffer() -> bytearray:
     buffer: bytearray | None = getattr(_buffers, "buffer", None)
     _buffers.buffer = None  # a nested call (a sink that hashes) gets a buffer of its own
-    return buffer if buffer is not None else bytearray(CHUNK_SIZE)
+    return buffer if buffer is not None and len(buffer) == CHUNK_SIZE else bytearray(CHUNK_SIZE)
 
 
 class ReadableInto(Protocol):

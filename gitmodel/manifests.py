@@ -14,6 +14,7 @@ from gitmodel.errors import CorruptObjectError
 from gitmodel.formats import TensorEntry
 from gitmodel.hashing import is_oid
 from gitmodel.pointer import check_relative_path
+from gitmodel.tensordiff import TensorRecord
 
 MANIFEST_VERSION = 1
 
@@ -100,6 +101,19 @@ def tensor_summary(data: bytes, oid: str) -> TensorSummary:
             tensors=len(items),
             dtypes=frozenset(t["dtype"] for t in items),
         )
+    except (ValueError, KeyError, TypeError) as exc:
+        raise CorruptObjectError(
+            f"tensor manifest {oid} is not valid: {exc}",
+            "delete it from the cache and re-add the artifact",
+        ) from None
+
+
+def decode_tensor_manifest(data: bytes, oid: str) -> list[TensorRecord]:
+    try:
+        return [
+            TensorRecord(t["name"], t["dtype"], tuple(t["shape"]), t["oid"])
+            for t in json.loads(data)["tensors"]
+        ]
     except (ValueError, KeyError, TypeError) as exc:
         raise CorruptObjectError(
             f"tensor manifest {oid} is not valid: {exc}",

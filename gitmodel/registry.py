@@ -57,11 +57,19 @@ class ModelHistory:
         return next((v for v in self.versions if v.version == version), None)
 
     def stages(self) -> dict[str, ModelVersion]:
-        """Where each stage points now: its latest assignment, unless that was an unassign."""
-        current: dict[str, ModelVersion | None] = {}
-        for event in self.events:
-            current[event.stage] = None if event.unassign else event.version
-        return {stage: v for stage, v in sorted(current.items()) if v is not None}
+        """Where each stage points now, read as GTO reads it: of the versions whose last event
+        for the stage is an assignment, the one assigned most recently. So unassigning the
+        holder falls back to an earlier assignment that was never unassigned."""
+        last: dict[tuple[str, str], tuple[int, StageEvent]] = {}
+        for i, event in enumerate(self.events):  # in the order they happened
+            if event.version is not None:
+                last[(event.stage, event.version.tag)] = (i, event)
+        current: dict[str, tuple[int, ModelVersion]] = {}
+        for (stage, _), (i, event) in last.items():
+            newer = stage not in current or i > current[stage][0]
+            if not event.unassign and event.version is not None and newer:
+                current[stage] = (i, event.version)
+        return {stage: current[stage][1] for stage in sorted(current)}
 
     def stages_of(self, version: ModelVersion) -> list[str]:
         return [stage for stage, v in self.stages().items() if v.tag == version.tag]
@@ -154,6 +162,9 @@ class Registry:
             if pointer is not None and pointer.name == name:
                 return path, pointer
         return None
+
+    def head_paths_by_name(self) -> dict[str, list[str]]:
+        return self._work_tree_paths
 
     def head_paths(self, name: str) -> list[str]:
         """Where the work tree keeps the pointers of model `name`."""

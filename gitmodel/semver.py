@@ -14,7 +14,7 @@ SEMVER_PATTERN = (
     rf"(?:-(?P<pre>{_IDENT}(?:\.{_IDENT})*))?"
     r"(?:\+(?P<build>[0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?"
 )
-_SEMVER_RE = re.compile(rf"^v{SEMVER_PATTERN}$")
+_SEMVER_RE = re.compile(rf"^v{SEMVER_PATTERN}\Z")
 BUMPS = ("major", "minor", "patch")
 FIRST_VERSION = "v0.1.0"
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from gitmodel.cache.links import parse_link_modes
@@ -19,6 +19,21 @@ class Workspace:
     store: ObjectStore
     stat_cache: StatCache
     link_modes: tuple[str, ...]
+    _folder_prefixes: dict[str, str] = field(default_factory=dict, repr=False)
+
+    def relpath(self, path: Path) -> str:
+        """`repo.relpath(path)`, resolving each folder only once: for many files in a few folders.
+
+        A workspace lives for one command; folders are assumed not to be re-linked meanwhile.
+        """
+        parent, name = os.path.split(os.path.abspath(path))
+        prefix = self._folder_prefixes.get(parent)
+        if prefix is not None:
+            return prefix + name
+        rel = self.repo.relpath(path)
+        if name and (rel == name or rel.endswith("/" + name)):
+            self._folder_prefixes[parent] = rel[: len(rel) - len(name)]
+        return rel
 
     @property
     def state_dir(self) -> Path:

@@ -323,13 +323,24 @@ def test_data_lineage_ids(repo: Path) -> None:
     git(repo, "add", "data/train.csv", ".")
     git(repo, "commit", "-q", "-m", "data and sentiment")
     (repo / "raw.txt").write_bytes(b"raw data\n")
+    (repo / "images" / "cats").mkdir(parents=True)
+    (repo / "images" / "cats" / "1.png").write_bytes(b"png one")
+    (repo / "images" / "2.png").write_bytes(b"png two")
     (repo / "out.bin").write_bytes(b"derived model")
     proc = gm(
         repo, "add", "out.bin", "--data", SENTIMENT, "--data", "data/train.csv",
-        "--data", "raw.txt",
+        "--data", "raw.txt", "--data", "images",
     )  # fmt: skip
     assert (proc.returncode, proc.stderr) == (0, "")
     blob = git(repo, "hash-object", "data/train.csv").stdout.strip()
+    # A plain folder is identified by the oid of its canonical manifest.
+    images_manifest = json.dumps(
+        {"files": [
+            {"mode": "644", "oid": xxh(b"png two"), "path": "2.png", "size": 7},
+            {"mode": "644", "oid": xxh(b"png one"), "path": "cats/1.png", "size": 7},
+        ], "kind": "dir", "version": 1},
+        separators=(",", ":"),
+    ).encode()  # fmt: skip
     lineage = read_toml(repo / "out.bin.gitmodel")["lineage"]
     assert lineage == {
         "commit": head(repo),
@@ -338,6 +349,7 @@ def test_data_lineage_ids(repo: Path) -> None:
             {"path": SENTIMENT, "oid": xxh(sentiment)},
             {"path": "data/train.csv", "oid": f"git:{blob}"},
             {"path": "raw.txt", "oid": xxh(b"raw data\n")},
+            {"path": "images", "oid": xxh(images_manifest)},
         ],
     }
     # A modified tracked file makes the lineage dirty.

@@ -123,7 +123,8 @@ def test_doc_examples_are_what_git_model_add_writes(repo: Path) -> None:
     gm_ok(repo, "add", "model.bin")
     gm_ok(
         repo,
-        *"add models/classifier.safetensors --name classifier --metrics eval.json".split(),
+        *["add", "models/classifier.safetensors", "--name", "classifier"],
+        *["--metrics", "eval.json"],
         *["-m", "top-5 acc=0.99", "-p", "lr=3e-4", "-p", "epochs=3", "-p", "optimizer=adamw"],
         *["-p", "use_amp=true", "-d", "data/train.csv", "-d", "data/eval"],
     )

@@ -287,6 +287,7 @@ def _check(data: bytes, ranges: list[ByteRange], stream: hashing.ReadableInto) -
     seen = bytearray()
     progress: list[int] = []
     digest = hash_stream(stream, ranges, sinks=[seen.extend], progress=progress.append)
+    assert all(n <= hashing.CHUNK_SIZE for n in progress)  # really read in chunks that small
     assert digest.oid == xxh(data)
     assert digest.size == len(data)
     assert bytes(seen) == data
@@ -340,8 +341,10 @@ def test_scan_ranges_hashed_in_one_pass_with_tiny_chunks(
     content = write_safetensors(path, TENSORS)
     scan = scan_file(path)
     assert scan is not None
+    chunks: list[int] = []
     with path.open("rb") as f:
-        digest = hash_stream(f, scan.ranges)
+        digest = hash_stream(f, scan.ranges, progress=chunks.append)
+    assert max(chunks) == 5
     assert digest.oid == xxh(content)
     for t, oid in zip(scan.tensors, digest.range_oids, strict=True):
         assert oid == xxh(content[t.begin : t.end])

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 from collections.abc import Sequence
 from pathlib import Path
 
 from gitmodel.errors import GitModelError, UsageError
-from gitmodel.fsutil import remove_quietly, temp_name_beside, try_link
+from gitmodel.fsutil import remove_quietly, try_link
 
 LINK_MODES = ("reflink", "hardlink", "symlink", "copy")
 DEFAULT_LINK_MODES = ("reflink", "copy")
@@ -29,31 +30,78 @@ def parse_link_modes(value: str | None) -> tuple[str, ...]:
     return modes
 
 
+# (object folder, destination device) pairs where reflink was refused: not tried again there,
+# so that a folder of many files on a file system without clones costs one failed attempt.
+_NO_REFLINK: set[tuple[str, int]] = set()
+
+
 def materialise(object_path: Path, dest: Path, modes: Sequence[str], executable: bool) -> str:
     """Put the object's bytes at `dest` atomically, using the first mode that works here.
 
     Returns the mode used. Copies and clones are writable; hard and symbolic links share the
     read-only object, so an in-place edit cannot corrupt the cache.
     """
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    parent = os.path.dirname(dest)
+    try:
+        parent_st = os.stat(parent)
+    except FileNotFoundError:
+        parent_st = None
+    if parent_st is None or not stat.S_ISDIR(parent_st.st_mode):
+        dest.parent.mkdir(parents=True, exist_ok=True)  # makes it, or raises as it should
+        parent_st = os.stat(parent)
+    device = parent_st.st_dev
     file_mode = 0o755 if executable else 0o644
+    clone_key = (os.path.dirname(os.path.dirname(object_path)), device)
     for mode in modes:
-        temp = temp_name_beside(dest)
+        if mode == "reflink" and clone_key in _NO_REFLINK:
+            continue
+        temp = f"{parent}/.{dest.name}.tmp-{os.urandom(6).hex()}"  # hidden, unique, same folder
+        done = False
         try:
-            if mode in ("hardlink", "symlink") and try_link(mode, object_path, temp):
+            if mode in ("hardlink", "symlink") and try_link(mode, object_path, Path(temp)):
                 pass
-            elif mode == "reflink" and try_link(mode, object_path, temp):
+            elif mode == "reflink":
+                if not try_link(mode, object_path, Path(temp)):
+                    _NO_REFLINK.add(clone_key)
+                    continue
                 os.chmod(temp, file_mode)
             elif mode == "copy":
-                shutil.copyfile(object_path, temp)
-                os.chmod(temp, file_mode)
+                copy_file(object_path, temp, file_mode)
             else:
                 continue
             os.replace(temp, dest)
+            done = True
             return mode
         finally:
-            remove_quietly(temp)
+            if not done:
+                remove_quietly(Path(temp))
     raise GitModelError(
         f"could not materialise {dest}: no link mode in {list(modes)} works here",
         "add 'copy' to `git config model.linkType`",
     )
+
+
+def copy_file(source: Path | str, dest: str, mode: int) -> None:
+    """Copy `source` to a new file `dest` with permissions `mode`, in the kernel (sendfile).
+
+    Like shutil.copyfile plus chmod, without its per-call checks that cost more than copying
+    a small file.
+    """
+    src = os.open(source, os.O_RDONLY)
+    try:
+        dst = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            offset = 0
+            try:
+                while sent := os.sendfile(dst, src, offset, 1 << 30):
+                    offset += sent
+            except OSError:
+                if offset:
+                    raise
+                with open(src, "rb", closefd=False) as fsrc, open(dst, "wb", closefd=False) as fdst:
+                    shutil.copyfileobj(fsrc, fdst)
+            os.fchmod(dst, mode)
+        finally:
+            os.close(dst)
+    finally:
+        os.close(src)

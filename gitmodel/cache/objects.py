@@ -31,6 +31,7 @@ class ObjectStore:
         self._objects = str(self.objects_dir)  # string paths: pathlib is slow per object
         self._tmp_ready = False
         self._batch: dict[str, Path] | None = None  # oid -> written temp, while batching
+        self._no_reflink = False  # reflink refused once: not tried again for every file
 
     def _object_path(self, oid: str) -> str:
         digits = oid_hex(oid)
@@ -131,6 +132,8 @@ class ObjectStore:
         ranges = list(ranges)
         advance = progress.advance if progress else None
         for mode in link_modes:
+            if mode == "reflink" and self._no_reflink:
+                continue
             temp = self._new_temp()
             taken = False
             try:
@@ -138,7 +141,10 @@ class ObjectStore:
                     digest = _hash_path(temp, ranges, advance)
                     taken = self._publish(temp, digest.oid)
                     return Ingested(digest, taken)
-                if mode == "reflink" and try_link(mode, source, temp):
+                if mode == "reflink":
+                    if not try_link(mode, source, temp):
+                        self._no_reflink = True
+                        continue
                     digest = _hash_path(temp, ranges, advance)
                     taken = self._publish(temp, digest.oid)
                     return Ingested(digest, False)

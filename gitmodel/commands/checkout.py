@@ -82,7 +82,7 @@ def checkout(
         write_pointers(ws, pointer_writes)
         execute_plan(ws, plan)
     ws.stat_cache.close()
-    rel = ws.repo.relpath
+    rel = ws.relpath
     return CheckoutResult(
         restored=[rel(p.dest) for p in plan.writes],
         unchanged=plan.unchanged,
@@ -211,7 +211,7 @@ def _plan_file(ws: Workspace, target: Placement, plan: CheckoutPlan, hasher: Fil
     elif os.path.lexists(dest):
         current = hasher.oid_of(dest, os.lstat(dest))
         if current == target.oid:
-            plan.unchanged.append(ws.repo.relpath(dest))
+            plan.unchanged.append(ws.relpath(dest))
             return
         if not ws.store.has(current):
             plan.conflicts.append(ws.repo.relpath(dest))

@@ -18,6 +18,7 @@ class StageChange:
     stage: str
     version: str
     previous: str | None  # the version the stage pointed at before
+    fallback: str | None = None  # after a demote: an earlier, never unassigned holder (as GTO)
 
 
 def promote(
@@ -62,7 +63,11 @@ def demote(
     tag = stage_tag_name(name, stage, history.next_counter(), unassign=True)
     text = message or f"Unassign {stage} from {name} {current.version}"
     ws.repo.create_tag(tag, current.commit, f"{text}\n")
-    return StageChange(tag, name, stage, str(current.version), str(current.version))
+    fallback = Registry(ws).history(name).stages().get(stage)
+    shown = str(current.version)
+    return StageChange(
+        tag, name, stage, shown, shown, fallback=str(fallback.version) if fallback else None
+    )
 
 
 def check_stage_name(ws: Workspace, stage: str) -> None:

@@ -53,7 +53,10 @@ def rollback(
     with file_lock(ws.cache_lock, shared=True):
         pointer_file, data = plan_version(ws, registry, target, plan, False, force)
         refuse_conflicts(plan, force)
-        changed = not pointer_file.exists() or pointer_file.read_bytes() != data
+        # compare with HEAD, not the work tree: `checkout NAME@vX` may have staged it already
+        head = ws.repo.head_commit()
+        relpath = ws.repo.relpath(pointer_file)
+        changed = head is None or registry.reader.read_file(head, relpath) != data
         write_pointers(ws, [(pointer_file, data)])
         execute_plan(ws, plan)
     ws.stat_cache.close()
@@ -61,7 +64,7 @@ def rollback(
     if changed and not no_commit:
         was = f" (was {current.version})" if current else ""
         message = f"Roll back {name} to {target.version}{was}"
-        commit = ws.repo.commit_paths(message, [ws.repo.relpath(pointer_file)])
+        commit = ws.repo.commit_paths(message, [relpath])
     stage_change = None
     if stage is not None:
         stage_change = assign_stage(ws, registry, target, stage, None)

@@ -55,7 +55,10 @@ def versions(name: str, *, all: bool = False, repo: str | Path = ".") -> list[Ve
         paths.update(registry.head_paths(name))
         if not paths and not rows:
             registry.history(name)  # raises the "no versions" error with its hint
-        rows += _candidates(registry, name, sorted(paths), registered)
+        oids = {r.oid for r in rows if r.oid}
+        rows += [
+            c for c in _candidates(registry, name, sorted(paths), registered) if c.oid not in oids
+        ]
     return rows
 
 

@@ -1,0 +1,320 @@
+"""`git model diff`: how every model's metrics, params, bytes and lineage moved between two sides.
+
+Reads pointers (and tensor manifests from the cache), never the weights themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gitmodel.compare import ValueChange, compare_maps
+from gitmodel.direction import direction_of
+from gitmodel.errors import GitModelError, UsageError
+from gitmodel.manifests import decode_dir_manifest, decode_tensor_manifest
+from gitmodel.pointer import POINTER_SUFFIX, FactValue, Pointer
+from gitmodel.registry import Registry
+from gitmodel.sides import INDEX, WORKTREE, Side, commit_side, resolve_side, split_range
+from gitmodel.tensordiff import TensorDiff, TensorRecord, diff_tensors
+from gitmodel.workspace import Workspace, open_workspace
+
+ADDED, REMOVED, MODIFIED, UNCHANGED, RENAMED = (
+    "added",
+    "removed",
+    "modified",
+    "unchanged",
+    "renamed",
+)
+
+
+@dataclass
+class ModelDiff:
+    name: str
+    status: str
+    old_path: str | None
+    new_path: str | None
+    old: Pointer | None
+    new: Pointer | None
+    old_name: str | None = None  # for a rename
+    metrics: list[ValueChange] = field(default_factory=list)
+    params: list[ValueChange] = field(default_factory=list)
+    facts: list[ValueChange] = field(default_factory=list)
+    tensors: TensorDiff | None = None
+    tensor_note: str = ""  # why tensors could not be compared
+    lineage: list[str] = field(default_factory=list)
+
+    @property
+    def artifact_changed(self) -> bool:
+        return self.old is not None and self.new is not None and self.old.oid != self.new.oid
+
+
+@dataclass
+class DiffResult:
+    old_label: str
+    new_label: str
+    models: list[ModelDiff]
+    warnings: list[str] = field(default_factory=list)
+
+
+def diff(
+    old: str | None = None,
+    new: str | None = None,
+    *,
+    targets: Sequence[str] = (),
+    cached: bool = False,
+    repo: str | Path = ".",
+) -> DiffResult:
+    """Compare OLD (default HEAD) with NEW (default: the work tree, or the index if cached).
+
+    OLD may be a range `A...B` (merge base of A and B against B) or `A..B`.
+    """
+    ws = open_workspace(Path(repo))
+    registry = Registry(ws)
+    before, after = _sides(ws, registry, old, new, cached)
+    directions = {**before.directions, **after.directions}
+    wanted = _filter(ws, targets, before, after)
+    models = compare_sides(ws, before, after, directions, wanted)
+    return DiffResult(before.label, after.label, models, before.warnings + after.warnings)
+
+
+def _sides(
+    ws: Workspace, registry: Registry, old: str | None, new: str | None, cached: bool
+) -> tuple[Side, Side]:
+    if old is not None and (split := split_range(old)) is not None:
+        if new is not None:
+            raise UsageError(
+                f"{old!r} is already a range; give no second revision",
+                "use `git model diff A...B` or `git model diff A B`",
+            )
+        left, right, merge_base = split
+        right_side = resolve_side(ws, registry, right)
+        if merge_base:
+            base = ws.repo.git("merge-base", left, right).strip()
+            if not base:
+                raise UsageError(f"{left} and {right} have no merge base", "use A..B instead")
+            return commit_side(registry, f"merge-base of {left} and {right}", base), right_side
+        return resolve_side(ws, registry, left), right_side
+    before = resolve_side(ws, registry, old or "HEAD")
+    default_new = INDEX if cached else WORKTREE
+    return before, resolve_side(ws, registry, new or default_new)
+
+
+def _filter(ws: Workspace, targets: Sequence[str], before: Side, after: Side) -> set[str] | None:
+    """Model names the targets select (by name, pointer path or artifact path)."""
+    if not targets:
+        return None
+    names: set[str] = set()
+    for target in targets:
+        found = False
+        for side in (before, after):
+            for name, (path, _) in side.pointers.items():
+                artifact = path.removesuffix(POINTER_SUFFIX)
+                if target in (name, path, artifact) or _under(ws, target, path):
+                    names.add(name)
+                    found = True
+        if not found:
+            raise UsageError(
+                f"{target}: no model of that name or path on either side",
+                "list models with `git model ls`",
+            )
+    return names
+
+
+def _under(ws: Workspace, target: str, path: str) -> bool:
+    try:
+        rel = ws.repo.relpath(Path(target))
+    except GitModelError:
+        return False
+    return rel == path.removesuffix(POINTER_SUFFIX) or path.startswith(rel.rstrip("/") + "/")
+
+
+def compare_sides(
+    ws: Workspace,
+    before: Side,
+    after: Side,
+    directions: dict[str, str],
+    wanted: set[str] | None,
+) -> list[ModelDiff]:
+    names = sorted(set(before.pointers) | set(after.pointers))
+    if wanted is not None:
+        names = [n for n in names if n in wanted]
+    diffs = []
+    for name in names:
+        old = before.pointers.get(name)
+        new = after.pointers.get(name)
+        diffs.append(_model_diff(ws, name, old, new, directions))
+    return _pair_renames(ws, diffs, directions)
+
+
+def _model_diff(
+    ws: Workspace,
+    name: str,
+    old: tuple[str, Pointer] | None,
+    new: tuple[str, Pointer] | None,
+    directions: dict[str, str],
+) -> ModelDiff:
+    status = ADDED if old is None else REMOVED if new is None else MODIFIED
+    result = ModelDiff(
+        name, status, old[0] if old else None, new[0] if new else None,
+        old[1] if old else None, new[1] if new else None,
+    )  # fmt: skip
+    _fill(ws, result, directions)
+    return result
+
+
+def _fill(ws: Workspace, result: ModelDiff, directions: dict[str, str]) -> None:
+    old, new = result.old, result.new
+    metric_keys = set(old.metrics if old else {}) | set(new.metrics if new else {})
+    dirs = {k: direction_of(k, directions) for k in metric_keys}
+    result.metrics = compare_maps(old.metrics if old else {}, new.metrics if new else {}, dirs)
+    result.params = compare_maps(old.params if old else {}, new.params if new else {})
+    result.facts = compare_maps(_facts(old), _facts(new))
+    if old is not None and new is not None:
+        result.lineage = _lineage_changes(old, new)
+        if old.oid != new.oid:
+            result.tensors, result.tensor_note = _tensor_diff(ws, old, new)
+        changed = any(c.status != "unchanged" for c in [*result.metrics, *result.params])
+        if result.status == MODIFIED and not (changed or result.artifact_changed):
+            result.status = UNCHANGED if result.old_path == result.new_path else MODIFIED
+
+
+def _facts(pointer: Pointer | None) -> dict[str, FactValue]:
+    if pointer is None:
+        return {}
+    facts: dict[str, FactValue] = {"size": pointer.size, "kind": pointer.kind}
+    if pointer.format is not None:
+        facts["format"] = pointer.format.name
+        facts.update({k: v for k, v in pointer.format.facts.items() if k != "manifest"})
+    return facts
+
+
+def _lineage_changes(old: Pointer, new: Pointer) -> list[str]:
+    changes = []
+    a, b = old.lineage, new.lineage
+    if (a.commit if a else None) != (b.commit if b else None):
+        before = (a.commit or "none")[:12] if a else "none"
+        after = (b.commit or "none")[:12] if b else "none"
+        changes.append(f"produced from commit {before} -> {after}")
+    data_a = {d.path: d.oid for d in (a.data if a else ())}
+    data_b = {d.path: d.oid for d in (b.data if b else ())}
+    for path in sorted(set(data_a) | set(data_b)):
+        if path not in data_a:
+            changes.append(f"data {path} added")
+        elif path not in data_b:
+            changes.append(f"data {path} removed")
+        elif data_a[path] != data_b[path]:
+            changes.append(
+                f"data {path} changed ({_short(data_a[path])} -> {_short(data_b[path])})"
+            )
+    return changes
+
+
+def _short(oid: str) -> str:
+    prefix, _, digits = oid.partition(":")
+    return f"{prefix}:{digits[:12]}"
+
+
+def _tensor_diff(ws: Workspace, old: Pointer, new: Pointer) -> tuple[TensorDiff | None, str]:
+    try:
+        a, b = _tensors_of(ws, old), _tensors_of(ws, new)
+    except GitModelError as exc:
+        return None, exc.message
+    if a is None or b is None:
+        return None, ""
+    return diff_tensors(a, b), ""
+
+
+def _tensors_of(ws: Workspace, pointer: Pointer) -> list[TensorRecord] | None:
+    """Every tensor of the artifact, from tensor manifests in the cache (folders: per file)."""
+    if pointer.kind == "file":
+        manifest = pointer.format.facts.get("manifest") if pointer.format else None
+        if not isinstance(manifest, str):
+            return None
+        return _load_tensors(ws, manifest, "")
+    if not ws.store.has(pointer.oid):
+        raise _not_cached(pointer.oid)
+    records: list[TensorRecord] = []
+    found = False
+    for entry in decode_dir_manifest(ws.store.read_bytes(pointer.oid), pointer.oid):
+        if entry.tensors:
+            found = True
+            records += _load_tensors(ws, entry.tensors, entry.path + ":")
+    return records if found else None
+
+
+def _load_tensors(ws: Workspace, manifest: str, prefix: str) -> list[TensorRecord]:
+    if not ws.store.has(manifest):
+        raise _not_cached(manifest)
+    records = decode_tensor_manifest(ws.store.read_bytes(manifest), manifest)
+    if not prefix:
+        return records
+    return [TensorRecord(prefix + r.name, r.dtype, r.shape, r.oid) for r in records]
+
+
+def _not_cached(oid: str) -> GitModelError:
+    return GitModelError(
+        f"tensor manifest {oid[:19]}… is not in the cache", "fetch it with `git model pull`"
+    )
+
+
+def _pair_renames(
+    ws: Workspace, diffs: list[ModelDiff], directions: dict[str, str]
+) -> list[ModelDiff]:
+    """A model removed under one name and added under another with the same bytes: renamed."""
+    removed = {d.old.oid: d for d in diffs if d.status == REMOVED and d.old}
+    result = []
+    paired: set[str] = set()
+    for d in diffs:
+        if d.status == ADDED and d.new and d.new.oid in removed:
+            gone = removed.pop(d.new.oid)
+            paired.add(gone.name)
+            renamed = ModelDiff(
+                d.name, RENAMED, gone.old_path, d.new_path, gone.old, d.new, old_name=gone.name
+            )
+            _fill(ws, renamed, directions)
+            renamed.status = RENAMED
+            result.append(renamed)
+        else:
+            result.append(d)
+    return [d for d in result if not (d.status == REMOVED and d.name in paired)]
+
+
+def split_arguments(args: Sequence[str], *, repo: str | Path = ".") -> tuple[list[str], list[str]]:
+    """Split `diff` arguments into up to two revisions and the model names/paths after them.
+
+    A work-tree path or model name is a target; a range, a registered version or anything
+    Git resolves to a commit is a revision.
+    """
+    ws = open_workspace(Path(repo))
+    registry = Registry(ws)
+    names = set(registry.head_paths_by_name())
+    revisions: list[str] = []
+    targets: list[str] = []
+    for arg in args:
+        if targets or len(revisions) == 2 or _is_target(Path(repo), arg, names):
+            targets.append(arg)
+        elif split_range(arg) is not None or _is_revision(ws, registry, arg):
+            revisions.append(arg)
+        else:
+            raise UsageError(
+                f"{arg!r} is neither a revision nor a model name or path",
+                "check `git log --oneline`, `git model ls` or `git model versions NAME`",
+            )
+    return revisions, targets
+
+
+def _is_target(cwd: Path, arg: str, names: set[str]) -> bool:
+    return arg in names or (cwd / arg).exists()
+
+
+def _is_revision(ws: Workspace, registry: Registry, arg: str) -> bool:
+    from gitmodel.sides import is_model_version
+
+    if is_model_version(registry, arg):
+        return True
+    try:
+        ws.repo.resolve_commit(arg)
+    except GitModelError:
+        return False
+    return True
