@@ -12,6 +12,10 @@ def main() -> None:
 
         print(f"git-model {__version__}")
         sys.exit(0)
+    if sys.argv[1:2] == ["hook"]:  # hooks skip the CLI framework: they must start fast
+        from gitmodel.commands.hook import main_hook
+
+        sys.exit(main_hook(sys.argv[2:]))
     from gitmodel.cli import run
 
     sys.exit(run())

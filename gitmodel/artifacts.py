@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import stat
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from gitmodel.cache.statcache import StatKey, stat_key
@@ -19,8 +20,12 @@ class WorkFile:
     """One file of a folder artifact as found on disk."""
 
     relpath: str
-    path: Path
+    location: str  # the absolute path as a string; `path` makes the Path only when asked
     st: os.stat_result
+
+    @cached_property
+    def path(self) -> Path:
+        return Path(self.location)
 
     @property
     def executable(self) -> bool:
@@ -42,19 +47,19 @@ def walk_folder(folder: Path) -> list[WorkFile]:
     """Every regular file (and symlink) under `folder`, sorted by relative path."""
     found: list[WorkFile] = []
 
-    def visit(directory: Path, prefix: str) -> None:
+    def visit(directory: str, prefix: str) -> None:
         with os.scandir(directory) as entries:
             for entry in entries:
                 rel = prefix + entry.name
                 st = entry.stat(follow_symlinks=False)
                 if stat.S_ISDIR(st.st_mode):
-                    visit(Path(entry.path), rel + "/")
+                    visit(entry.path, rel + "/")
                 elif not entry.name.endswith(POINTER_SUFFIX) and (
                     stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode)
                 ):
-                    found.append(WorkFile(rel, Path(entry.path), st))
+                    found.append(WorkFile(rel, entry.path, st))
 
-    visit(folder, "")
+    visit(str(folder), "")
     found.sort(key=lambda f: f.relpath)
     return found
 
@@ -71,17 +76,18 @@ class FileHasher:
         self._known: dict[str, tuple[StatKey, str]] | None = None
         self.fresh: list[tuple[Path, os.stat_result, str]] = []
 
-    def cached_oid(self, path: Path, st: os.stat_result) -> str | None:
+    def cached_oid(self, path: Path | str, st: os.stat_result) -> str | None:
         """The stat cache's oid for `path` if its (inode, mtime, size) still match, else None."""
         if self.folder is None:
-            return self.ws.stat_cache.lookup(path, st)
+            return self.ws.stat_cache.lookup(Path(path), st)
         if self._known is None:
             self._known = self.ws.stat_cache.entries_under(self.folder)
         hit = self._known.get(str(path))
         return hit[1] if hit is not None and hit[0] == stat_key(st) else None
 
-    def oid_of(self, path: Path, st: os.stat_result) -> str:
+    def oid_of(self, path: Path | str, st: os.stat_result) -> str:
         if stat.S_ISLNK(st.st_mode):
+            path = Path(path)
             oid = object_link_oid(self.ws, path)
             if oid is None:
                 raise UsageError(
@@ -92,6 +98,7 @@ class FileHasher:
         cached = self.cached_oid(path, st)
         if cached is not None:
             return cached
+        path = Path(path)
         oid = hash_file(path)
         self.fresh.append((path, st, oid))
         return oid

@@ -141,7 +141,8 @@ def print_json(value: object) -> None:
 
 
 def run() -> int:
-    import gitmodel.cli_registry  # noqa: F401  (registers the registry commands on `app`)
+    import gitmodel.cli_registry
+    import gitmodel.cli_remote  # noqa: F401  (and the sharing commands)
     from gitmodel.cli_diff import expand_optional_values
 
     try:
@@ -234,6 +235,10 @@ def status(
     check: Annotated[
         bool, typer.Option("--check", help="Exit 1 if any artifact is not up to date.")
     ] = False,
+    remote: Annotated[
+        str | None,
+        typer.Option("--remote", "-r", help="Also report objects not yet pushed to this remote."),
+    ] = None,
     quiet: QuietOption = False,
 ) -> None:
     """Show, per pointer, whether the work tree holds the bytes it names."""
@@ -241,8 +246,18 @@ def status(
 
     set_quiet(quiet or is_quiet())
     results = artifact_statuses(targets or [])
+    unpushed: dict[str, int] = {}
+    remote_label = ""
+    if remote is not None:
+        from gitmodel.commands.sync import not_pushed
+
+        remote_label, unpushed = not_pushed(targets or [], remote=remote)
     if as_json:
-        print_json([r.to_json() for r in results])
+        rows = [r.to_json() for r in results]
+        if remote is not None:
+            for row in rows:
+                row["unpushed_objects"] = unpushed.get(str(row["pointer"]), 0)
+        print_json(rows)
     elif not results:
         say("no models tracked (track one with `git model add PATH`)")
     else:
@@ -250,7 +265,12 @@ def status(
             label = f"{r.path}" + ("/" if r.state != "invalid pointer" and _is_dir(r) else "")
             detail = f": {r.detail}" if r.detail else ""
             say(f"{r.state:<24}{label}{detail}")
-    if check and any(not r.ok for r in results):
+        for pointer_path, count in sorted(unpushed.items()):
+            say(
+                f"{'not pushed':<24}{pointer_path.removesuffix('.gitmodel')}: {count} "
+                f"object(s) missing on {remote_label}"
+            )
+    if check and (any(not r.ok for r in results) or unpushed):
         raise typer.Exit(1)
 
 

@@ -154,32 +154,86 @@ def textconv(
 
 @app.command()
 @handle_errors
-def install(quiet: QuietOption = False) -> None:
-    """Set up Git integration in this clone: readable `git diff` of pointer files."""
+def install(
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Install even where a foreign hook and its .legacy exist."),
+    ] = False,
+    pre_commit_framework: Annotated[
+        bool,
+        typer.Option(
+            "--pre-commit-framework",
+            help="Add the hooks to .pre-commit-config.yaml instead of installing shims.",
+        ),
+    ] = False,
+    repo_url: Annotated[
+        str | None,
+        typer.Option(
+            "--repo-url",
+            help="With --pre-commit-framework: reference this git-model repository "
+            "(default: a local hook using the installed git-model).",
+            metavar="URL",
+        ),
+    ] = None,
+    rev: Annotated[
+        str | None, typer.Option("--rev", help="With --repo-url: the tag or commit to use.")
+    ] = None,
+    quiet: QuietOption = False,
+) -> None:
+    """Install hooks, the readable-diff driver and the pointer merge driver in this clone."""
     from gitmodel.commands.install import install as set_up
 
     set_quiet(quiet or is_quiet())
-    result = set_up()
+    result = set_up(
+        force=force,
+        pre_commit_framework=pre_commit_framework,
+        framework_repo=repo_url,
+        framework_rev=rev,
+    )
+    for hook, what in result.hooks.items():
+        say(f"hook {hook}: {what}")
     for key, value in result.config.items():
-        say(f"set {key} = {value}")
+        say(f"config {key} = {value}")
     if result.attributes_file:
         say(
-            f"added '*.gitmodel diff=gitmodel' to {result.attributes_file}; commit it so "
-            "every clone gets readable pointer diffs"
+            f"added the *.gitmodel diff and merge drivers to {result.attributes_file}; commit "
+            "it so every clone uses them"
+        )
+    if result.framework_file:
+        say(
+            f"added git-model's hooks to {result.framework_file}; run `pre-commit install` "
+            "to activate them"
         )
 
 
 @app.command()
 @handle_errors
 def uninstall(quiet: QuietOption = False) -> None:
-    """Remove git-model's Git integration from this clone."""
+    """Remove git-model's hooks and drivers from this clone (your own hooks come back)."""
     from gitmodel.commands.install import uninstall as tear_down
 
     set_quiet(quiet or is_quiet())
     result = tear_down()
-    say("removed the gitmodel diff driver from .git/config")
+    for hook, what in result.hooks.items():
+        say(f"hook {hook}: {what}")
+    for key in result.config:
+        say(f"config {key}: removed")
     for note in result.notes:
         say(note)
+
+
+@app.command("merge-driver", hidden=True)
+@handle_errors
+def merge_driver(
+    base: Annotated[str, typer.Argument(help="%O: the common ancestor's version.")],
+    ours: Annotated[str, typer.Argument(help="%A: our version; the result is written here.")],
+    theirs: Annotated[str, typer.Argument(help="%B: their version.")],
+    path: Annotated[str, typer.Argument(help="%P: the pointer's path.")] = "pointer",
+) -> None:
+    """Merge three versions of a pointer (Git's merge driver for *.gitmodel)."""
+    from gitmodel.commands.merge_driver import merge_driver as merge
+
+    raise typer.Exit(merge(base, ours, theirs, path))
 
 
 def expand_optional_values(argv: list[str]) -> list[str]:

@@ -73,21 +73,28 @@ class Tolerance:
     def parse(cls, text: str) -> Tolerance:
         raw = text.strip()
         try:
-            if raw.endswith("%"):
-                return cls(abs(float(raw[:-1])) / 100, relative=True)
-            return cls(abs(float(raw)))
+            relative = raw.endswith("%")
+            amount = abs(float(raw[:-1] if relative else raw))
+            if math.isnan(amount):
+                raise ValueError(raw)
         except ValueError:
             raise UsageError(
                 f"invalid tolerance {text!r}", "give a number (0.01) or a percentage (1%)"
             ) from None
+        return cls(amount / 100 if relative else amount, relative=relative)
 
     def exceeded_by(self, change: ValueChange) -> bool:
         if change.verdict != WORSE or change.delta is None:
             return False
         if self.relative:
             rel = change.relative
-            return rel is None or abs(rel) > self.amount
-        return abs(change.delta) > self.amount
+            return rel is None or _beyond(abs(rel), self.amount)
+        return _beyond(abs(change.delta), self.amount)
+
+
+def _beyond(worsening: float, allowed: float) -> bool:
+    """More than allowed, ignoring float noise (0.9 -> 0.85 is a drop of 0.05, not 0.05000…04)."""
+    return worsening > allowed and not math.isclose(worsening, allowed, rel_tol=1e-9)
 
 
 def _is_number(value: object) -> bool:

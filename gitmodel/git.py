@@ -54,15 +54,25 @@ def no_git_env() -> dict[str, str]:
 
 
 def run_git(
-    args: Sequence[str], cwd: Path, *, check: bool = True, input: bytes | None = None
+    args: Sequence[str],
+    cwd: Path,
+    *,
+    check: bool = True,
+    input: bytes | None = None,
+    keep_index: bool = False,
 ) -> subprocess.CompletedProcess[bytes]:
+    """Run git. `keep_index` keeps GIT_INDEX_FILE: a pre-commit hook of `git commit -a` or
+    `git commit PATH` must inspect the temporary index Git is about to commit."""
+    env = no_git_env()
+    if keep_index and "GIT_INDEX_FILE" in os.environ:
+        env["GIT_INDEX_FILE"] = os.path.abspath(os.environ["GIT_INDEX_FILE"])
     try:
         proc = subprocess.run(
             ["git", *args],
             cwd=cwd,
             input=input,
             capture_output=True,
-            env=no_git_env(),
+            env=env,
             check=False,
         )
     except FileNotFoundError:

@@ -13,6 +13,9 @@ from typing import Any
 
 from gitmodel.pointer import POINTER_SUFFIX
 
+# Git's empty tree: often not in the object store (Git knows it without storing it).
+EMPTY_TREE = b"4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+
 
 @dataclass(frozen=True)
 class TagInfo:
@@ -85,6 +88,8 @@ class HistoryReader:
 
         repo = self._repo
         tree = repo[commit.encode()].tree
+        if tree == EMPTY_TREE:
+            return None
         try:
             _, sha = repo[tree].lookup_path(repo.__getitem__, relpath.encode())
         except KeyError:
@@ -105,6 +110,8 @@ class HistoryReader:
         """Every `*.gitmodel` path in the commit's tree."""
         repo = self._repo
         tree = repo[commit.encode()].tree
+        if tree == EMPTY_TREE:
+            return
         for entry in repo.object_store.iter_tree_contents(tree):
             if entry.path.endswith(POINTER_SUFFIX.encode()):
                 yield entry.path.decode("utf-8", "surrogateescape")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,7 +119,7 @@ def _store_folder(
     hasher = FileHasher(ws, folder)
     with _object_batch(ws):
         for work in files:
-            if work.path.is_symlink():
+            if stat.S_ISLNK(work.st.st_mode):
                 oid = hasher.oid_of(work.path, work.st)  # only links into the cache are accepted
                 entries.append(
                     FileEntry(work.relpath, oid, os.stat(work.path).st_size, tensors=known.get(oid))

@@ -70,3 +70,31 @@ def open_workspace(start: Path) -> Workspace:
         stat_cache=StatCache(repo.git_dir / "model" / "statcache.sqlite"),
         link_modes=parse_link_modes(config.get("model.linktype")),
     )
+
+
+REPOS_FILE = "repos"
+
+
+def register_repo(ws: Workspace) -> None:
+    """Note this repository in a shared cache, so `gc` from any clone keeps what it needs."""
+    if ws.store.root.is_relative_to(ws.repo.common_dir):
+        return  # the default cache is private to this repository (and its worktrees)
+    from gitmodel.cache.lock import file_lock
+    from gitmodel.gitignore import append_line_once
+
+    with file_lock(ws.store.root / "repos.lock"):
+        append_line_once(ws.store.root / REPOS_FILE, str(ws.repo.common_dir))
+
+
+def registered_repos(ws: Workspace) -> list[Path]:
+    """Work-tree roots of the repositories that use this cache and still exist."""
+    try:
+        lines = (ws.store.root / REPOS_FILE).read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return []
+    roots = []
+    for line in lines:
+        common = Path(line)
+        if common.is_dir() and common.name == ".git" and common.parent.is_dir():
+            roots.append(common.parent)
+    return roots

@@ -55,6 +55,15 @@ def materialise(object_path: Path, dest: Path, modes: Sequence[str], executable:
     for mode in modes:
         if mode == "reflink" and clone_key in _NO_REFLINK:
             continue
+        if mode in ("hardlink", "symlink"):
+            # A link appears whole or not at all, so where nothing is in the way it can be
+            # made in place, without a temp file and a rename.
+            try:
+                if try_link(mode, object_path, dest):
+                    return mode
+                continue
+            except FileExistsError:
+                pass  # something appeared meanwhile: replace it atomically below
         temp = f"{parent}/.{dest.name}.tmp-{os.urandom(6).hex()}"  # hidden, unique, same folder
         done = False
         try:

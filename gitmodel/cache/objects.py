@@ -61,7 +61,7 @@ class ObjectStore:
             if self._batch:
                 sync_file_system(self.tmp_dir)
                 for oid, temp in self._batch.items():
-                    if not self._publish(temp, oid):
+                    if not self.publish(temp, oid):
                         remove_quietly(temp)
                 self._batch.clear()
         finally:
@@ -75,7 +75,7 @@ class ObjectStore:
         True if the temp file was taken (moved or queued); False if the caller removes it.
         """
         if durable:
-            return self._publish(temp, oid)
+            return self.publish(temp, oid)
         assert self._batch is not None
         if oid in self._batch:
             return False
@@ -102,7 +102,7 @@ class ObjectStore:
         if self.has(oid):
             return oid
         durable = self._batch is None
-        temp = self._new_temp()
+        temp = self.new_temp()
         taken = False
         try:
             with temp.open("wb") as f:
@@ -134,19 +134,19 @@ class ObjectStore:
         for mode in link_modes:
             if mode == "reflink" and self._no_reflink:
                 continue
-            temp = self._new_temp()
+            temp = self.new_temp()
             taken = False
             try:
                 if mode == "hardlink" and try_link(mode, source, temp):
                     digest = _hash_path(temp, ranges, advance)
-                    taken = self._publish(temp, digest.oid)
+                    taken = self.publish(temp, digest.oid)
                     return Ingested(digest, taken)
                 if mode == "reflink":
                     if not try_link(mode, source, temp):
                         self._no_reflink = True
                         continue
                     digest = _hash_path(temp, ranges, advance)
-                    taken = self._publish(temp, digest.oid)
+                    taken = self.publish(temp, digest.oid)
                     return Ingested(digest, False)
                 if mode in ("copy", "symlink"):
                     durable = self._batch is None
@@ -171,13 +171,13 @@ class ObjectStore:
         if actual != oid:
             raise corrupt_object(oid, path)
 
-    def _new_temp(self) -> Path:
+    def new_temp(self) -> Path:
         if not self._tmp_ready:
             self.tmp_dir.mkdir(parents=True, exist_ok=True)
             self._tmp_ready = True
         return Path(f"{self.tmp_dir}/{os.getpid()}-{os.urandom(6).hex()}")
 
-    def _publish(self, temp: Path, oid: str) -> bool:
+    def publish(self, temp: Path, oid: str) -> bool:
         """Move a finished temp file to its object path; False if the object already existed."""
         final = self._object_path(oid)
         if os.path.exists(final):

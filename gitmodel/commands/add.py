@@ -24,7 +24,7 @@ from gitmodel.pointer import (
     write_pointer,
 )
 from gitmodel.tomlfmt import Scalar
-from gitmodel.workspace import Workspace, open_workspace
+from gitmodel.workspace import Workspace, open_workspace, register_repo
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,7 @@ def add(
             "add the paths one at a time, each with its own --name",
         )
     ws = open_workspace(Path(repo))
+    register_repo(ws)
     cwd = Path(repo)
     artifacts = [_check_addable(ws, cwd / p) for p in paths]
     for artifact in artifacts:  # refuse a malformed pointer before anything is written

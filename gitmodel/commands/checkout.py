@@ -24,7 +24,7 @@ from gitmodel.pointer import POINTER_SUFFIX, Pointer, artifact_location, read_po
 from gitmodel.progress import Progress
 from gitmodel.registry import ModelVersion, Registry, is_version_spec
 from gitmodel.selection import select_pointers
-from gitmodel.workspace import Workspace, open_workspace
+from gitmodel.workspace import Workspace, open_workspace, register_repo
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,7 @@ def checkout(
     """Materialise artifacts. A target NAME@vX.Y.Z, NAME@latest or NAME#STAGE first restores
     that version's pointer (like `git checkout TAG -- POINTER`, staged), then its bytes."""
     ws = open_workspace(Path(repo))
+    register_repo(ws)
     specs = [str(t) for t in targets if _is_spec(Path(repo), str(t))]
     paths = [t for t in targets if str(t) not in specs]
     plan = CheckoutPlan()

@@ -90,7 +90,11 @@ def _sides(
         left, right, merge_base = split
         right_side = resolve_side(ws, registry, right)
         if merge_base:
-            base = ws.repo.git("merge-base", left, right).strip()
+            left_commit = resolve_side(ws, registry, left).commit or left  # versions, stages too
+            try:
+                base = ws.repo.git("merge-base", left_commit, right_side.commit or right).strip()
+            except GitModelError:  # exit 1: unrelated histories
+                base = ""
             if not base:
                 raise UsageError(f"{left} and {right} have no merge base", "use A..B instead")
             return commit_side(registry, f"merge-base of {left} and {right}", base), right_side
@@ -137,14 +141,13 @@ def compare_sides(
     wanted: set[str] | None,
 ) -> list[ModelDiff]:
     names = sorted(set(before.pointers) | set(after.pointers))
-    if wanted is not None:
-        names = [n for n in names if n in wanted]
     diffs = []
     for name in names:
         old = before.pointers.get(name)
         new = after.pointers.get(name)
         diffs.append(_model_diff(ws, name, old, new, directions))
-    return _pair_renames(ws, diffs, directions)
+    paired = _pair_renames(ws, diffs, directions)  # before filtering: either name finds a rename
+    return [d for d in paired if wanted is None or wanted & {d.name, d.old_name}]
 
 
 def _model_diff(
@@ -175,6 +178,7 @@ def _fill(ws: Workspace, result: ModelDiff, directions: dict[str, str]) -> None:
         if old.oid != new.oid:
             result.tensors, result.tensor_note = _tensor_diff(ws, old, new)
         changed = any(c.status != "unchanged" for c in [*result.metrics, *result.params])
+        changed = changed or bool(result.lineage)  # e.g. re-added with other data
         if result.status == MODIFIED and not (changed or result.artifact_changed):
             result.status = UNCHANGED if result.old_path == result.new_path else MODIFIED
 

@@ -1,44 +1,194 @@
 """`git model install` / `uninstall`: Git integration for this clone.
 
-Registers the `gitmodel` textconv diff driver in .git/config and the `*.gitmodel` line in
-.gitattributes, so `git diff`, `git log -p` and `git show` print readable pointer summaries.
+- hook shims (pre-commit, pre-push, post-checkout, post-merge) from the package's copy of
+  hooks/, in the folder Git really uses (core.hooksPath respected). A user's own hook is kept
+  as HOOK.legacy and run first; our older shims are upgraded; running it twice changes nothing.
+- the `gitmodel` textconv diff driver and merge driver in .git/config, and the `*.gitmodel`
+  line in .gitattributes.
+- or, with the pre-commit framework, the hooks in .pre-commit-config.yaml instead of shims.
 """
 
 from __future__ import annotations
 
+import os
+import re
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
+from gitmodel.commands.hook import HOOK_NAMES, hooks_dir
+from gitmodel.errors import UsageError
+from gitmodel.fsutil import atomic_write_bytes
 from gitmodel.gitignore import append_line_once
 from gitmodel.workspace import Workspace, open_workspace
 
-ATTRIBUTES_LINE = "*.gitmodel diff=gitmodel"
+ATTRIBUTES_LINE = "*.gitmodel diff=gitmodel merge=gitmodel"
 DRIVER_CONFIG = {
     "diff.gitmodel.textconv": "git-model textconv",
+    "merge.gitmodel.name": "git-model pointer merge",
+    "merge.gitmodel.driver": "git-model merge-driver %O %A %B %P",
+}
+SHIM_MARKER = re.compile(
+    rb"^# git-model hook shim: (?P<hook>[a-z-]+) \(shim-version (?P<v>\d+)\)$", re.MULTILINE
+)
+PRE_COMMIT_CONFIG = ".pre-commit-config.yaml"
+FRAMEWORK_HOOKS = {
+    "git-model-check": ["pre-commit"],
+    "git-model-push": ["pre-push"],
+    "git-model-checkout": ["post-checkout", "post-merge"],
 }
 
 
-@dataclass(frozen=True)
+@dataclass
 class InstallResult:
-    config: dict[str, str]
-    attributes_file: str | None  # the .gitattributes we changed, if any
+    hooks: dict[str, str] = field(default_factory=dict)  # hook -> what happened
+    config: dict[str, str] = field(default_factory=dict)
+    attributes_file: str | None = None  # the .gitattributes we changed, if any
+    framework_file: str | None = None
     notes: list[str] = field(default_factory=list)
 
 
-def install(*, repo: str | Path = ".") -> InstallResult:
+def shim_source(hook: str) -> bytes:
+    return resources.files("gitmodel.shims").joinpath(hook).read_bytes()
+
+
+def install(
+    *,
+    force: bool = False,
+    pre_commit_framework: bool = False,
+    framework_repo: str | None = None,
+    framework_rev: str | None = None,
+    repo: str | Path = ".",
+) -> InstallResult:
     ws = open_workspace(Path(repo))
+    result = InstallResult()
     for key, value in DRIVER_CONFIG.items():
         ws.repo.git("config", "--local", key, value)
-    changed = _ensure_attributes(ws)
-    return InstallResult(dict(DRIVER_CONFIG), ".gitattributes" if changed else None)
+        result.config[key] = value
+    if append_line_once(
+        ws.repo.root / ".gitattributes", ATTRIBUTES_LINE, ("*.gitmodel diff=gitmodel",)
+    ):
+        result.attributes_file = ".gitattributes"
+    if pre_commit_framework:
+        result.framework_file = _write_framework_config(ws, framework_repo, framework_rev)
+        return result
+    folder = hooks_dir(ws.repo.root)
+    folder.mkdir(parents=True, exist_ok=True)
+    plans = {hook: _plan_hook(folder, hook, force) for hook in HOOK_NAMES}  # refuse before writing
+    for hook, action in plans.items():
+        result.hooks[hook] = _apply_hook(folder, hook, action)
+    return result
+
+
+def _plan_hook(folder: Path, hook: str, force: bool) -> str:
+    path = folder / hook
+    if not path.exists():
+        return "install"
+    current = path.read_bytes()
+    if current == shim_source(hook):
+        return "keep"
+    if SHIM_MARKER.search(current):
+        return "upgrade"
+    legacy = folder / f"{hook}.legacy"
+    if legacy.exists() and not force:
+        raise UsageError(
+            f"{path} is someone else's hook and {legacy.name} is taken, so it cannot be kept",
+            f"merge them by hand, or pass --force to move {legacy.name} to {hook}.legacy.N "
+            f"and keep yours as {legacy.name}",
+        )
+    return "chain"
+
+
+def _apply_hook(folder: Path, hook: str, action: str) -> str:
+    path = folder / hook
+    if action == "keep":
+        return "already installed"
+    if action == "chain":
+        legacy = folder / f"{hook}.legacy"
+        if legacy.exists():
+            n = 1
+            while (folder / f"{hook}.legacy.{n}").exists():
+                n += 1
+            legacy.rename(folder / f"{hook}.legacy.{n}")
+        path.rename(legacy)
+    atomic_write_bytes(path, shim_source(hook), mode=0o755)
+    os.chmod(path, 0o755)
+    return {
+        "install": "installed",
+        "upgrade": "upgraded",
+        "chain": f"installed; your hook was kept as {hook}.legacy and runs first",
+    }[action]
 
 
 def uninstall(*, repo: str | Path = ".") -> InstallResult:
     ws = open_workspace(Path(repo))
-    if ws.repo.config_get("diff.gitmodel.textconv") is not None:
-        ws.repo.git("config", "--local", "--remove-section", "diff.gitmodel")
-    return InstallResult({}, None, ["the *.gitmodel line in .gitattributes is kept (committed)"])
+    result = InstallResult()
+    folder = hooks_dir(ws.repo.root)
+    for hook in HOOK_NAMES:
+        path = folder / hook
+        if path.exists() and SHIM_MARKER.search(path.read_bytes()):
+            path.unlink()
+            legacy = folder / f"{hook}.legacy"
+            if legacy.exists():
+                legacy.rename(path)
+                result.hooks[hook] = "removed; your own hook was restored"
+            else:
+                result.hooks[hook] = "removed"
+    for section in ("diff.gitmodel", "merge.gitmodel"):
+        if ws.repo.config_get_regexp("^" + re.escape(section) + r"\."):
+            ws.repo.git("config", "--local", "--remove-section", section)
+            result.config[section] = "removed"
+    result.notes.append("the *.gitmodel line in .gitattributes is kept (it is committed)")
+    return result
 
 
-def _ensure_attributes(ws: Workspace) -> bool:
-    return append_line_once(ws.repo.root / ".gitattributes", ATTRIBUTES_LINE)
+def _write_framework_config(ws: Workspace, url: str | None, rev: str | None) -> str:
+    """Add git-model's hooks to .pre-commit-config.yaml (hooks from the installed git-model,
+    or from the git-model repository at `url`/`rev`)."""
+    import yaml
+
+    path = ws.repo.root / PRE_COMMIT_CONFIG
+    doc = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else None
+    doc = doc or {}
+    if not isinstance(doc, dict) or not isinstance(doc.get("repos", []), list):
+        raise UsageError(
+            f"{PRE_COMMIT_CONFIG} is not a pre-commit config",
+            "fix it, or add git-model's hooks by hand (see docs/hooks.md)",
+        )
+    repos = [r for r in doc.get("repos", []) if not _is_ours(r)]
+    if url:
+        entry: dict[str, object] = {
+            "repo": url,
+            "rev": rev or "HEAD",
+            "hooks": [{"id": hid, "stages": stages} for hid, stages in FRAMEWORK_HOOKS.items()],
+        }
+    else:
+        entry = {
+            "repo": "local",
+            "hooks": [
+                {
+                    "id": hid,
+                    "name": hid,
+                    "entry": f"git-model hook {stages[0]}",
+                    "language": "system",
+                    "pass_filenames": False,
+                    "always_run": True,
+                    "stages": stages,
+                }
+                for hid, stages in FRAMEWORK_HOOKS.items()
+            ],
+        }
+    doc["repos"] = [*repos, entry]
+    types = list(doc.get("default_install_hook_types", ["pre-commit"]))
+    for stages in FRAMEWORK_HOOKS.values():
+        types += [s for s in stages if s not in types]
+    doc["default_install_hook_types"] = types
+    atomic_write_bytes(path, yaml.safe_dump(doc, sort_keys=False).encode())
+    return PRE_COMMIT_CONFIG
+
+
+def _is_ours(entry: object) -> bool:
+    if not isinstance(entry, dict):
+        return False
+    hooks = entry.get("hooks") or []
+    return any(isinstance(h, dict) and h.get("id") in FRAMEWORK_HOOKS for h in hooks)

@@ -15,7 +15,6 @@ from gitmodel.commands.checkout import (
 )
 from gitmodel.commands.promote import StageChange, assign_stage, check_stage_name
 from gitmodel.errors import UsageError
-from gitmodel.pointer import read_pointer
 from gitmodel.registry import ModelHistory, ModelVersion, Registry
 from gitmodel.semver import SemVer
 from gitmodel.workspace import Workspace, open_workspace
@@ -82,9 +81,11 @@ def _current_version(
                 f"pass --to VERSION, or see stages with `git model versions {history.name}`",
             )
         return current
-    for path in registry.head_paths(history.name):
-        oid = read_pointer(ws.repo.root / path).oid
-        same = [v for v in history.versions if v.pointer and v.pointer.oid == oid]
+    # the committed pointer: `checkout NAME@vX` may have changed the work tree's already
+    head = ws.repo.head_commit()
+    found = registry.pointer_at(head, history.name) if head else None
+    if found is not None:
+        same = [v for v in history.versions if v.pointer and v.pointer.oid == found[1].oid]
         if same:
             return same[-1]
     return None
@@ -94,7 +95,7 @@ def _target_version(
     history: ModelHistory, current: ModelVersion | None, to: str | None
 ) -> ModelVersion:
     if to is not None:
-        wanted = SemVer.parse(to if to.startswith("v") else f"v{to}")
+        wanted = SemVer.parse(f"v{to}" if to[:1].isdigit() else to)
         found = history.find(wanted)
         if found is None:
             known = ", ".join(str(v.version) for v in history.versions)

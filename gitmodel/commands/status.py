@@ -116,4 +116,4 @@ def _folder_state(ws: Workspace, folder: Path, pointer: Pointer) -> tuple[str, s
 def _differs(hasher: FileHasher, work: WorkFile, entry: FileEntry) -> bool:
     if entry.size != work.st.st_size and not work.path.is_symlink():
         return True  # a different size needs no hashing to tell
-    return hasher.oid_of(work.path, work.st) != entry.oid
+    return hasher.oid_of(work.location, work.st) != entry.oid

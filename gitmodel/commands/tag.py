@@ -79,7 +79,7 @@ def _choose_version(history: ModelHistory, version: str | None, bump: str | None
     if version is not None:
         if bump is not None:
             raise UsageError("give either VERSION or --bump, not both", "e.g. git model tag NAME")
-        chosen = SemVer.parse(version if version.startswith("v") else f"v{version}")
+        chosen = SemVer.parse(f"v{version}" if version[:1].isdigit() else version)
         if history.find(chosen) is not None:
             raise UsageError(
                 f"{history.name}@{chosen} already exists; versions are immutable",

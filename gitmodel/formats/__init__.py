@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import struct
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, BinaryIO
 
 from gitmodel.hashing import ByteRange
 from gitmodel.pointer import FactValue
+from gitmodel.tomlfmt import format_string
+
+MAX_FACT_CHARS = 256  # a string fact
+MAX_LIST_BYTES = 4096  # a list fact, as written in the pointer (which is capped at 64 KiB)
 
 
 class FormatError(Exception):
@@ -37,12 +43,102 @@ class FormatScan:
 
 
 def scan_file(path: Path) -> FormatScan | None:
-    """Detect a known format from the file's first bytes; None if it is none we know."""
-    from gitmodel.formats import safetensors
+    """Detect a known format from the file's first bytes (or, for ONNX, its suffix).
+
+    None if it is none we know; FormatError if it claims a format but its header is not valid.
+    """
+    from gitmodel.formats import gguf, onnx, safetensors
 
     with path.open("rb") as f:
         head = f.read(9)
+        size = path.stat().st_size
+        f.seek(0)
+        if head.startswith(gguf.MAGIC):
+            return gguf.scan(f, size)
         if safetensors.looks_like(path, head):
-            f.seek(0)
-            return safetensors.scan(f, path.stat().st_size)
+            return safetensors.scan(f, size)
+        if onnx.looks_like(path):
+            return onnx.scan(f, size)
     return None
+
+
+def clip_text(text: str) -> str:
+    return text[:MAX_FACT_CHARS]
+
+
+def clip_list(items: Iterable[str], max_items: int) -> list[str]:
+    """The first items, at most `max_items` of them and MAX_LIST_BYTES once written as TOML."""
+    kept: list[str] = []
+    written = 0
+    for item in items:
+        written += len(format_string(clip_text(item)).encode()) + 2
+        if len(kept) == max_items or written > MAX_LIST_BYTES:
+            break
+        kept.append(clip_text(item))
+    return kept
+
+
+class HeaderReader:
+    """Reads a header through a small window; every length is checked against the file size.
+
+    `skip` only moves the position, so big fields (tensor data, long arrays) are never read,
+    and no read can ask for more than the bytes the file still holds.
+    """
+
+    WINDOW = 1024 * 1024
+
+    def __init__(self, stream: BinaryIO, size: int) -> None:
+        self.stream = stream
+        self.size = size
+        self.pos = 0
+        self._window = b""
+        self._start = 0
+
+    def need(self, n: int, what: str) -> None:
+        if n < 0 or n > self.size - self.pos:
+            raise FormatError(f"{what} runs past the end of the file")
+
+    def skip(self, n: int, what: str) -> None:
+        self.need(n, what)
+        self.pos += n
+
+    def _at(self, n: int, what: str) -> int:
+        """Make the next n bytes readable (n already checked); their offset in the window."""
+        offset = self.pos - self._start
+        if offset < 0 or offset + n > len(self._window):
+            self.stream.seek(self.pos)
+            self._window = self.stream.read(max(n, self.WINDOW))
+            self._start, offset = self.pos, 0
+            if len(self._window) < n:
+                raise FormatError(f"{what} runs past the end of the file")
+        return offset
+
+    def read(self, n: int, what: str) -> bytes:
+        self.need(n, what)
+        offset = self._at(n, what)
+        self.pos += n
+        return self._window[offset : offset + n]
+
+    def unpack(self, layout: struct.Struct, what: str) -> tuple[Any, ...]:
+        self.need(layout.size, what)
+        offset = self._at(layout.size, what)
+        self.pos += layout.size
+        return layout.unpack_from(self._window, offset)
+
+    def varint(self, what: str) -> int:
+        """A protobuf base-128 varint (at most 10 bytes), as an unsigned 64-bit integer."""
+        n = min(10, self.size - self.pos)
+        offset = self._at(n, what) if n else 0
+        result = shift = 0
+        for i in range(n):
+            byte = self._window[offset + i]
+            result |= (byte & 0x7F) << shift
+            if byte < 0x80:
+                self.pos += i + 1
+                if result >= 1 << 64:
+                    raise FormatError(f"{what}: varint does not fit 64 bits")
+                return result
+            shift += 7
+        if n < 10:
+            raise FormatError(f"{what} runs past the end of the file")
+        raise FormatError(f"{what}: varint longer than 10 bytes")

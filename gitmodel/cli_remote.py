@@ -1,0 +1,264 @@
+"""Sharing commands of the CLI: remote, push, fetch, pull, fsck, gc.
+
+Part of the CLI layer (with gitmodel/cli.py, the only modules that import typer).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from gitmodel.cli import JsonOption, QuietOption, app, handle_errors, print_json, say, warn
+from gitmodel.progress import is_quiet, set_quiet
+from gitmodel.table import human_size, render_table
+
+remote_app = typer.Typer(
+    help="Manage model remotes (where objects are shared).", no_args_is_help=True
+)
+app.add_typer(remote_app, name="remote")
+
+JobsOption = Annotated[
+    int | None,
+    typer.Option("--jobs", "-j", help="Parallel transfers (default: 4 per core, max 32).", min=1),
+]
+RemoteOption = Annotated[
+    str | None, typer.Option("--remote", "-r", help="Model remote (default: model.defaultRemote).")
+]
+RevOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--rev", help="Objects of the pointers at this revision; repeatable.", metavar="REV"
+    ),
+]
+AllVersionsOption = Annotated[
+    bool, typer.Option("--all-versions", help="Also every registered version (NAME@vX.Y.Z).")
+]
+
+
+@remote_app.command("add")
+@handle_errors
+def remote_add(
+    name: Annotated[str, typer.Argument(help="Remote name, e.g. origin.")],
+    url: Annotated[
+        str, typer.Argument(help="s3://bucket/prefix, gs://…, az://…, ssh://…, or a folder.")
+    ],
+    default: Annotated[bool, typer.Option("--default", "-d", help="Make it the default.")] = False,
+) -> None:
+    """Add a model remote (stored in .git/config; credentials never are)."""
+    from gitmodel.commands.remote import remote_add as add_remote
+
+    add_remote(name, url, default=default)
+    say(f"added model remote {name}")
+
+
+@remote_app.command("list")
+@handle_errors
+def remote_list(as_json: JsonOption = False) -> None:
+    """List model remotes."""
+    from gitmodel.commands.remote import describe
+    from gitmodel.commands.remote import remote_list as list_remotes
+
+    remotes, default = list_remotes()
+    if as_json:
+        print_json([{**describe(r), "default": r.name == default} for r in remotes])
+        return
+    if not remotes:
+        say("no model remotes (add one: git model remote add origin s3://BUCKET/PATH --default)")
+        return
+    rows = [
+        [
+            ("* " if r.name == default else "  ") + r.name,
+            str(describe(r)["url"]),
+            " ".join(f"{k}={v}" for k, v in sorted(r.options.items())),
+        ]
+        for r in remotes
+    ]
+    print(render_table(["  NAME", "URL", "OPTIONS"], rows))
+
+
+@remote_app.command("remove")
+@handle_errors
+def remote_remove(name: Annotated[str, typer.Argument(help="Remote to remove.")]) -> None:
+    """Remove a model remote (its objects stay where they are)."""
+    from gitmodel.commands.remote import remote_remove as remove_remote
+
+    remove_remote(name)
+    say(f"removed model remote {name}")
+
+
+@remote_app.command("default")
+@handle_errors
+def remote_default(name: Annotated[str, typer.Argument(help="Remote to use by default.")]) -> None:
+    """Set the default model remote."""
+    from gitmodel.commands.remote import remote_default as set_default
+
+    set_default(name)
+    say(f"default model remote: {name}")
+
+
+def _summary(verb: str, result: object) -> str:
+    from gitmodel.commands.sync import SyncResult
+
+    assert isinstance(result, SyncResult)
+    t = result.transfer
+    return (
+        f"{verb} {len(t.transferred)} object(s) ({human_size(t.bytes)}) "
+        f"{'to' if verb == 'pushed' else 'from'} {result.remote}; {t.present} already there"
+    )
+
+
+@app.command()
+@handle_errors
+def push(
+    remote: Annotated[
+        str | None, typer.Argument(help="Model remote (default: the default).")
+    ] = None,
+    rev: RevOption = None,
+    all_versions: AllVersionsOption = False,
+    jobs: JobsOption = None,
+    quiet: QuietOption = False,
+) -> None:
+    """Upload the objects of HEAD's pointers (or of --rev, --all-versions) to a remote."""
+    from gitmodel.commands.sync import push as upload
+
+    set_quiet(quiet or is_quiet())
+    say(_summary("pushed", upload(remote, revs=rev or [], all_versions=all_versions, jobs=jobs)))
+
+
+@app.command()
+@handle_errors
+def fetch(
+    targets: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Paths, model names or versions (default: the work tree's).", show_default=False
+        ),
+    ] = None,
+    remote: RemoteOption = None,
+    rev: RevOption = None,
+    all_versions: AllVersionsOption = False,
+    jobs: JobsOption = None,
+    quiet: QuietOption = False,
+) -> None:
+    """Download missing objects into the cache, each verified against its oid."""
+    from gitmodel.commands.sync import fetch as download
+
+    set_quiet(quiet or is_quiet())
+    result = download(
+        targets or [], remote=remote, revs=rev or [], all_versions=all_versions, jobs=jobs
+    )
+    say(_summary("fetched", result))
+
+
+@app.command()
+@handle_errors
+def pull(
+    targets: Annotated[
+        list[str] | None,
+        typer.Argument(help="Paths or model names (default: every pointer).", show_default=False),
+    ] = None,
+    remote: RemoteOption = None,
+    jobs: JobsOption = None,
+    force: Annotated[
+        bool, typer.Option("--force", "-f", help="Overwrite unsaved work-tree changes.")
+    ] = False,
+    quiet: QuietOption = False,
+) -> None:
+    """fetch, then checkout: the exact bytes of every pointer in the work tree."""
+    from gitmodel.commands.checkout import CheckoutResult
+    from gitmodel.commands.sync import pull as download_and_checkout
+
+    set_quiet(quiet or is_quiet())
+    fetched, checked_out = download_and_checkout(
+        targets or [], remote=remote, jobs=jobs, force=force
+    )
+    assert isinstance(checked_out, CheckoutResult)
+    say(_summary("fetched", fetched))
+    for path in checked_out.kept:
+        warn(f"kept {path}: not in the pointer's manifest and not in the cache")
+    say(f"{len(checked_out.restored)} restored, {len(checked_out.unchanged)} already up to date")
+
+
+@app.command()
+@handle_errors
+def fsck(remote: RemoteOption = None, jobs: JobsOption = None, as_json: JsonOption = False) -> None:
+    """Rehash objects (local cache, or a remote); quarantine corrupt local ones."""
+    from gitmodel.commands.fsck import fsck as check
+
+    result = check(remote=remote, jobs=jobs)
+    if as_json:
+        print_json(
+            {
+                "where": result.where,
+                "checked": result.checked,
+                "corrupt": result.corrupt,
+                "quarantined": result.quarantined,
+            }
+        )
+    else:
+        for oid, where in zip(result.corrupt, result.quarantined, strict=False):
+            print(f"corrupt {oid}: moved to {where}")
+        for oid in result.corrupt[len(result.quarantined) :]:
+            print(f"corrupt {oid} on {result.where}")
+        print(
+            f"checked {result.checked} object(s) in {result.where}: {len(result.corrupt)} corrupt"
+        )
+    if result.corrupt:
+        hint = (
+            "recover them with `git model fetch` (then `git model checkout`)"
+            if remote is None
+            else "re-push them from a clone that has good copies: git model push"
+        )
+        warn(hint)
+        raise typer.Exit(1)
+
+
+@app.command()
+@handle_errors
+def gc(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", "-n", help="Only show what would be deleted.")
+    ] = False,
+    remote: RemoteOption = None,
+    keep_tags: Annotated[
+        bool,
+        typer.Option(
+            "--keep-tags",
+            help="Keep only tagged versions, HEADs, stashes, indexes, "
+            "work trees and unpushed commits (not all branch history).",
+        ),
+    ] = False,
+    all_refs: Annotated[
+        bool, typer.Option("--all-refs", help="Keep everything any ref's history needs (default).")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Delete objects nothing in Git needs any more (local cache, or a remote)."""
+    from gitmodel.commands.gc import ALL_REFS, KEEP_TAGS
+    from gitmodel.commands.gc import gc as collect
+
+    if keep_tags and all_refs:
+        raise typer.BadParameter("--keep-tags and --all-refs exclude each other")
+    result = collect(dry_run=dry_run, remote=remote, scope=KEEP_TAGS if keep_tags else ALL_REFS)
+    if as_json:
+        print_json(
+            {
+                "where": result.where,
+                "scope": result.scope,
+                "dry_run": result.dry_run,
+                "kept": result.kept,
+                "freed": result.freed,
+                "repos": result.repos,
+                "deleted": [{"oid": o, "size": s} for o, s in result.deleted],
+            }
+        )
+        return
+    verb = "would delete" if dry_run else "deleted"
+    for oid, size in result.deleted:
+        say(f"{verb} {oid} ({human_size(size)})")
+    say(
+        f"{verb} {len(result.deleted)} object(s), {human_size(result.freed)}, from "
+        f"{result.where}; kept {result.kept} needed by {result.scope} of "
+        f"{len(result.repos)} repositor{'y' if len(result.repos) == 1 else 'ies'}"
+    )

@@ -1,0 +1,88 @@
+"""`git model fsck`: rehash objects; quarantine corrupt local ones and say how to recover."""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import cast
+
+from gitmodel.cache.lock import file_lock
+from gitmodel.cache.objects import ObjectStore
+from gitmodel.git import GitRepo
+from gitmodel.hashing import OID_PREFIX, ReadableInto, hash_stream
+from gitmodel.progress import Progress
+from gitmodel.remotes.config import resolve_remote
+from gitmodel.transfer import default_jobs
+from gitmodel.workspace import open_workspace
+
+
+@dataclass
+class FsckResult:
+    where: str  # "local cache" or the remote's label
+    checked: int = 0
+    corrupt: list[str] = field(default_factory=list)
+    quarantined: list[str] = field(default_factory=list)  # paths corrupt objects were moved to
+
+
+def local_objects(store: ObjectStore) -> list[tuple[str, Path]]:
+    found = []
+    if store.objects_dir.is_dir():
+        for prefix in sorted(os.scandir(store.objects_dir), key=lambda e: e.name):
+            if len(prefix.name) == 2 and prefix.is_dir():
+                for entry in sorted(os.scandir(prefix.path), key=lambda e: e.name):
+                    if len(entry.name) == 30 and not entry.name.startswith("."):
+                        found.append((OID_PREFIX + prefix.name + entry.name, Path(entry.path)))
+    return found
+
+
+def fsck(
+    *, remote: str | None = None, jobs: int | None = None, repo: str | Path = "."
+) -> FsckResult:
+    ws = open_workspace(Path(repo))
+    if remote is not None:
+        return _fsck_remote(ws.repo, remote, jobs or default_jobs())
+    result = FsckResult("local cache")
+    quarantine = ws.store.root / "quarantine"
+    with file_lock(ws.cache_lock):  # exclusive: nothing may read an object we are moving
+        objects = local_objects(ws.store)
+        progress = Progress("Checking objects", sum(p.stat().st_size for _, p in objects))
+
+        def check(item: tuple[str, Path]) -> tuple[str, Path, bool]:
+            oid, path = item
+            with path.open("rb") as f:
+                good = hash_stream(f, progress=progress.advance).oid == oid
+            return oid, path, good
+
+        with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+            for oid, path, good in pool.map(check, objects):
+                result.checked += 1
+                if not good:
+                    quarantine.mkdir(parents=True, exist_ok=True)
+                    dest = quarantine / oid.removeprefix(OID_PREFIX)
+                    os.replace(path, dest)
+                    result.corrupt.append(oid)
+                    result.quarantined.append(str(dest))
+        progress.close()
+    return result
+
+
+def _fsck_remote(git: GitRepo, name: str, jobs: int) -> FsckResult:
+    target = resolve_remote(git, name)
+    result = FsckResult(target.label)
+    oids = sorted(target.call(target.list_oids))
+
+    def check(oid: str) -> tuple[str, bool]:
+        def rehash() -> bool:
+            with target.open(oid) as stream:
+                return hash_stream(cast(ReadableInto, stream)).oid == oid
+
+        return oid, target.call(rehash)
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        for oid, good in pool.map(check, oids):
+            result.checked += 1
+            if not good:
+                result.corrupt.append(oid)
+    return result

@@ -1,0 +1,72 @@
+"""`git-model hook NAME ARGS…`: what the installed hook shims run.
+
+Kept free of the CLI framework and of heavy imports, so a hook with nothing to do costs a
+Python start-up and one or two `git` calls.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from gitmodel.errors import GitModelError
+
+HOOK_NAMES = ("pre-commit", "pre-push", "post-checkout", "post-merge")
+ZERO_SHA = "0" * 40
+
+
+def main_hook(argv: list[str]) -> int:
+    if not argv or argv[0] not in HOOK_NAMES:
+        print(f"usage: git-model hook {{{','.join(HOOK_NAMES)}}} [ARGS…]", file=sys.stderr)
+        return 2
+    name, args = argv[0], argv[1:]
+    stdin = sys.stdin.buffer.read() if name == "pre-push" and not sys.stdin.isatty() else b""
+    try:
+        code = run_legacy_hook(name, args, stdin)
+        if code != 0:
+            return code
+        if os.environ.get("GIT_MODEL_SKIP_HOOKS") == "1":
+            return 0
+        return _handler(name)(args, stdin)
+    except GitModelError as exc:
+        hint = f" ({exc.hint})" if exc.hint else ""
+        print(f"git-model {name}: {exc.message}{hint}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _handler(name: str) -> Callable[[list[str], bytes], int]:
+    if name == "pre-commit":
+        from gitmodel.commands.precommit import pre_commit
+
+        return pre_commit
+    if name == "pre-push":
+        from gitmodel.commands.prepush import pre_push
+
+        return pre_push
+    from gitmodel.commands import postcheckout
+
+    return postcheckout.post_checkout if name == "post-checkout" else postcheckout.post_merge
+
+
+def hooks_dir(cwd: Path) -> Path:
+    """The hooks folder Git uses here (honours core.hooksPath)."""
+    from gitmodel.git import run_git
+
+    out = run_git(["rev-parse", "--git-path", "hooks"], cwd).stdout.decode().strip()
+    path = Path(out)
+    return path if path.is_absolute() else (cwd / path)
+
+
+def run_legacy_hook(name: str, args: list[str], stdin: bytes) -> int:
+    """Run the user's own hook that `git model install` kept as NAME.legacy, if any."""
+    if os.environ.get("PRE_COMMIT") == "1":  # run by the pre-commit framework: no shim, no legacy
+        return 0
+    legacy = hooks_dir(Path.cwd()) / f"{name}.legacy"
+    if not os.access(legacy, os.X_OK):
+        return 0
+    return subprocess.run([str(legacy), *args], input=stdin, check=False).returncode

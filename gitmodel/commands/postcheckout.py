@@ -1,0 +1,94 @@
+"""post-checkout / post-merge: bring the artifacts of the new HEAD into the work tree.
+
+Only pointers that changed between the old and the new HEAD are touched. A modified
+work-tree file is never overwritten (a warning says so), and a missing object is reported
+without failing the checkout: the hook informs, `git model checkout` decides.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from gitmodel.commands.hook import ZERO_SHA
+from gitmodel.errors import GitModelError
+from gitmodel.git import GitRepo, run_git
+from gitmodel.pointer import POINTER_SUFFIX
+
+
+def post_checkout(args: list[str], stdin: bytes) -> int:
+    if len(args) >= 3:
+        old, new, branch_flag = args[0], args[1], args[2]
+    else:  # the pre-commit framework passes these in its environment
+        import os
+
+        if "PRE_COMMIT_IS_SQUASH_MERGE" in os.environ:  # one framework hook serves both
+            return post_merge(args, stdin)
+        old = os.environ.get("PRE_COMMIT_FROM_REF", "")
+        new = os.environ.get("PRE_COMMIT_TO_REF", "")
+        branch_flag = os.environ.get("PRE_COMMIT_CHECKOUT_TYPE", "1")
+    if branch_flag == "0" or old == new:  # a file checkout, or nothing moved
+        return 0
+    return materialise_changes(old, new)
+
+
+def post_merge(args: list[str], stdin: bytes) -> int:
+    repo = GitRepo.discover(Path.cwd())
+    proc = run_git(["rev-parse", "-q", "--verify", "ORIG_HEAD"], repo.root, check=False)
+    old = proc.stdout.decode().strip() or ZERO_SHA
+    new = run_git(["rev-parse", "HEAD"], repo.root).stdout.decode().strip()
+    return materialise_changes(old, new) if old != new else 0
+
+
+def changed_pointers(repo: GitRepo, old: str, new: str) -> list[str]:
+    if not old or old == ZERO_SHA:
+        out = run_git(["ls-tree", "-r", "-z", "--name-only", new], repo.root).stdout
+        return [p for p in out.decode().split("\0") if p.endswith(POINTER_SUFFIX)]
+    out = run_git(
+        ["diff", "--name-only", "-z", "--no-renames", old, new, "--", f"*{POINTER_SUFFIX}"],
+        repo.root,
+    ).stdout
+    return [p for p in out.decode().split("\0") if p]
+
+
+def materialise_changes(old: str, new: str) -> int:
+    repo = GitRepo.discover(Path.cwd())
+    if _rebase_in_progress(repo):
+        return 0
+    paths = [p for p in changed_pointers(repo, old, new) if (repo.root / p).is_file()]
+    if not paths:
+        return 0
+    from gitmodel.commands.checkout import CheckoutPlan, execute_plan, plan_artifact
+    from gitmodel.pointer import read_pointer
+    from gitmodel.workspace import open_workspace
+
+    ws = open_workspace(repo.root)
+    restored = 0
+    for rel in paths:
+        pointer_file = repo.root / rel
+        plan = CheckoutPlan()
+        try:
+            plan_artifact(ws, read_pointer(pointer_file), pointer_file, plan, verify=False)
+        except GitModelError as exc:
+            _warn(f"{rel}: {exc.message} ({exc.hint})")
+            continue
+        if plan.conflicts:
+            _warn(
+                f"not updating {rel.removesuffix(POINTER_SUFFIX)}: it has changes not saved in "
+                f"the cache ({', '.join(plan.conflicts[:3])}); run `git model status`"
+            )
+            continue
+        execute_plan(ws, plan)
+        restored += len(plan.writes)
+    ws.stat_cache.close()
+    if restored:
+        print(f"git-model: updated {restored} artifact file(s)", file=sys.stderr)
+    return 0
+
+
+def _rebase_in_progress(repo: GitRepo) -> bool:
+    return any((repo.git_dir / d).exists() for d in ("rebase-merge", "rebase-apply"))
+
+
+def _warn(text: str) -> None:
+    print(f"git-model: warning: {text}", file=sys.stderr)

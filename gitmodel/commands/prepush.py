@@ -1,0 +1,104 @@
+"""pre-push: make sure every object the pushed commits' pointers name can be shared.
+
+Reads the ref ranges Git gives on stdin and looks only at pointers those commits introduce
+(no full-history scan). Until a model remote is configured, it checks that the objects are
+in the local cache, so no one pushes a pointer nobody could ever fetch.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from gitmodel.commands.hook import ZERO_SHA
+from gitmodel.git import GitRepo, run_git
+from gitmodel.pointer import POINTER_SUFFIX
+
+
+def pre_push(args: list[str], stdin: bytes) -> int:
+    if os.environ.get("GIT_MODEL_SKIP_PUSH") == "1":
+        return 0
+    remote = args[0] if args else os.environ.get("PRE_COMMIT_REMOTE_NAME", "origin")
+    repo = GitRepo.discover(Path.cwd())
+    blobs = pushed_pointer_blobs(repo, remote, _ref_updates(stdin))
+    if not blobs:
+        return 0
+    return _check_objects(repo, blobs)
+
+
+def _ref_updates(stdin: bytes) -> list[tuple[str, str]]:
+    """(local sha, remote sha) for each ref being pushed (deletions dropped)."""
+    updates = []
+    for line in stdin.decode().splitlines():
+        parts = line.split()
+        if len(parts) == 4 and parts[1] != ZERO_SHA:
+            updates.append((parts[1], parts[3]))
+    if not updates and os.environ.get("PRE_COMMIT_TO_REF"):  # run by the pre-commit framework
+        updates.append(
+            (os.environ["PRE_COMMIT_TO_REF"], os.environ.get("PRE_COMMIT_FROM_REF", ZERO_SHA))
+        )
+    return updates
+
+
+def pushed_pointer_blobs(
+    repo: GitRepo, remote: str, updates: list[tuple[str, str]]
+) -> dict[str, str]:
+    """Pointer blob id -> path, for every pointer version the pushed commits add."""
+    blobs: dict[str, str] = {}
+    for local, remote_sha in updates:
+        known = remote_sha != ZERO_SHA and _has_commit(repo, remote_sha)
+        revs = [local, f"^{remote_sha}"] if known else [local, "--not", f"--remotes={remote}"]
+        out = run_git(
+            [
+                "log",
+                "--format=",
+                "--raw",
+                "-z",
+                "--no-abbrev",
+                "--no-renames",
+                *revs,
+                "--",
+                f"*{POINTER_SUFFIX}",
+            ],
+            repo.root,
+        ).stdout.decode("utf-8", "surrogateescape")
+        fields = out.split("\0")
+        for meta, path in zip(fields[0::2], fields[1::2], strict=False):
+            parts = meta.split()
+            if len(parts) >= 5 and parts[4] in ("A", "M", "T"):
+                blobs[parts[3]] = path
+    return blobs
+
+
+def _has_commit(repo: GitRepo, sha: str) -> bool:
+    proc = run_git(["cat-file", "-e", f"{sha}^{{commit}}"], repo.root, check=False)
+    return proc.returncode == 0
+
+
+def _check_objects(repo: GitRepo, blobs: dict[str, str]) -> int:
+    from gitmodel.errors import GitModelError
+    from gitmodel.pointer import parse_pointer
+    from gitmodel.reachability import objects_of
+    from gitmodel.workspace import open_workspace
+
+    ws = open_workspace(repo.root)
+    missing: list[str] = []
+    for blob, path in sorted(blobs.items(), key=lambda item: item[1]):
+        data = run_git(["cat-file", "blob", blob], repo.root).stdout
+        try:
+            pointer = parse_pointer(data, path)
+        except GitModelError:
+            continue  # the pre-commit check reports malformed pointers; nothing to upload
+        absent = sorted(o for o in objects_of(ws, [pointer]) if not ws.store.has(o))
+        missing += [f"{path} needs {oid}" for oid in absent]
+    for line in missing:
+        print(f"git-model pre-push: {line}, which is not in the local cache", file=sys.stderr)
+    if missing:
+        print(
+            "git-model pre-push: push refused: nobody could fetch those objects (re-add the "
+            "artifacts on the machine that has them, or push with GIT_MODEL_SKIP_PUSH=1)",
+            file=sys.stderr,
+        )
+        return 1
+    return 0

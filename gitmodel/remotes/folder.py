@@ -1,0 +1,66 @@
+"""A folder remote (a mounted NAS, a shared disk): plain files, renamed into place."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import BinaryIO
+
+from gitmodel.remotes.base import Remote, oid_from_key
+
+
+class FolderRemote(Remote):
+    def __init__(self, name: str, url: str) -> None:
+        super().__init__(name, url)
+        self.root = Path(url.removeprefix("file://")).expanduser()
+
+    def _path(self, oid: str) -> Path:
+        return self.root / self.key(oid)
+
+    def _check_root(self) -> None:
+        if not self.root.is_dir():
+            raise self.error(FileNotFoundError(f"no such folder: {self.root}"))
+
+    def list_oids(self) -> set[str]:
+        self._check_root()
+        found = set()
+        objects = self.root / "objects"
+        if objects.is_dir():
+            for prefix in os.scandir(objects):
+                if prefix.is_dir() and len(prefix.name) == 2:
+                    for entry in os.scandir(prefix.path):
+                        oid = oid_from_key(f"{prefix.name}/{entry.name}")
+                        if oid:
+                            found.add(oid)
+        return found
+
+    def exists(self, oid: str) -> bool:
+        self._check_root()
+        return self._path(oid).is_file()
+
+    def size(self, oid: str) -> int:
+        return self._path(oid).stat().st_size
+
+    def upload(self, source: str, oid: str) -> None:
+        self._check_root()
+        final = self._path(oid)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        temp = final.with_name(f".{final.name}.tmp-{os.getpid()}-{os.urandom(4).hex()}")
+        try:
+            shutil.copyfile(source, temp)
+            with temp.open("rb+") as f:
+                os.fsync(f.fileno())
+            os.chmod(temp, 0o444)
+            os.replace(temp, final)
+        finally:
+            if temp.exists():
+                temp.unlink()
+
+    def open(self, oid: str) -> BinaryIO:
+        self._check_root()
+        return self._path(oid).open("rb")
+
+    def delete(self, oid: str) -> None:
+        path = self._path(oid)
+        path.unlink(missing_ok=True)

@@ -1,0 +1,104 @@
+"""Object storage through fsspec: S3 and S3-compatible stores (s3fs), GCS, Azure, SSH."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any, BinaryIO, cast
+
+from gitmodel.errors import UsageError
+from gitmodel.remotes.base import Remote, oid_from_key
+
+# Stores where a PUT is atomic: an object appears only once fully written (multipart too).
+ATOMIC_PUT = {"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss"}
+EXTRAS = {
+    "s3": "s3",
+    "s3a": "s3",
+    "gs": "gcs",
+    "gcs": "gcs",
+    "az": "azure",
+    "abfs": "azure",
+    "abfss": "azure",
+    "ssh": "ssh",
+    "sftp": "ssh",
+}
+
+
+class FsspecRemote(Remote):
+    def __init__(self, name: str, url: str, options: dict[str, str]) -> None:
+        super().__init__(name, url)
+        self.protocol = url.split("://", 1)[0].lower()
+        self.options = options
+        self._fs: Any = None
+        self.base = url.split("://", 1)[1].rstrip("/")
+
+    @property
+    def fs(self) -> Any:
+        if self._fs is None:
+            self._fs = self._open_fs()
+        return self._fs
+
+    def _open_fs(self) -> Any:
+        try:
+            import fsspec
+        except ImportError:
+            raise self._missing_extra() from None
+        try:
+            cls = fsspec.get_filesystem_class(self.protocol)
+        except (ImportError, ValueError):
+            raise self._missing_extra() from None
+        return cls(**self._storage_options())
+
+    def _missing_extra(self) -> UsageError:
+        extra = EXTRAS.get(self.protocol, self.protocol)
+        return UsageError(
+            f"remote {self.label} needs support for {self.protocol}:// that is not installed",
+            f"pip install 'git-model[{extra}]'",
+        )
+
+    def _storage_options(self) -> dict[str, Any]:
+        opts: dict[str, Any] = {}
+        if self.protocol in ("s3", "s3a"):
+            client: dict[str, Any] = {}
+            if "endpointurl" in self.options:
+                client["endpoint_url"] = self.options["endpointurl"]
+            if "region" in self.options:
+                client["region_name"] = self.options["region"]
+            if client:
+                opts["client_kwargs"] = client
+            if "profile" in self.options:
+                opts["profile"] = self.options["profile"]
+            opts["config_kwargs"] = {"connect_timeout": 10, "retries": {"max_attempts": 2}}
+            opts["skip_instance_cache"] = True
+        return opts
+
+    def _path(self, oid: str) -> str:
+        return f"{self.base}/{self.key(oid)}"
+
+    def list_oids(self) -> set[str]:
+        try:
+            keys = self.fs.find(f"{self.base}/objects")
+        except FileNotFoundError:
+            return set()
+        return {oid for key in keys if (oid := oid_from_key(str(key))) is not None}
+
+    def exists(self, oid: str) -> bool:
+        return bool(self.fs.exists(self._path(oid)))
+
+    def size(self, oid: str) -> int:
+        return int(self.fs.info(self._path(oid))["size"])
+
+    def upload(self, source: str, oid: str) -> None:
+        final = self._path(oid)
+        if self.protocol in ATOMIC_PUT:
+            self.fs.put_file(source, final)  # large files go up as multipart, atomic at the end
+            return
+        temp = f"{self.base}/tmp/{oid[7:]}.{id(self):x}"
+        self.fs.put_file(source, temp)
+        self.fs.mv(temp, final)
+
+    def open(self, oid: str) -> BinaryIO:
+        return cast(BinaryIO, self.fs.open(self._path(oid), "rb", block_size=4 * 1024 * 1024))
+
+    def delete(self, oid: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.fs.rm_file(self._path(oid))

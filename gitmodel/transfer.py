@@ -1,0 +1,127 @@
+"""Moving objects between the local cache and a remote: only what is missing, in parallel,
+verified byte for byte on the way in."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from functools import partial
+from typing import cast
+
+from gitmodel.cache.objects import ObjectStore
+from gitmodel.errors import CorruptObjectError, GitModelError
+from gitmodel.fsutil import remove_quietly
+from gitmodel.hashing import ReadableInto, hash_stream
+from gitmodel.progress import Progress
+from gitmodel.remotes.base import Remote
+
+
+def default_jobs() -> int:
+    """Transfers wait on the network more than on the CPU: a few per core."""
+    return min(32, 4 * (os.cpu_count() or 2))
+
+
+@dataclass
+class TransferResult:
+    transferred: list[str] = field(default_factory=list)
+    present: int = 0  # already on the other side
+    bytes: int = 0
+    failed: list[str] = field(default_factory=list)  # "oid: reason"
+
+
+def upload(store: ObjectStore, remote: Remote, oids: Iterable[str], jobs: int) -> TransferResult:
+    wanted = set(oids)
+    missing_locally = sorted(o for o in wanted if not store.has(o))
+    if missing_locally:
+        raise GitModelError(
+            f"{len(missing_locally)} object(s) to push are not in the local cache, e.g. "
+            f"{missing_locally[0]}",
+            "fetch them first (git model fetch) or re-add the artifacts that produced them",
+        )
+    todo = sorted(remote.missing(wanted, jobs))
+    result = TransferResult(present=len(wanted) - len(todo))
+    sizes = {o: store.path(o).stat().st_size for o in todo}
+    progress = Progress(f"Uploading to {remote.name}", sum(sizes.values()))
+
+    def send(oid: str) -> str:
+        remote.call(lambda: remote.upload(str(store.path(oid)), oid))
+        return oid
+
+    _run(todo, send, jobs, result, sizes, progress)
+    return result
+
+
+def download(store: ObjectStore, remote: Remote, oids: Iterable[str], jobs: int) -> TransferResult:
+    wanted = set(oids)
+    todo = sorted(o for o in wanted if not store.has(o))
+    result = TransferResult(present=len(wanted) - len(todo))
+    if not todo:
+        return result
+    absent = remote.missing(todo, jobs)
+    for oid in sorted(absent):
+        result.failed.append(f"{oid}: not on remote {remote.label}")
+    todo = [o for o in todo if o not in absent]
+    sizes = _remote_sizes(remote, todo) if len(todo) < 64 else {}
+    progress = Progress(f"Downloading from {remote.name}", sum(sizes.values()))
+
+    def fetch(oid: str) -> str:
+        remote.call(lambda: _fetch_one(store, remote, oid))
+        return oid
+
+    _run(todo, fetch, jobs, result, sizes, progress)
+    return result
+
+
+def _remote_sizes(remote: Remote, oids: list[str]) -> dict[str, int]:
+    """Sizes for the progress bar (skipped for many objects: a round trip each)."""
+    return {oid: remote.call(partial(remote.size, oid)) for oid in oids}
+
+
+def _fetch_one(store: ObjectStore, remote: Remote, oid: str) -> None:
+    """Stream one object into a temp file while hashing; keep it only if the hash matches."""
+    temp = store.new_temp()
+    try:
+        with remote.open(oid) as src, temp.open("wb") as dst:
+            digest = hash_stream(cast(ReadableInto, src), sinks=[dst.write])
+            dst.flush()
+            os.fsync(dst.fileno())
+        if digest.oid != oid:
+            raise CorruptObjectError(
+                f"object {oid} from remote {remote.label} is corrupt: its bytes hash to "
+                f"{digest.oid}; the bad bytes were not kept",
+                f"re-push it from a machine that has it, or check it: git model fsck --remote "
+                f"{remote.name}",
+            )
+        store.publish(temp, oid)
+    finally:
+        remove_quietly(temp)
+
+
+def _run(
+    todo: list[str],
+    action: Callable[[str], str],
+    jobs: int,
+    result: TransferResult,
+    sizes: dict[str, int],
+    progress: Progress,
+) -> None:
+    lock = threading.Lock()
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures = {pool.submit(action, oid): oid for oid in todo}
+        for future in as_completed(futures):
+            oid = futures[future]
+            try:
+                future.result()
+            except GitModelError as exc:
+                with lock:
+                    result.failed.append(f"{oid}: {exc.message}")
+                continue
+            with lock:
+                result.transferred.append(oid)
+                result.bytes += sizes.get(oid, 0)
+                progress.advance(sizes.get(oid, 0))
+    progress.close()
+    result.transferred.sort()
