@@ -10,10 +10,14 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gitmodel.commands.hook import ZERO_SHA
 from gitmodel.git import GitRepo, run_git
 from gitmodel.pointer import POINTER_SUFFIX
+
+if TYPE_CHECKING:
+    from gitmodel.workspace import Workspace
 
 
 def pre_push(args: list[str], stdin: bytes) -> int:
@@ -84,13 +88,16 @@ def _check_objects(repo: GitRepo, blobs: dict[str, str]) -> int:
 
     ws = open_workspace(repo.root)
     missing: list[str] = []
+    needed: set[str] = set()
     for blob, path in sorted(blobs.items(), key=lambda item: item[1]):
         data = run_git(["cat-file", "blob", blob], repo.root).stdout
         try:
             pointer = parse_pointer(data, path)
         except GitModelError:
             continue  # the pre-commit check reports malformed pointers; nothing to upload
-        absent = sorted(o for o in objects_of(ws, [pointer]) if not ws.store.has(o))
+        objects = objects_of(ws, [pointer])
+        needed |= objects
+        absent = sorted(o for o in objects if not ws.store.has(o))
         missing += [f"{path} needs {oid}" for oid in absent]
     for line in missing:
         print(f"git-model pre-push: {line}, which is not in the local cache", file=sys.stderr)
@@ -101,4 +108,30 @@ def _check_objects(repo: GitRepo, blobs: dict[str, str]) -> int:
             file=sys.stderr,
         )
         return 1
+    return _upload(ws, needed)
+
+
+def _upload(ws: Workspace, oids: set[str]) -> int:
+    """Upload to the default model remote, if one is configured (else the check is all)."""
+    from gitmodel.remotes.config import read_remotes, resolve_remote
+    from gitmodel.transfer import default_jobs, upload
+
+    if not oids or not read_remotes(ws.repo):
+        return 0
+    remote = resolve_remote(ws.repo, None)
+    result = upload(ws.store, remote, oids, default_jobs())
+    if result.failed:
+        for line in result.failed:
+            print(f"git-model pre-push: upload failed: {line}", file=sys.stderr)
+        print(
+            "git-model pre-push: push refused: the objects are not on the model remote "
+            f"{remote.label}",
+            file=sys.stderr,
+        )
+        return 1
+    if result.transferred:
+        print(
+            f"git-model pre-push: uploaded {len(result.transferred)} object(s) to {remote.label}",
+            file=sys.stderr,
+        )
     return 0
