@@ -185,6 +185,33 @@ class GitRepo:
             raise GitError(f"unknown revision {rev!r}", "check it with `git log --oneline`")
         return proc.stdout.decode().strip()
 
+    def pointer_blobs_added(self, revs: Sequence[str], suffix: str) -> dict[str, str]:
+        """Blob id -> path of every `*suffix` file version the commits in `revs` add or change
+        (merges and root commits included), from one `git log --raw`."""
+        out = run_git(
+            [
+                "log",
+                *revs,
+                "--format=",
+                "--raw",
+                "-z",
+                "--no-abbrev",
+                "--no-renames",
+                "-m",
+                "--root",
+                "--",
+                f"*{suffix}",
+            ],
+            self.root,
+        ).stdout.decode("utf-8", "surrogateescape")
+        fields = out.split("\0")
+        blobs: dict[str, str] = {}
+        for meta, path in zip(fields[0::2], fields[1::2], strict=False):
+            parts = meta.split()
+            if len(parts) >= 5 and parts[4] in ("A", "M", "T"):
+                blobs[parts[3]] = path
+        return blobs
+
     def create_tag(self, name: str, commit: str, message: str) -> None:
         """An annotated tag (GTO reads only annotated ones), through gitpython porcelain."""
         self._porcelain.tag("-a", name, "-m", message, commit)

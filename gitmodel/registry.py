@@ -125,10 +125,7 @@ class Registry:
     def history(self, name: str) -> ModelHistory:
         history = self.models.get(name)
         if history is None:
-            raise UsageError(
-                f"model {name!r} has no registered versions",
-                f"register one with `git model tag {name}`",
-            )
+            raise no_versions(name)
         return history
 
     def _version(self, info: TagInfo, tag: VersionTag) -> ModelVersion:
@@ -214,10 +211,7 @@ class Registry:
             return version
         if rest in ("latest", "greatest"):
             if history.latest is None:
-                raise UsageError(
-                    f"model {history.name!r} has no registered versions",
-                    f"register one with `git model tag {history.name}`",
-                )
+                raise no_versions(history.name)
             return history.latest
         found = history.find(SemVer.parse(rest))
         if found is None:
@@ -231,3 +225,9 @@ class Registry:
 
 def is_version_spec(text: str) -> bool:
     return _SPEC_RE.match(text) is not None
+
+
+def no_versions(name: str) -> UsageError:
+    return UsageError(
+        f"model {name!r} has no registered versions", f"register one with `git model tag {name}`"
+    )

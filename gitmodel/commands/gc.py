@@ -95,29 +95,7 @@ def needed_pointers(repo: GitRepo, scope: str) -> list[Pointer]:
 
 
 def _pointer_blobs_in_history(repo: GitRepo, revs: list[str]) -> set[str]:
-    out = run_git(
-        [
-            "log",
-            *revs,
-            "--format=",
-            "--raw",
-            "-z",
-            "--no-abbrev",
-            "--no-renames",
-            "-m",
-            "--root",
-            "--",
-            f"*{POINTER_SUFFIX}",
-        ],
-        repo.root,
-    ).stdout.decode("utf-8", "surrogateescape")
-    fields = out.split("\0")
-    blobs = set()
-    for meta in fields[0::2]:
-        parts = meta.split()
-        if len(parts) >= 5 and parts[3].strip("0"):
-            blobs.add(parts[3])
-    return blobs
+    return set(repo.pointer_blobs_added(revs, POINTER_SUFFIX))
 
 
 def _pointer_blobs_in_tree(repo: GitRepo, commit: str) -> set[str]:

@@ -53,25 +53,7 @@ def pushed_pointer_blobs(
     for local, remote_sha in updates:
         known = remote_sha != ZERO_SHA and _has_commit(repo, remote_sha)
         revs = [local, f"^{remote_sha}"] if known else [local, "--not", f"--remotes={remote}"]
-        out = run_git(
-            [
-                "log",
-                "--format=",
-                "--raw",
-                "-z",
-                "--no-abbrev",
-                "--no-renames",
-                *revs,
-                "--",
-                f"*{POINTER_SUFFIX}",
-            ],
-            repo.root,
-        ).stdout.decode("utf-8", "surrogateescape")
-        fields = out.split("\0")
-        for meta, path in zip(fields[0::2], fields[1::2], strict=False):
-            parts = meta.split()
-            if len(parts) >= 5 and parts[4] in ("A", "M", "T"):
-                blobs[parts[3]] = path
+        blobs.update(repo.pointer_blobs_added(revs, POINTER_SUFFIX))
     return blobs
 
 
