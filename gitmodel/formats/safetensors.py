@@ -11,7 +11,7 @@ import struct
 from pathlib import Path
 from typing import BinaryIO
 
-from gitmodel.formats import FormatError, FormatScan, TensorEntry
+from gitmodel.formats import FormatError, FormatScan, TensorEntry, clip_list
 
 MAX_HEADER_SIZE = 100 * 1024 * 1024  # the limit the reference implementation enforces
 DTYPE_BITS = {
@@ -72,7 +72,7 @@ def scan(stream: BinaryIO, file_size: int) -> FormatScan:
     if covered != file_size:
         raise FormatError(f"{file_size - covered} bytes after the last tensor")
     parameters = sum(math.prod(t.shape) for t in tensors)
-    dtypes = sorted({t.dtype for t in tensors})
+    dtypes = clip_list(sorted({t.dtype for t in tensors}), 64)  # a hostile header has many
     return FormatScan(
         name="safetensors",
         facts={"parameters": parameters, "dtypes": dtypes, "tensors": len(tensors)},
