@@ -27,6 +27,7 @@ app = typer.Typer(
     "small pointer files in Git, versions as Git tags.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -145,11 +146,35 @@ def run() -> int:
     import gitmodel.cli_remote  # noqa: F401  (and the sharing commands)
     from gitmodel.cli_diff import expand_optional_values
 
+    argv = expand_optional_values(sys.argv[1:])
     try:
-        app(args=expand_optional_values(sys.argv[1:]), prog_name="git-model")
+        result = app(args=argv, prog_name="git-model", standalone_mode=False)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    return 0
+    except Exception as exc:
+        if not hasattr(exc, "format_message"):  # not a usage error of the bundled click
+            raise
+        message = exc.format_message()
+        if type(exc).__name__ == "NoArgsIsHelpError":  # `git model` alone: the help
+            print(message)
+        else:
+            print(f"error: {message} (see `{_help_command(argv)}`)", file=sys.stderr)
+        return int(getattr(exc, "exit_code", 2))
+    return result if isinstance(result, int) else 0
+
+
+def _help_command(argv: list[str]) -> str:
+    """`git-model CMD -h` for the command the user typed, or `git-model -h`."""
+    commands = {c.name for c in app.registered_commands} | {g.name for g in app.registered_groups}
+    skip_next = False
+    for arg in argv:
+        if skip_next:
+            skip_next = False
+        elif arg == "-C":
+            skip_next = True
+        elif not arg.startswith("-"):
+            return f"git-model {arg} -h" if arg in commands else "git-model -h"
+    return "git-model -h"
 
 
 @app.command()
@@ -220,7 +245,7 @@ def add(
         facts = ""
         if pointer.format is not None and pointer.format.name != "dir":
             facts = f", {pointer.format.name}"
-        what = "added" if result.changed else "unchanged"
+        what = "added" if result.changed else "updated" if result.pointer_changed else "unchanged"
         say(
             f"{what} {pointer.name}: {os.path.relpath(result.pointer_file)} "
             f"({human_size(pointer.size)}{facts}, {pointer.oid[:19]}…)"
@@ -305,6 +330,8 @@ def checkout(
         shown = result.restored if len(result.restored) <= 10 else []
         for path in shown:
             say(f"restored {path}")
+    for path in result.removed:
+        say(f"removed {path} (not in this version; its bytes are in the cache)")
     say(
         f"{len(result.restored)} restored, {len(result.unchanged)} already up to date"
         + (f", {len(result.removed)} removed" if result.removed else "")

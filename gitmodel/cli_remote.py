@@ -208,7 +208,8 @@ def fsck(remote: RemoteOption = None, jobs: JobsOption = None, as_json: JsonOpti
         hint = (
             "recover them with `git model fetch` (then `git model checkout`)"
             if remote is None
-            else "re-push them from a clone that has good copies: git model push"
+            else "delete them from the remote (push skips objects already there), then "
+            "`git model push` from a clone that has good copies"
         )
         warn(hint)
         raise typer.Exit(1)
@@ -237,9 +238,10 @@ def gc(
     """Delete objects nothing in Git needs any more (local cache, or a remote)."""
     from gitmodel.commands.gc import ALL_REFS, KEEP_TAGS
     from gitmodel.commands.gc import gc as collect
+    from gitmodel.errors import UsageError
 
     if keep_tags and all_refs:
-        raise typer.BadParameter("--keep-tags and --all-refs exclude each other")
+        raise UsageError("--keep-tags and --all-refs exclude each other", "pass one of them")
     result = collect(dry_run=dry_run, remote=remote, scope=KEEP_TAGS if keep_tags else ALL_REFS)
     if as_json:
         print_json(

@@ -154,8 +154,20 @@ class GitRepo:
         return proc.stdout.decode().strip() or None
 
     def is_dirty(self) -> bool:
-        """Whether tracked files differ from HEAD (untracked and ignored files don't count)."""
-        out = run_git(["status", "--porcelain", "--untracked-files=no"], self.root).stdout
+        """Whether tracked code differs from HEAD. Untracked and ignored files don't count, nor
+        do pointers and .gitignore files, which `git model add` itself stages."""
+        out = run_git(
+            [
+                "status",
+                "--porcelain",
+                "--untracked-files=no",
+                "--",
+                ".",
+                ":(exclude,glob)**/*.gitmodel",
+                ":(exclude,glob)**/.gitignore",
+            ],
+            self.root,
+        ).stdout
         return bool(out.strip())
 
     def hash_object(self, path: Path) -> str:

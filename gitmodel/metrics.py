@@ -11,6 +11,7 @@ from gitmodel.errors import UsageError
 from gitmodel.tomlfmt import Scalar
 
 _INT_RE = re.compile(r"^[+-]?\d+$")
+_LEADING_ZERO_RE = re.compile(r"^[+-]?0\d")
 _FLOAT_RE = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$|^[+-]?(inf|nan)$")
 MAX_FILE_SIZE = 1024 * 1024
 
@@ -18,8 +19,12 @@ MAX_FILE_SIZE = 1024 * 1024
 def parse_value(text: str) -> Scalar:
     """`0.9` -> float, `12` -> int, `true`/`false` -> bool, anything else stays a string."""
     stripped = text.strip()
+    if len(stripped) >= 2 and stripped[0] == stripped[-1] == '"':
+        return stripped[1:-1]  # quoted: always a string, e.g. --param 'tag="007"'
     if stripped in ("true", "false"):
         return stripped == "true"
+    if _LEADING_ZERO_RE.match(stripped):
+        return text  # an id like 007 or 0123, not a number
     if _INT_RE.match(stripped):
         return int(stripped)
     if _FLOAT_RE.match(stripped):
@@ -33,7 +38,8 @@ def parse_assignments(items: Iterable[str], option: str) -> dict[str, Scalar]:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise UsageError(
-                f"{option} expects KEY=VALUE, got {item!r}", f"for example: {option} accuracy=0.91"
+                f"{option} expects KEY=VALUE, got {item!r}",
+                f"for example: {option} {'lr=3e-4' if option == '--param' else 'accuracy=0.91'}",
             )
         result[key.strip()] = parse_value(value)
     return result

@@ -92,8 +92,8 @@ def _fetch_one(store: ObjectStore, remote: Remote, oid: str) -> None:
             raise CorruptObjectError(
                 f"object {oid} from remote {remote.label} is corrupt: its bytes hash to "
                 f"{digest.oid}; the bad bytes were not kept",
-                f"re-push it from a machine that has it, or check it: git model fsck --remote "
-                f"{remote.name}",
+                f"delete {remote.key(oid)} from the remote, then `git model push` from a clone "
+                f"that has it; find all corrupt ones: git model fsck --remote {remote.name}",
             )
         store.publish(temp, oid)
     finally:
@@ -115,6 +115,9 @@ def _run(
             oid = futures[future]
             try:
                 future.result()
+            except CorruptObjectError:
+                progress.close()
+                raise  # its own hint (fsck, re-push): fetching again would get the same bytes
             except GitModelError as exc:
                 with lock:
                     result.failed.append(f"{oid}: {exc.message}")

@@ -401,7 +401,7 @@ REFUSALS = [
     ),
     pytest.param(
         ["new.bin", "--param", "=3"],
-        "error: --param expects KEY=VALUE, got '=3' (for example: --param accuracy=0.91)",
+        "error: --param expects KEY=VALUE, got '=3' (for example: --param lr=3e-4)",
         id="param-empty-key",
     ),
     pytest.param(

@@ -60,6 +60,7 @@ def test_folder_rollback(repo: Path) -> None:
     assert proc.stdout == (
         "restored models/bert/config.json\n"
         "restored models/bert/tokenizer.json\n"
+        "removed models/bert/extra.txt (not in this version; its bytes are in the cache)\n"
         "2 restored, 3 already up to date, 1 removed\n"
     )
     assert proc.stderr == (
@@ -76,6 +77,7 @@ def test_folder_rollback(repo: Path) -> None:
     assert gm_ok(repo, "checkout") == (
         "restored models/bert/config.json\n"
         "restored models/bert/extra.txt\n"
+        "removed models/bert/tokenizer.json (not in this version; its bytes are in the cache)\n"
         "2 restored, 3 already up to date, 1 removed\n"
     )
     assert tree_bytes(bert) == v2

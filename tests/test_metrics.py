@@ -74,7 +74,17 @@ def test_parse_assignments_refuses_items_without_key(item: str, option: str) -> 
     with pytest.raises(UsageError) as info:
         parse_assignments(["ok=1", item], option)
     assert info.value.message == f"{option} expects KEY=VALUE, got {item!r}"
-    assert info.value.hint == f"for example: {option} accuracy=0.91"
+    example = "lr=3e-4" if option == "--param" else "accuracy=0.91"
+    assert info.value.hint == f"for example: {option} {example}"
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("007", "007"), ("00.5", "00.5"), ("0", 0), ("0.5", 0.5), ('"12"', "12"), ('"a b"', "a b")],
+)
+def test_leading_zeros_and_quotes_keep_strings(text: str, value: object) -> None:
+    parsed = parse_value(text)
+    assert parsed == value and type(parsed) is type(value)
 
 
 def test_flatten_nested() -> None:

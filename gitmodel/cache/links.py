@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from gitmodel.errors import GitModelError, UsageError
-from gitmodel.fsutil import remove_quietly, try_link
+from gitmodel.fsutil import LINK_REFUSALS, remove_quietly, try_link
 
 LINK_MODES = ("reflink", "hardlink", "symlink", "copy")
 DEFAULT_LINK_MODES = ("reflink", "copy")
@@ -35,13 +35,15 @@ def parse_link_modes(value: str | None) -> tuple[str, ...]:
 _NO_REFLINK: set[tuple[str, int]] = set()
 
 
-def materialise(object_path: Path, dest: Path, modes: Sequence[str], executable: bool) -> str:
+def materialise(object_path: Path | str, dest: Path, modes: Sequence[str], executable: bool) -> str:
     """Put the object's bytes at `dest` atomically, using the first mode that works here.
 
     Returns the mode used. Copies and clones are writable; hard and symbolic links share the
     read-only object, so an in-place edit cannot corrupt the cache.
     """
-    parent = os.path.dirname(dest)
+    source = os.fspath(object_path)
+    target = os.fspath(dest)
+    parent, name = os.path.split(target)
     try:
         parent_st = os.stat(parent)
     except FileNotFoundError:
@@ -49,36 +51,35 @@ def materialise(object_path: Path, dest: Path, modes: Sequence[str], executable:
     if parent_st is None or not stat.S_ISDIR(parent_st.st_mode):
         dest.parent.mkdir(parents=True, exist_ok=True)  # makes it, or raises as it should
         parent_st = os.stat(parent)
-    device = parent_st.st_dev
     file_mode = 0o755 if executable else 0o644
-    clone_key = (os.path.dirname(os.path.dirname(object_path)), device)
     for mode in modes:
-        if mode == "reflink" and clone_key in _NO_REFLINK:
-            continue
         if mode in ("hardlink", "symlink"):
             # A link appears whole or not at all, so where nothing is in the way it can be
             # made in place, without a temp file and a rename.
             try:
-                if try_link(mode, object_path, dest):
+                if _link(mode, source, target):
                     return mode
                 continue
             except FileExistsError:
-                pass  # something appeared meanwhile: replace it atomically below
-        temp = f"{parent}/.{dest.name}.tmp-{os.urandom(6).hex()}"  # hidden, unique, same folder
+                pass  # something is in the way: replace it atomically below
+        clone_key = (os.path.dirname(os.path.dirname(source)), parent_st.st_dev)
+        if mode == "reflink" and clone_key in _NO_REFLINK:
+            continue
+        temp = f"{parent}/.{name}.tmp-{os.urandom(6).hex()}"  # hidden, unique, same folder
         done = False
         try:
-            if mode in ("hardlink", "symlink") and try_link(mode, object_path, Path(temp)):
+            if mode in ("hardlink", "symlink") and _link(mode, source, temp):
                 pass
             elif mode == "reflink":
-                if not try_link(mode, object_path, Path(temp)):
+                if not try_link(mode, Path(source), Path(temp)):
                     _NO_REFLINK.add(clone_key)
                     continue
                 os.chmod(temp, file_mode)
             elif mode == "copy":
-                copy_file(object_path, temp, file_mode)
+                copy_file(source, temp, file_mode)
             else:
                 continue
-            os.replace(temp, dest)
+            os.replace(temp, target)
             done = True
             return mode
         finally:
@@ -88,6 +89,19 @@ def materialise(object_path: Path, dest: Path, modes: Sequence[str], executable:
         f"could not materialise {dest}: no link mode in {list(modes)} works here",
         "add 'copy' to `git config model.linkType`",
     )
+
+
+def _link(mode: str, source: str, dest: str) -> bool:
+    """`try_link` for string paths; a hard link needs no Path objects (the hot case)."""
+    if mode != "hardlink":
+        return try_link(mode, Path(source), Path(dest))
+    try:
+        os.link(source, dest)
+    except OSError as exc:
+        if exc.errno in LINK_REFUSALS:
+            return False
+        raise
+    return True
 
 
 def copy_file(source: Path | str, dest: str, mode: int) -> None:

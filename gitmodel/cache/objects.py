@@ -33,15 +33,16 @@ class ObjectStore:
         self._batch: dict[str, Path] | None = None  # oid -> written temp, while batching
         self._no_reflink = False  # reflink refused once: not tried again for every file
 
-    def _object_path(self, oid: str) -> str:
+    def location(self, oid: str) -> str:
+        """The object's path as a string: `path` without building a Path (for hot loops)."""
         digits = oid_hex(oid)
         return f"{self._objects}/{digits[:2]}/{digits[2:]}"
 
     def path(self, oid: str) -> Path:
-        return Path(self._object_path(oid))
+        return Path(self.location(oid))
 
     def has(self, oid: str) -> bool:
-        return os.path.isfile(self._object_path(oid))
+        return os.path.isfile(self.location(oid))
 
     @contextmanager
     def batch(self) -> Iterator[None]:
@@ -179,7 +180,7 @@ class ObjectStore:
 
     def publish(self, temp: Path, oid: str) -> bool:
         """Move a finished temp file to its object path; False if the object already existed."""
-        final = self._object_path(oid)
+        final = self.location(oid)
         if os.path.exists(final):
             return False
         os.chmod(temp, OBJECT_MODE)

@@ -36,6 +36,7 @@ class AddResult:
     hashed_bytes: int
     carried_metrics: tuple[str, ...] = ()  # kept from the previous version though bytes changed
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    pointer_changed: bool = True  # False when the pointer was rewritten with the same content
 
 
 def add(
@@ -90,24 +91,17 @@ def _check_addable(ws: Workspace, given: Path) -> Path:
         raise UsageError(f"{shown}: no such file or folder", "check the path and try again")
     if artifact.is_symlink() and not _points_into_cache(ws, artifact):
         raise UsageError(f"{shown} is a symlink", "add the file or folder it points to instead")
-    tracked = ws.repo.ls_files([rel])
-    if tracked:
+    if artifact.is_dir() and not artifact.is_symlink():
+        inner = ws.repo.ls_files([f"{rel}/*{POINTER_SUFFIX}"], others=True)
+        if inner:
+            raise UsageError(
+                f"{shown} contains pointers of other artifacts ({inner[0]})",
+                "add the artifacts inside it one by one instead of the whole folder",
+            )
+    if ws.repo.ls_files([rel]):
         raise UsageError(
             f"{shown} is tracked by Git; git-model cannot take over a path Git stores",
             f"untrack it first: git rm -r --cached {rel} (then commit), and add it again",
-        )
-    if (
-        artifact.is_dir()
-        and not artifact.is_symlink()
-        and (
-            ws.repo.git(
-                "ls-files", "-z", "--others", "--exclude-standard", "--", f"{rel}/*{POINTER_SUFFIX}"
-            )
-        )
-    ):
-        raise UsageError(
-            f"{shown} contains pointer files of other artifacts",
-            "add the artifacts inside it one by one instead of the whole folder",
         )
     return artifact
 
@@ -163,11 +157,19 @@ def _add_one(
         write_pointer(pointer_file, pointer)
         gitignore = ensure_ignored(artifact)
         to_stage = [ws.repo.relpath(pointer_file)]
-        if gitignore is not None or (artifact.parent / ".gitignore").exists():
-            to_stage.append(ws.repo.relpath(artifact.parent / ".gitignore"))
+        ignore_rel = ws.repo.relpath(artifact.parent / ".gitignore")
+        if gitignore is not None or not ws.repo.is_tracked(ignore_rel):
+            to_stage.append(ignore_rel)  # never re-stage a user's unrelated .gitignore edits
         ws.repo.stage(to_stage)
     return AddResult(
-        artifact, pointer_file, pointer, changed, stored.hashed_bytes, carried, stored.warnings
+        artifact,
+        pointer_file,
+        pointer,
+        changed,
+        stored.hashed_bytes,
+        carried,
+        stored.warnings,
+        pointer_changed=previous is None or previous != pointer,
     )
 
 

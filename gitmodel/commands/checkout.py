@@ -113,7 +113,11 @@ def plan_version(
         )
     data = registry.reader.read_file(version.commit, version.pointer_path) or b""
     pointer_file = ws.repo.root / version.pointer_path
-    if not force and _has_uncommitted_changes(ws, pointer_file, data):
+    if (
+        not force
+        and _has_uncommitted_changes(ws, pointer_file, data)
+        and not _is_a_registered_version(registry, version.name, pointer_file.read_bytes())
+    ):
         raise WouldOverwriteError(
             f"{version.pointer_path} has uncommitted changes",
             "commit them, or discard them with --force",
@@ -126,6 +130,15 @@ def _has_uncommitted_changes(ws: Workspace, pointer_file: Path, replacement: byt
     if not pointer_file.exists() or pointer_file.read_bytes() == replacement:
         return False
     return bool(ws.repo.git("status", "--porcelain", "--", ws.repo.relpath(pointer_file)).strip())
+
+
+def _is_a_registered_version(registry: Registry, name: str, data: bytes) -> bool:
+    """Whether `data` is exactly some registered version's pointer (so nothing is lost by
+    replacing it, e.g. after an earlier `git model checkout NAME@vX`)."""
+    return any(
+        v.pointer_path is not None and registry.reader.read_file(v.commit, v.pointer_path) == data
+        for v in registry.history(name).versions
+    )
 
 
 def write_pointers(ws: Workspace, pointer_writes: list[tuple[Path, bytes]]) -> None:
@@ -244,7 +257,7 @@ def execute_plan(ws: Workspace, plan: CheckoutPlan) -> None:
         if placement.dest.is_dir() and not placement.dest.is_symlink():
             shutil.rmtree(placement.dest)
         materialise(
-            ws.store.path(placement.oid), placement.dest, ws.link_modes, placement.executable
+            ws.store.location(placement.oid), placement.dest, ws.link_modes, placement.executable
         )
         recorded.append((placement.dest, os.lstat(placement.dest), placement.oid))
         progress.advance(placement.size)

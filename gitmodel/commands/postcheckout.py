@@ -33,7 +33,14 @@ def post_checkout(args: list[str], stdin: bytes) -> int:
 
 
 def post_merge(args: list[str], stdin: bytes) -> int:
+    import os
+
     repo = GitRepo.discover(Path.cwd())
+    if (args[:1] or [os.environ.get("PRE_COMMIT_IS_SQUASH_MERGE", "0")]) == ["1"]:
+        # `git merge --squash` moves no ref: the merged pointers are staged, not committed
+        staged = ["diff", "--cached", "--name-only", "-z", "--no-renames", "HEAD"]
+        out = run_git([*staged, "--", f"*{POINTER_SUFFIX}"], repo.root).stdout
+        return materialise_paths(repo, [p for p in out.decode().split("\0") if p])
     proc = run_git(["rev-parse", "-q", "--verify", "ORIG_HEAD"], repo.root, check=False)
     old = proc.stdout.decode().strip() or ZERO_SHA
     new = run_git(["rev-parse", "HEAD"], repo.root).stdout.decode().strip()
@@ -55,7 +62,11 @@ def materialise_changes(old: str, new: str) -> int:
     repo = GitRepo.discover(Path.cwd())
     if _rebase_in_progress(repo):
         return 0
-    paths = [p for p in changed_pointers(repo, old, new) if (repo.root / p).is_file()]
+    return materialise_paths(repo, changed_pointers(repo, old, new))
+
+
+def materialise_paths(repo: GitRepo, pointer_paths: list[str]) -> int:
+    paths = [p for p in pointer_paths if (repo.root / p).is_file()]
     if not paths:
         return 0
     from gitmodel.commands.checkout import CheckoutPlan, execute_plan, plan_artifact

@@ -106,7 +106,7 @@ def _target_version(
         return found
     if current is None:
         raise UsageError(
-            f"the work tree's {history.name} pointer is not a registered version",
+            f"the {history.name} pointer at HEAD is not a registered version",
             "say which version to go back to with --to VERSION",
         )
     earlier = [v for v in history.versions if v.version < current.version]

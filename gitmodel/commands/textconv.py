@@ -17,7 +17,7 @@ def textconv(path: str | Path) -> str:
     with Path(path).open("rb") as f:
         data = f.read(MAX_POINTER_SIZE + 1)
     try:
-        pointer = parse_pointer(data, str(path))
+        pointer = parse_pointer(data, Path(path).name)  # not Git's random temp folder
     except GitModelError as exc:
         # Never break `git diff`: show the raw text, flagged, instead of failing.
         return f"# not a valid git-model pointer: {exc.message}\n" + data.decode("utf-8", "replace")

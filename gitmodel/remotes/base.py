@@ -71,8 +71,10 @@ class Remote(ABC):
         for attempt in range(RETRIES):
             try:
                 return action()
-            except (FileNotFoundError, PermissionError, GitModelError):
+            except GitModelError:
                 raise
+            except (FileNotFoundError, PermissionError) as exc:  # no bucket, no access: permanent
+                raise self.error(exc) from None
             except Exception as exc:
                 if attempt == RETRIES - 1 or not is_transient(exc):
                     raise self.error(exc) from None
@@ -114,7 +116,9 @@ def oid_from_key(key: str) -> str | None:
 
 
 _USERINFO = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/@\s]+@", re.IGNORECASE)
-_SECRETS = re.compile(r"(?i)(secret|password|token|signature|credential|x-amz-[a-z-]*)=([^&\s]+)")
+_SECRETS = re.compile(  # also percent-encoded (%3D, %26), as in a request URL inside an error
+    r"(?i)(secret|password|token|signature|credential|x-amz-[a-z-]*)(=|%3D)((?:(?!%26)[^&\s\"'])+)"
+)
 
 
 def safe_url(url: str) -> str:
@@ -123,4 +127,4 @@ def safe_url(url: str) -> str:
 
 
 def redact(text: str) -> str:
-    return _SECRETS.sub(r"\1=***", _USERINFO.sub(r"\g<scheme>***@", text))
+    return _SECRETS.sub(r"\1\2***", _USERINFO.sub(r"\g<scheme>***@", text))

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 from typing import BinaryIO
 
+from gitmodel.hashing import oid_hex
 from gitmodel.remotes.base import Remote, oid_from_key
 
 
@@ -46,7 +47,8 @@ class FolderRemote(Remote):
         self._check_root()
         final = self._path(oid)
         final.parent.mkdir(parents=True, exist_ok=True)
-        temp = final.with_name(f".{final.name}.tmp-{os.getpid()}-{os.urandom(4).hex()}")
+        (self.root / "tmp").mkdir(exist_ok=True)  # a killed upload leaves nothing in objects/
+        temp = self.root / "tmp" / f"{oid_hex(oid)}.{os.getpid()}-{os.urandom(4).hex()}"
         try:
             shutil.copyfile(source, temp)
             with temp.open("rb+") as f:

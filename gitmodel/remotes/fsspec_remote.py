@@ -67,7 +67,10 @@ class FsspecRemote(Remote):
                 opts["client_kwargs"] = client
             if "profile" in self.options:
                 opts["profile"] = self.options["profile"]
-            opts["config_kwargs"] = {"connect_timeout": 10, "retries": {"max_attempts": 2}}
+            opts["config_kwargs"] = {
+                "connect_timeout": 10,
+                "retries": {"total_max_attempts": 1},  # Remote.call retries, with backoff
+            }
             opts["skip_instance_cache"] = True
         return opts
 
