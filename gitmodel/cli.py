@@ -65,6 +65,10 @@ def handle_errors(func: F) -> F:
         except KeyboardInterrupt:
             print("interrupted", file=sys.stderr)
             raise typer.Exit(130) from None
+        except BrokenPipeError:
+            # the reader went away (`git model ls | head -1`): stop quietly, as git does
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(141) from None
         except OSError as exc:
             if _state["traceback"]:
                 traceback.print_exc()

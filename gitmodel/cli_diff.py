@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from gitmodel.cli import JsonOption, QuietOption, app, handle_errors, say
+from gitmodel.errors import UsageError
 from gitmodel.progress import is_quiet, set_quiet
 
 ANY_METRIC = "*"  # what a bare --fail-on-regression becomes (see expand_optional_values)
@@ -69,6 +70,7 @@ def diff(
     from gitmodel.compare import Tolerance
     from gitmodel.diffrender import (
         Options,
+        fmt,
         regressions,
         render_json,
         render_markdown,
@@ -93,11 +95,18 @@ def diff(
         sys.stdout.write(text)
     if fail_on_regression is not None:
         names = [n for v in fail_on_regression for n in v.split(",") if n and n != ANY_METRIC]
+        known = {c.key for m in result.models for c in m.metrics}
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise UsageError(
+                f"--fail-on-regression names no metric on either side: {', '.join(unknown)}",
+                f"metrics here: {', '.join(sorted(known)) or 'none'}",
+            )
         worse = regressions(result, names, gate)
         for model, change in worse:
             print(
-                f"regression: {model} {change.key} {change.old} -> {change.new} "
-                f"(worse by more than the tolerance {tolerance})",
+                f"regression: {model} {change.key} {fmt(change.old, precision)} -> "
+                f"{fmt(change.new, precision)} (worse by more than the tolerance {tolerance})",
                 file=sys.stderr,
             )
         if worse:

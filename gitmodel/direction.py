@@ -29,15 +29,16 @@ _WORD_SPLIT = re.compile(r"[^a-z0-9]+")
 def default_direction(metric: str) -> str | None:
     """Guess from the metric's name (e.g. `eval.loss` -> lower); None if nothing matches.
 
-    The last dotted component decides first (`val/f1_loss` is a loss); then any word in it.
+    Dotted components are read from the last (`val/f1_loss` is a loss, `f1.class0` an F1),
+    and within one component the last known word wins.
     """
-    last = metric.lower().rsplit(".", 1)[-1]
-    words = [w for w in _WORD_SPLIT.split(last) if w]
-    for word in reversed(words):
-        if word in _LOWER_WORDS:
-            return LOWER
-        if word in _HIGHER_WORDS:
-            return HIGHER
+    for component in reversed(metric.lower().split(".")):
+        words = [w for w in _WORD_SPLIT.split(component) if w]
+        for word in reversed(words):
+            if word in _LOWER_WORDS:
+                return LOWER
+            if word in _HIGHER_WORDS:
+                return HIGHER
     return None
 
 

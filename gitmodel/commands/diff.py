@@ -258,7 +258,7 @@ def _load_tensors(ws: Workspace, manifest: str, prefix: str) -> list[TensorRecor
 
 def _not_cached(oid: str) -> GitModelError:
     return GitModelError(
-        f"tensor manifest {oid[:19]}… is not in the cache", "fetch it with `git model pull`"
+        f"manifest {oid[:19]}… is not in the cache", "fetch it with `git model pull`"
     )
 
 
@@ -292,7 +292,7 @@ def split_arguments(args: Sequence[str], *, repo: str | Path = ".") -> tuple[lis
     """
     ws = open_workspace(Path(repo))
     registry = Registry(ws)
-    names = set(registry.head_paths_by_name())
+    names = set(registry.head_paths_by_name()) | set(registry.models)
     revisions: list[str] = []
     targets: list[str] = []
     for arg in args:

@@ -65,9 +65,7 @@ def install(
     for key, value in DRIVER_CONFIG.items():
         ws.repo.git("config", "--local", key, value)
         result.config[key] = value
-    if append_line_once(
-        ws.repo.root / ".gitattributes", ATTRIBUTES_LINE, ("*.gitmodel diff=gitmodel",)
-    ):
+    if _ensure_attributes(ws.repo.root / ".gitattributes"):
         result.attributes_file = ".gitattributes"
     if pre_commit_framework:
         result.framework_file = _write_framework_config(ws, framework_repo, framework_rev)
@@ -192,3 +190,23 @@ def _is_ours(entry: object) -> bool:
         return False
     hooks = entry.get("hooks") or []
     return any(isinstance(h, dict) and h.get("id") in FRAMEWORK_HOOKS for h in hooks)
+
+
+OLD_ATTRIBUTES_LINES = ("*.gitmodel diff=gitmodel",)  # written by earlier releases
+
+
+def _ensure_attributes(path: Path) -> bool:
+    """Make .gitattributes carry ATTRIBUTES_LINE, upgrading an older git-model line in place."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        text = ""
+    lines = text.splitlines()
+    if ATTRIBUTES_LINE in lines:
+        return False
+    old = [i for i, line in enumerate(lines) if line in OLD_ATTRIBUTES_LINES]
+    if not old:
+        return append_line_once(path, ATTRIBUTES_LINE)
+    lines[old[0]] = ATTRIBUTES_LINE
+    atomic_write_bytes(path, ("\n".join(lines) + "\n").encode("utf-8"))
+    return True

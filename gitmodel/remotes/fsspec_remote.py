@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 from typing import Any, BinaryIO, cast
 
 from gitmodel.errors import UsageError
@@ -29,12 +30,14 @@ class FsspecRemote(Remote):
         self.protocol = url.split("://", 1)[0].lower()
         self.options = options
         self._fs: Any = None
+        self._fs_lock = threading.Lock()
         self.base = url.split("://", 1)[1].rstrip("/")
 
     @property
     def fs(self) -> Any:
-        if self._fs is None:
-            self._fs = self._open_fs()
+        with self._fs_lock:  # one client for all threads: each costs a botocore set-up
+            if self._fs is None:
+                self._fs = self._open_fs()
         return self._fs
 
     def _open_fs(self) -> Any:
