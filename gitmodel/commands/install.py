@@ -62,7 +62,9 @@ def install(
 ) -> InstallResult:
     ws = open_workspace(Path(repo))
     result = InstallResult()
-    for key, value in DRIVER_CONFIG.items():
+    folder = hooks_dir(ws.repo.root)
+    plans = {} if pre_commit_framework else {h: _plan_hook(folder, h, force) for h in HOOK_NAMES}
+    for key, value in DRIVER_CONFIG.items():  # (plans made first: a refusal changes nothing)
         ws.repo.git("config", "--local", key, value)
         result.config[key] = value
     if _ensure_attributes(ws.repo.root / ".gitattributes"):
@@ -70,9 +72,7 @@ def install(
     if pre_commit_framework:
         result.framework_file = _write_framework_config(ws, framework_repo, framework_rev)
         return result
-    folder = hooks_dir(ws.repo.root)
     folder.mkdir(parents=True, exist_ok=True)
-    plans = {hook: _plan_hook(folder, hook, force) for hook in HOOK_NAMES}  # refuse before writing
     for hook, action in plans.items():
         result.hooks[hook] = _apply_hook(folder, hook, action)
     return result
