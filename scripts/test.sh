@@ -9,5 +9,5 @@ ruff check gitmodel tests benchmarks
 ruff format --check gitmodel
 echo "== mypy (strict, gitmodel/)"
 mypy
-echo "== pytest"
-pytest "$@"
+echo "== pytest (one worker per core)"
+pytest -n auto "$@"
