@@ -67,6 +67,23 @@ def test_hardlink(repo: Path) -> None:
     assert gm_ok(repo, "status") == "up to date              m.bin\n"
 
 
+def test_in_place_edit_through_a_hard_link_is_caught_not_spread(repo: Path) -> None:
+    git(repo, "config", "model.linkType", "hardlink")
+    model = add_two_versions(repo)
+    oid = xxh(DATA_V2)
+    model.chmod(0o644)  # what a user (or root) must do to write through the link
+    with model.open("r+b") as f:
+        f.write(b"EDITED")
+    proc = gm(repo, "checkout", "--force")
+    assert proc.returncode == 1
+    assert proc.stderr == (
+        f"error: m.bin was edited in place through a hard link, so object {oid} in the cache "
+        "changed with it (keep the edit with `git model add`; the old bytes come back only "
+        "from a remote (delete the object, then `git model pull`))\n"
+    )
+    assert model.read_bytes().startswith(b"EDITED")
+
+
 def test_symlink(repo: Path) -> None:
     git(repo, "config", "model.linkType", "symlink")
     model = add_two_versions(repo)

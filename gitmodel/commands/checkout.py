@@ -16,7 +16,7 @@ from gitmodel.artifacts import FileHasher, walk_folder
 from gitmodel.cache.links import materialise
 from gitmodel.cache.lock import file_lock
 from gitmodel.cache.objects import missing_object
-from gitmodel.errors import UsageError, WouldOverwriteError
+from gitmodel.errors import CorruptObjectError, UsageError, WouldOverwriteError
 from gitmodel.fsutil import atomic_write_bytes, make_writable
 from gitmodel.gitignore import ensure_ignored
 from gitmodel.manifests import decode_dir_manifest
@@ -223,13 +223,29 @@ def _plan_file(ws: Workspace, target: Placement, plan: CheckoutPlan, hasher: Fil
         if dest not in plan.replace_trees:  # else _plan_root judged the folder's files
             plan.conflicts.append(ws.repo.relpath(dest) + "/")
     elif os.path.lexists(dest):
-        current = hasher.oid_of(dest, os.lstat(dest))
+        st = os.lstat(dest)
+        current = hasher.oid_of(dest, st)
         if current == target.oid:
             plan.unchanged.append(ws.relpath(dest))
             return
+        if _shares_inode(st, ws.store.path(target.oid)):
+            raise CorruptObjectError(
+                f"{ws.repo.relpath(dest)} was edited in place through a hard link, so object "
+                f"{target.oid} in the cache changed with it",
+                "keep the edit with `git model add`; the old bytes come back only from a "
+                "remote (delete the object, then `git model pull`)",
+            )
         if not ws.store.has(current):
             plan.conflicts.append(ws.repo.relpath(dest))
     plan.writes.append(target)
+
+
+def _shares_inode(st: os.stat_result, object_path: Path) -> bool:
+    try:
+        obj = os.stat(object_path)
+    except FileNotFoundError:
+        return False
+    return (st.st_ino, st.st_dev) == (obj.st_ino, obj.st_dev)
 
 
 def _plan_extra(
