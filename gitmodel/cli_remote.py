@@ -31,6 +31,10 @@ RevOption = Annotated[
         "--rev", help="Objects of the pointers at this revision; repeatable.", metavar="REV"
     ),
 ]
+CheckedRemoteOption = Annotated[
+    str | None,
+    typer.Option("--remote", "-r", help="Work on this model remote instead of the local cache."),
+]
 AllVersionsOption = Annotated[
     bool, typer.Option("--all-versions", help="Also every registered version (NAME@vX.Y.Z).")
 ]
@@ -182,7 +186,9 @@ def pull(
 
 @app.command()
 @handle_errors
-def fsck(remote: RemoteOption = None, jobs: JobsOption = None, as_json: JsonOption = False) -> None:
+def fsck(
+    remote: CheckedRemoteOption = None, jobs: JobsOption = None, as_json: JsonOption = False
+) -> None:
     """Rehash objects (local cache, or a remote); quarantine corrupt local ones."""
     from gitmodel.commands.fsck import fsck as check
 
@@ -221,7 +227,7 @@ def gc(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", "-n", help="Only show what would be deleted.")
     ] = False,
-    remote: RemoteOption = None,
+    remote: CheckedRemoteOption = None,
     keep_tags: Annotated[
         bool,
         typer.Option(

@@ -118,5 +118,5 @@ def hash_stream(
 
 
 def hash_file(path: Path, progress: Callable[[int], None] | None = None) -> str:
-    with path.open("rb") as f:
+    with path.open("rb", buffering=0) as f:
         return hash_stream(f, progress=progress).oid

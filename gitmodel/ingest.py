@@ -73,12 +73,16 @@ def store_file(
         tensors = ws.store.put_bytes(
             encode_tensor_manifest(scan.name, scan.tensors, digest.range_oids)
         )
-    if ws.link_modes[0] in ("hardlink", "symlink") and not ingested.work_file_is_object:
+    relinked = ws.link_modes[0] in ("hardlink", "symlink") and not ingested.work_file_is_object
+    if relinked:
         materialise(ws.store.path(digest.oid), path, ws.link_modes, executable=False)
+    # The stat from before the file was read (unless a link replaced it): had the file
+    # changed meanwhile, its new mtime makes the next status rehash it.
+    recorded = os.lstat(path) if relinked else st
     if hasher is not None:
-        hasher.fresh.append((path, os.lstat(path), digest.oid))
+        hasher.fresh.append((path, recorded, digest.oid))
     else:
-        ws.stat_cache.record(path, os.lstat(path), digest.oid)
+        ws.stat_cache.record(path, recorded, digest.oid)
     return StoredFile(digest.oid, digest.size, tensors, scan, hashed=True)
 
 

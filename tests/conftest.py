@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import git
+from tests.s3server import fake_aws_env, s3_endpoint  # noqa: F401  (a session fixture)
 
 
 @pytest.fixture(autouse=True)
@@ -31,6 +32,7 @@ def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
     monkeypatch.setenv("PATH", str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"])
     monkeypatch.delenv("TERM", raising=False)
+    fake_aws_env(monkeypatch, home)  # fake S3 credentials; never the developer's
     yield home
 
 

@@ -62,7 +62,7 @@ class ObjectStore:
             if self._batch:
                 sync_file_system(self.tmp_dir)
                 for oid, temp in self._batch.items():
-                    if not self.publish(temp, oid):
+                    if not self.publish(temp, oid, read_only_already=True):
                         remove_quietly(temp)
                 self._batch.clear()
         finally:
@@ -178,12 +178,13 @@ class ObjectStore:
             self._tmp_ready = True
         return Path(f"{self.tmp_dir}/{os.getpid()}-{os.urandom(6).hex()}")
 
-    def publish(self, temp: Path, oid: str) -> bool:
+    def publish(self, temp: Path, oid: str, *, read_only_already: bool = False) -> bool:
         """Move a finished temp file to its object path; False if the object already existed."""
         final = self.location(oid)
         if os.path.exists(final):
             return False
-        os.chmod(temp, OBJECT_MODE)
+        if not read_only_already:
+            os.chmod(temp, OBJECT_MODE)
         try:
             os.replace(temp, final)
         except FileNotFoundError:  # the fan-out folder does not exist yet
@@ -195,7 +196,7 @@ class ObjectStore:
 def _hash_path(
     path: Path, ranges: list[ByteRange], advance: Callable[[int], None] | None
 ) -> StreamDigest:
-    with path.open("rb") as f:
+    with path.open("rb", buffering=0) as f:  # unbuffered: hash_stream reads big chunks
         return hash_stream(f, ranges, progress=advance)
 
 
@@ -206,7 +207,7 @@ def _copy_hashing(
     advance: Callable[[int], None] | None,
     durable: bool = True,
 ) -> StreamDigest:
-    with source.open("rb") as src, temp.open("wb") as dst:
+    with source.open("rb", buffering=0) as src, temp.open("wb") as dst:
         digest = hash_stream(src, ranges, sinks=[dst.write], progress=advance)
         if durable:
             dst.flush()

@@ -132,6 +132,8 @@ def _add_one(
     _check_name(draft.name)
     artifact_location(ws.repo.root, pointer_file, draft)
     lineage = build_lineage(ws, data)
+    # The shared cache lock spans storing and the pointer write: a gc (exclusive) must not
+    # run in between, or it would delete an object no pointer names yet.
     with file_lock(ws.cache_lock, shared=True):
         stored = store_artifact(
             ws,
@@ -139,28 +141,28 @@ def _add_one(
             previous.oid if previous else None,
             previous.format if previous else None,
         )
-    changed = previous is None or previous.oid != stored.oid
-    carried: tuple[str, ...] = ()
-    if previous is not None and changed:
-        carried = tuple(sorted(set(previous.metrics) - set(metrics)))
-    pointer = replace(
-        draft,
-        oid=stored.oid,
-        size=stored.size,
-        kind=stored.kind,
-        format=stored.format,
-        metrics={**(previous.metrics if previous else {}), **metrics},
-        params={**(previous.params if previous else {}), **params},
-        lineage=lineage if changed or previous is None or data else previous.lineage,
-    )
-    with file_lock(ws.repo_lock):
-        write_pointer(pointer_file, pointer)
-        gitignore = ensure_ignored(artifact)
-        to_stage = [ws.repo.relpath(pointer_file)]
-        ignore_rel = ws.repo.relpath(artifact.parent / ".gitignore")
-        if gitignore is not None or not ws.repo.is_tracked(ignore_rel):
-            to_stage.append(ignore_rel)  # never re-stage a user's unrelated .gitignore edits
-        ws.repo.stage(to_stage)
+        changed = previous is None or previous.oid != stored.oid
+        carried: tuple[str, ...] = ()
+        if previous is not None and changed:
+            carried = tuple(sorted(set(previous.metrics) - set(metrics)))
+        pointer = replace(
+            draft,
+            oid=stored.oid,
+            size=stored.size,
+            kind=stored.kind,
+            format=stored.format,
+            metrics={**(previous.metrics if previous else {}), **metrics},
+            params={**(previous.params if previous else {}), **params},
+            lineage=lineage if changed or previous is None or data else previous.lineage,
+        )
+        with file_lock(ws.repo_lock):
+            write_pointer(pointer_file, pointer)
+            gitignore = ensure_ignored(artifact)
+            to_stage = [ws.repo.relpath(pointer_file)]
+            ignore_rel = ws.repo.relpath(artifact.parent / ".gitignore")
+            if gitignore is not None or not ws.repo.is_tracked(ignore_rel):
+                to_stage.append(ignore_rel)  # never re-stage a user's unrelated .gitignore edits
+            ws.repo.stage(to_stage)
     return AddResult(
         artifact,
         pointer_file,

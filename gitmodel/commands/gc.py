@@ -188,7 +188,8 @@ def _refuse_if_unknown(unknown: list[Pointer], result: GcResult) -> None:
         raise GitModelError(
             f"cannot tell which objects folder {unknown[0].name!r} needs: its manifest "
             f"{unknown[0].oid} is not in the local cache, so gc deletes nothing",
-            "fetch it first (git model fetch --all-versions), then run gc again",
+            "fetch it first (git model fetch; --rev REV or --all-versions for older ones), "
+            "then run gc again",
         )
 
 

@@ -77,10 +77,10 @@ def fetch(
 def _raise_failures(result: TransferResult, verb: str) -> None:
     if result.failed:
         more = f" (and {len(result.failed) - 1} more)" if len(result.failed) > 1 else ""
-        raise GitModelError(
-            f"{verb} incomplete: {result.failed[0]}{more}",
-            f"run `git model {verb}` again; what already moved is kept",
-        )
+        hint = f"run `git model {verb}` again; what already moved is kept"
+        if " not on remote " in result.failed[0]:  # trying again cannot help: nobody pushed it
+            hint = "push it from a clone that has it (git model push, --all-versions for old ones)"
+        raise GitModelError(f"{verb} incomplete: {result.failed[0]}{more}", hint)
 
 
 def _pointers_for(ws: Workspace, revs: Sequence[str], all_versions: bool) -> list[Pointer]:
