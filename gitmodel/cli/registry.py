@@ -1,6 +1,6 @@
 """Registry commands of the CLI: tag, promote, demote, versions, ls, show, rollback.
 
-Part of the CLI layer (with gitmodel/cli.py, the only modules that import typer).
+Part of the CLI package, the only place that imports typer.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from gitmodel.cli import JsonOption, QuietOption, app, handle_errors, print_json, say
+from gitmodel.cli import ForceOption, JsonOption, QuietOption, app, handle_errors, print_json, say
 from gitmodel.progress import is_quiet, set_quiet
 from gitmodel.table import (
     format_metrics,
@@ -258,9 +258,7 @@ def rollback(
     no_commit: Annotated[
         bool, typer.Option("--no-commit", help="Restore and stage, but do not commit.")
     ] = False,
-    force: Annotated[
-        bool, typer.Option("--force", "-f", help="Overwrite unsaved work-tree changes.")
-    ] = False,
+    force: ForceOption = False,
     quiet: QuietOption = False,
 ) -> None:
     """Restore an earlier version's pointer and bytes in a new commit (history is kept)."""

@@ -1,6 +1,6 @@
 """Diff commands of the CLI: diff, report, textconv, install, uninstall.
 
-Part of the CLI layer (with gitmodel/cli.py, the only modules that import typer).
+Part of the CLI package, the only place that imports typer.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Sharing commands of the CLI: remote, push, fetch, pull, fsck, gc.
 
-Part of the CLI layer (with gitmodel/cli.py, the only modules that import typer).
+Part of the CLI package, the only place that imports typer.
 """
 
 from __future__ import annotations
@@ -9,7 +9,16 @@ from typing import Annotated
 
 import typer
 
-from gitmodel.cli import JsonOption, QuietOption, app, handle_errors, print_json, say, warn
+from gitmodel.cli import (
+    ForceOption,
+    JsonOption,
+    QuietOption,
+    app,
+    handle_errors,
+    print_json,
+    say,
+    warn,
+)
 from gitmodel.progress import is_quiet, set_quiet
 from gitmodel.table import human_size, render_table
 
@@ -164,9 +173,7 @@ def pull(
     ] = None,
     remote: RemoteOption = None,
     jobs: JobsOption = None,
-    force: Annotated[
-        bool, typer.Option("--force", "-f", help="Overwrite unsaved work-tree changes.")
-    ] = False,
+    force: ForceOption = False,
     quiet: QuietOption = False,
 ) -> None:
     """fetch, then checkout: the exact bytes of every pointer in the work tree."""
