@@ -83,8 +83,8 @@ def diff_tensors(old: Sequence[TensorRecord], new: Sequence[TensorRecord]) -> Te
 
 def group_names(names: Iterable[str], universe: Iterable[str], limit: int = 8) -> str:
     """Collapse dotted names to `prefix.*` wherever every tensor under the prefix is listed."""
-    chosen = set(names)
-    all_names = set(universe) | chosen
+    chosen = {_file_as_one_part(n) for n in names}
+    all_names = {_file_as_one_part(n) for n in universe} | chosen
     groups: list[str] = []
 
     def visit(prefix: str, members: list[str]) -> None:
@@ -107,7 +107,24 @@ def group_names(names: Iterable[str], universe: Iterable[str], limit: int = 8) -
                 visit(key, subset)
 
     visit("", sorted(all_names))
-    return _list(groups, limit)
+    return _list([_file_part_restored(g) for g in groups], limit)
+
+
+_FILE, _DOT = "\x02", "\x01"
+
+
+def _file_as_one_part(name: str) -> str:
+    """`model.safetensors:encoder.w` (a tensor of a folder's file) -> one leading part for
+    the file, so the dots in the file name do not split it into layers."""
+    file, sep, tensor = name.partition(":")
+    return f"{_FILE}{file.replace('.', _DOT)}.{tensor}" if sep else name
+
+
+def _file_part_restored(group: str) -> str:
+    if not group.startswith(_FILE):
+        return group
+    file, _, rest = group[1:].partition(".")
+    return f"{file.replace(_DOT, '.')}:{rest}"
 
 
 def _list(items: Sequence[str], limit: int) -> str:

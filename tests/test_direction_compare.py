@@ -320,3 +320,15 @@ def test_added_tensors_keep_a_prefix_from_collapsing() -> None:
     assert diff_tensors(old, new).summary() == (
         "2 of 3 tensors changed: head.b, head.w; 1 added: head.scale"
     )
+
+
+def test_grouping_keeps_a_folder_file_name_whole() -> None:
+    universe = [
+        "model.safetensors:enc.0.w",
+        "model.safetensors:enc.0.b",
+        "model.safetensors:head.w",
+        "aux.safetensors:x",
+    ]
+    assert group_names(universe[:3], universe) == "model.safetensors:*"
+    assert group_names(universe[:2], universe) == "model.safetensors:enc.*"
+    assert group_names(["aux.safetensors:x"], universe) == "aux.safetensors:x"
