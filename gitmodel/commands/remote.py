@@ -23,7 +23,7 @@ def remote_add(name: str, url: str, *, default: bool = False, repo: str | Path =
             f"model remote {name!r} already exists",
             f"remove it first (git model remote remove {name}) or pick another name",
         )
-    if "@" in url.split("://", 1)[-1].split("/", 1)[0] and "://" in url:
+    if _carries_credentials(url):
         raise UsageError(
             "the URL carries credentials; they would be stored in .git/config",
             "drop user:password@ and let the backend read credentials from the environment "
@@ -57,3 +57,14 @@ def remote_default(name: str, *, repo: str | Path = ".") -> None:
 
 def describe(config: RemoteConfig) -> dict[str, object]:
     return {"name": config.name, "url": safe_url(config.url), "options": config.options}
+
+
+def _carries_credentials(url: str) -> bool:
+    """user:password@ anywhere, or user@ outside ssh:// (where it names the login, no secret)."""
+    if "://" not in url:
+        return False
+    scheme, rest = url.split("://", 1)
+    userinfo, at, _ = rest.split("/", 1)[0].rpartition("@")
+    if not at:
+        return False
+    return ":" in userinfo or scheme.lower() not in ("ssh", "sftp")

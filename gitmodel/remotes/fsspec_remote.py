@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from typing import Any, BinaryIO, cast
+from urllib.parse import urlsplit
 
 from gitmodel.errors import UsageError
 from gitmodel.remotes.base import Remote, oid_from_key
@@ -32,6 +33,16 @@ class FsspecRemote(Remote):
         self._fs: Any = None
         self._fs_lock = threading.Lock()
         self.base = url.split("://", 1)[1].rstrip("/")
+        self.ssh: dict[str, Any] = {}
+        if self.protocol in ("ssh", "sftp"):
+            # ssh://[user@]host[:port]/path: the host goes to the client, the path is the base
+            parsed = urlsplit(url)
+            self.ssh = {"host": parsed.hostname or ""}
+            if parsed.port:
+                self.ssh["port"] = parsed.port
+            if parsed.username:
+                self.ssh["username"] = parsed.username
+            self.base = parsed.path.rstrip("/") or "."
 
     @property
     def fs(self) -> Any:
@@ -75,6 +86,7 @@ class FsspecRemote(Remote):
                 "retries": {"total_max_attempts": 1},  # Remote.call retries, with backoff
             }
             opts["skip_instance_cache"] = True
+        opts.update(self.ssh)  # keys come from ~/.ssh, an agent or ssh config, never git config
         return opts
 
     def _path(self, oid: str) -> str:
