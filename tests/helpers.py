@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import struct
 import subprocess
+import sys
 from collections.abc import Mapping
 from pathlib import Path
+
+import pytest
 
 DTYPE_SIZES = {"F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "U8": 1, "F64": 8}
 
@@ -60,3 +64,25 @@ def write_safetensors(
 def object_path(repo: Path, oid: str) -> Path:
     digits = oid.removeprefix("xxh128:")
     return repo / ".git" / "model" / "cache" / "objects" / digits[:2] / digits[2:]
+
+
+def isolate_environment(mp: pytest.MonkeyPatch, home: Path) -> None:
+    """Point HOME and Git's global config at `home`: no test sees the developer's settings."""
+    from tests.s3server import fake_aws_env
+
+    for key in list(os.environ):
+        if key.startswith("GIT_"):
+            mp.delenv(key)
+    gitconfig = home / ".gitconfig"
+    gitconfig.write_text(
+        "[user]\n\tname = Test User\n\temail = test@example.com\n"
+        "[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n"
+        '[protocol "file"]\n\tallow = always\n'
+    )
+    mp.setenv("HOME", str(home))
+    mp.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    mp.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
+    mp.setenv("PATH", str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"])
+    mp.delenv("TERM", raising=False)
+    fake_aws_env(mp, home)  # fake S3 credentials; never the developer's

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import xxhash
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from tests.helpers import git, gm, gm_ok, object_path, write_safetensors
+from tests.helpers import git, gm, gm_ok, isolate_environment, object_path, write_safetensors
 
 MODEL = "models/sentiment.safetensors"
 POINTER = MODEL + ".gitmodel"
@@ -70,25 +69,8 @@ def edit(repo: Path, path: str, old: str, new: str) -> None:
 # --- shared repositories, built once per module -----------------------------------------------
 
 
-def _isolate(mp: pytest.MonkeyPatch, home: Path) -> None:
-    """The isolation conftest gives each test, for the module-scoped builds."""
-    for key in list(os.environ):
-        if key.startswith("GIT_"):
-            mp.delenv(key)
-    gitconfig = home / ".gitconfig"
-    gitconfig.write_text(
-        "[user]\n\tname = Test User\n\temail = test@example.com\n"
-        "[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n"
-    )
-    mp.setenv("HOME", str(home))
-    mp.setenv("XDG_CONFIG_HOME", str(home / ".config"))
-    mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    mp.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
-    mp.setenv("PATH", str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"])
-
-
 def _new_repo(factory: pytest.TempPathFactory, mp: pytest.MonkeyPatch, name: str) -> Path:
-    _isolate(mp, factory.mktemp(f"{name}-home"))
+    isolate_environment(mp, factory.mktemp(f"{name}-home"))
     root = factory.mktemp(name) / "repo"
     root.mkdir()
     git(root, "init", "-q")
@@ -288,13 +270,18 @@ encoder (modified)
 
 def test_all_shows_unchanged_rows_and_models(two_models: Path) -> None:
     git(two_models, "commit", "-q", "-m", "bleu 32")
-    assert diff(two_models) == f"""\
+    assert (
+        diff(two_models)
+        == f"""\
 HEAD -> work tree: 1 improved, 0 regressed, 1 of 2 models changed
 {BODY}\
   METRIC    OLD    NEW   CHANGE  REL
   accuracy  0.925  0.95  +0.025  +2.70%  ▲ better
 """
-    assert diff(two_models, "--all") == f"""\
+    )
+    assert (
+        diff(two_models, "--all")
+        == f"""\
 HEAD -> work tree: 1 improved, 0 regressed, 1 of 2 models changed
 
 encoder (unchanged)
@@ -310,6 +297,7 @@ encoder (unchanged)
   epochs  3     3     +0      +0.00%
   lr      0.02  0.02  +0      +0.00%
 """
+    )
 
 
 def test_filter_by_name_and_path(two_models: Path) -> None:
@@ -354,7 +342,9 @@ def test_models_added_and_removed(copy: Path) -> None:
     add(copy, ENCODER, "--name", "encoder", "-m", "bleu=30", "-p", "layers=2")
     git(copy, "rm", "-q", POINTER)
     old = (copy / MODEL).read_bytes()
-    assert diff(copy) == f"""\
+    assert (
+        diff(copy)
+        == f"""\
 HEAD -> work tree: 0 improved, 0 regressed, 1 model added, 1 model removed, 2 of 2 models changed
 
 encoder (added)
@@ -376,6 +366,7 @@ sentiment (removed)
   epochs  3     -                 removed
   lr      0.02  -                 removed
 """
+    )
     assert diff(copy, "encoder").startswith(
         "HEAD -> work tree: 0 improved, 0 regressed, 1 model added, 1 of 1 model changed\n"
     )
@@ -445,7 +436,7 @@ def test_bad_direction_config(copy: Path) -> None:
     (copy / ".gitmodel.toml").write_text('[directions]\nloss = "down"\n')
     assert fails(copy, "diff") == (
         "error: .gitmodel.toml (work tree): direction of 'loss' must be \"higher\" or "
-        "\"lower\", got 'down' (e.g. [directions] latency_p99 = \"lower\")"
+        '"lower", got \'down\' (e.g. [directions] latency_p99 = "lower")'
     )
     assert diff(copy, "HEAD~1", "HEAD") == V2_TEXT.format(old="HEAD~1", new="HEAD")
     (copy / ".gitmodel.toml").write_text("[directions\n")
@@ -621,7 +612,9 @@ def test_tensor_level_diff(tensor_template: Path) -> None:
     initial, v1 = rev(repo, "HEAD~1")[:12], rev(repo, "HEAD")[:12]
     summary = "2 of 6 tensors changed: encoder.layer.1.*; 1 changed dtype/shape: head.b; " \
         "1 added: head.w"  # fmt: skip
-    assert diff(repo) == f"""\
+    assert (
+        diff(repo)
+        == f"""\
 HEAD -> work tree: 1 improved, 0 regressed, 1 of 1 model changed
 {BODY}\
   artifact: {short(old)} -> {short(new)} ({len(old)} B -> {len(new)} B)
@@ -631,6 +624,7 @@ HEAD -> work tree: 1 improved, 0 regressed, 1 of 1 model changed
   METRIC    OLD  NEW   CHANGE  REL
   accuracy  0.9  0.92  +0.02   +2.22%  ▲ better
 """
+    )
     model = json.loads(diff(repo, "--json"))["models"][0]
     assert model["tensors"] == {
         "old_count": 5,
@@ -665,8 +659,7 @@ def test_missing_tensor_manifests_are_noted_not_fatal(
     proc = gm(repo, "diff")
     assert (proc.returncode, proc.stderr) == (0, "")
     assert (
-        f"  tensors:  not compared: manifest {manifest[:19]}… is not in the cache\n"
-        in proc.stdout
+        f"  tensors:  not compared: manifest {manifest[:19]}… is not in the cache\n" in proc.stdout
     )
     assert "  format:   dtypes F32 -> F16,F32, parameters 20 -> 25, tensors 5 -> 6\n" in proc.stdout
     assert f"\n**Tensors:** not compared: manifest {manifest[:19]}… is not in the cache\n" \

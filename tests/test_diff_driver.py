@@ -121,11 +121,16 @@ def test_uninstall_brings_back_the_raw_toml(two_commits: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "first_line"),
     [
-        (b"version = 2\n", "broken.gitmodel: pointer version 2 is not supported "
-         "(this git-model reads version 1)"),
+        (
+            b"version = 2\n",
+            "broken.gitmodel: pointer version 2 is not supported (this git-model reads version 1)",
+        ),
         (b'version = 1\nname = "x"\n', "broken.gitmodel: missing required key 'path'"),
-        (b"not toml [\n", "broken.gitmodel: not a valid pointer (Expected '=' after a key in "
-         "a key/value pair (at line 1, column 5))"),
+        (
+            b"not toml [\n",
+            "broken.gitmodel: not a valid pointer (Expected '=' after a key in "
+            "a key/value pair (at line 1, column 5))",
+        ),
     ],
 )
 def test_textconv_of_a_broken_pointer_prints_it_raw(

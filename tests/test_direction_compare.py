@@ -73,8 +73,9 @@ def test_an_override_wins_over_the_name() -> None:
 # --- value changes ----------------------------------------------------------------------------
 
 
-def change(old: FactValue | None, new: FactValue | None, direction: str | None = None
-           ) -> ValueChange:
+def change(
+    old: FactValue | None, new: FactValue | None, direction: str | None = None
+) -> ValueChange:
     return ValueChange("m", old, new, direction)
 
 
@@ -107,11 +108,12 @@ def test_no_direction_means_no_verdict() -> None:
 
 def test_added_and_removed() -> None:
     added, removed = change(None, 0.5, "higher"), change(0.5, None, "higher")
-    assert (added.status, added.delta, added.relative, added.verdict) == (
-        "added", None, None, None
-    )
+    assert (added.status, added.delta, added.relative, added.verdict) == ("added", None, None, None)
     assert (removed.status, removed.delta, removed.relative, removed.verdict) == (
-        "removed", None, None, None
+        "removed",
+        None,
+        None,
+        None,
     )
 
 
@@ -219,8 +221,9 @@ def test_tolerance_relative() -> None:
 # --- tensor diffs -----------------------------------------------------------------------------
 
 
-def tensor(name: str, fill: str = "a", dtype: str = "F32", shape: tuple[int, ...] = (2, 2)
-           ) -> TensorRecord:
+def tensor(
+    name: str, fill: str = "a", dtype: str = "F32", shape: tuple[int, ...] = (2, 2)
+) -> TensorRecord:
     return TensorRecord(name, dtype, shape, "xxh128:" + fill * 32)
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import git, gm, gm_ok, write_safetensors
+from tests.helpers import git, gm, gm_ok, isolate_environment, write_safetensors
 
 T0 = 1_699_999_200  # 2023-11-14 22:00:00 UTC; step N happens at 22:0N
 MODEL = "models/sentiment.safetensors"
@@ -77,30 +77,13 @@ def fails(repo: Path, *args: str) -> str:
 # --- the shared starting point: three versions, two stages, one re-assignment ---------------------
 
 
-def _isolate(mp: pytest.MonkeyPatch, home: Path) -> None:
-    """The same isolation conftest gives each test, for the module-scoped build."""
-    for key in list(os.environ):
-        if key.startswith("GIT_"):
-            mp.delenv(key)
-    gitconfig = home / ".gitconfig"
-    gitconfig.write_text(
-        "[user]\n\tname = Test User\n\temail = test@example.com\n"
-        "[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n"
-    )
-    mp.setenv("HOME", str(home))
-    mp.setenv("XDG_CONFIG_HOME", str(home / ".config"))
-    mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    mp.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
-    mp.setenv("PATH", str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"])
-
-
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """sentiment v0.1.0, v0.2.0, v0.2.1 (HEAD) on main; production -> v0.2.0; staging was
     v0.2.0 and is now v0.2.1; an unregistered second model `encoder` at HEAD."""
     root = tmp_path_factory.mktemp("template") / "repo"
     with pytest.MonkeyPatch.context() as mp:
-        _isolate(mp, tmp_path_factory.mktemp("template-home"))
+        isolate_environment(mp, tmp_path_factory.mktemp("template-home"))
         at(mp, 0)
         root.mkdir()
         git(root, "init", "-q")
@@ -188,9 +171,7 @@ def test_tag_first_version_records_oid_and_metrics(
     assert tagger.stdout == f"Test User <test@example.com> {T0 + 60}\n"
 
 
-@pytest.mark.parametrize(
-    ("bump", "expected"), [("major", "v1.0.0"), ("patch", "v0.0.1")]
-)
+@pytest.mark.parametrize(("bump", "expected"), [("major", "v1.0.0"), ("patch", "v0.0.1")])
 def test_tag_first_version_with_bump(
     repo: Path, monkeypatch: pytest.MonkeyPatch, bump: str, expected: str
 ) -> None:
@@ -210,9 +191,7 @@ def test_tag_first_version_with_bump(
         (("1.5.0",), "v1.5.0"),  # the leading v may be left out
     ],
 )
-def test_tag_bumps_and_explicit_versions(
-    reg: Path, args: tuple[str, ...], expected: str
-) -> None:
+def test_tag_bumps_and_explicit_versions(reg: Path, args: tuple[str, ...], expected: str) -> None:
     commit_version(reg, 4, "train v4", {"accuracy": 0.95, "loss": 0.15})
     head = rev(reg, "HEAD")
     out = gm_ok(reg, "tag", "sentiment", *args, "-m", "bigger model")
@@ -322,8 +301,7 @@ def test_tag_refuses_uncommitted_work(reg: Path) -> None:
 def test_promote_counts_across_stages(reg: Path) -> None:
     commits = version_commits(reg)
     assert gm_ok(reg, "promote", "sentiment@v0.1.0", "dev") == (
-        "sentiment dev -> v0.1.0: tag sentiment#dev#4\n"
-        "share it: git push origin sentiment#dev#4\n"
+        "sentiment dev -> v0.1.0: tag sentiment#dev#4\nshare it: git push origin sentiment#dev#4\n"
     )
     assert git(reg, "cat-file", "-t", "sentiment#dev#4").stdout == "tag\n"
     assert rev(reg, "sentiment#dev#4^{commit}") == commits["v0.1.0"]
@@ -491,7 +469,12 @@ def test_versions_all_lists_unregistered_commits(
     retrain = rev(reg, "HEAD")
     lines = gm_ok(reg, "versions", "sentiment", "--all").splitlines()
     assert [line.split()[0] for line in lines] == [
-        "VERSION", "v0.1.0", "v0.2.0", "v0.2.1", "(experiment)", "(main)"
+        "VERSION",
+        "v0.1.0",
+        "v0.2.0",
+        "v0.2.1",
+        "(experiment)",
+        "(main)",
     ]
     assert lines[4] == (
         f"(experiment)  2023-11-14 22:10  {experiment[:12]}  "
@@ -514,7 +497,11 @@ def test_versions_all_lists_unregistered_commits(
         "ref": "experiment",
     }
     assert [(r["version"], r["ref"]) for r in rows] == [
-        ("v0.1.0", None), ("v0.2.0", None), ("v0.2.1", None), (None, "experiment"), (None, "main")
+        ("v0.1.0", None),
+        ("v0.2.0", None),
+        ("v0.2.1", None),
+        (None, "experiment"),
+        (None, "main"),
     ]
     assert len(gm_ok(reg, "versions", "sentiment").splitlines()) == 4  # without --all
 
@@ -568,9 +555,11 @@ def test_ls(reg: Path) -> None:
     ]
     commit_version(reg, 4, "retrain", {"accuracy": 0.96})
     row = json.loads(gm_ok(reg, "ls", "--json"))[1]
-    assert (row["latest"], row["head_version"], row["metrics"]) == ("v0.2.1", None, {
-        "accuracy": 0.96, "loss": 0.17
-    })
+    assert (row["latest"], row["head_version"], row["metrics"]) == (
+        "v0.2.1",
+        None,
+        {"accuracy": 0.96, "loss": 0.17},
+    )
 
 
 def test_ls_without_models(repo: Path) -> None:
@@ -664,7 +653,9 @@ def test_show_json(reg: Path) -> None:
     assert result["pointer"]["oid"] == oid_of(reg, c["v0.1.0"])
     assert result["pointer"]["metrics"] == V1
     assert (result["version"], result["tag"], result["commit"]) == (
-        "v0.1.0", "sentiment@v0.1.0", c["v0.1.0"]
+        "v0.1.0",
+        "sentiment@v0.1.0",
+        c["v0.1.0"],
     )
     assert result["stages"] == []
     assert result["current_stages"] == {"production": "v0.2.0", "staging": "v0.2.1"}
@@ -688,7 +679,9 @@ def test_show_json(reg: Path) -> None:
     assert (production["version"], production["stages"]) == ("v0.2.0", ["production"])
     unregistered = json.loads(gm_ok(reg, "show", "encoder", "--json"))
     assert (unregistered["version"], unregistered["tag"], unregistered["history"]) == (
-        None, None, []
+        None,
+        None,
+        [],
     )
 
 
@@ -862,8 +855,10 @@ def test_rollback_refusals(reg: Path) -> None:
         "error: the sentiment pointer at HEAD is not a registered version "
         "(say which version to go back to with --to VERSION)"
     )
-    assert gm_ok(reg, "rollback", "sentiment", "--to", "v0.2.1").splitlines()[0].startswith(
-        "rolled back sentiment to v0.2.1: commit "
+    assert (
+        gm_ok(reg, "rollback", "sentiment", "--to", "v0.2.1")
+        .splitlines()[0]
+        .startswith("rolled back sentiment to v0.2.1: commit ")
     )
 
 
@@ -905,8 +900,18 @@ def test_foreign_and_malformed_tags_are_ignored(reg: Path) -> None:
     commands = [["versions", "sentiment"], ["ls", "--json"], ["show", "sentiment#production"]]
     before = [gm_ok(reg, *args) for args in commands]
     readme = git(reg, "hash-object", "-w", "README.md").stdout.strip()
-    for name in ("v1.0", "v1.0.0", "release-2024", "foo@bar", "x#y#z", "Model@v1.0.0",
-                 "sentiment@v1.0", "sentiment@1.0.0", "sentiment#Prod#1", "sentiment#prod#x"):
+    for name in (
+        "v1.0",
+        "v1.0.0",
+        "release-2024",
+        "foo@bar",
+        "x#y#z",
+        "Model@v1.0.0",
+        "sentiment@v1.0",
+        "sentiment@1.0.0",
+        "sentiment#Prod#1",
+        "sentiment#prod#x",
+    ):
         git(reg, "tag", name)
     git(reg, "tag", "-a", "-m", "annotated foreign", "Sentiment@v2.0.0")
     git(reg, "tag", "sentiment@v7.0.0", readme)  # a tag on a blob, not a commit
@@ -966,7 +971,9 @@ def test_gto_agrees(reg: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         stages = {stage: v for stage, v in state["stage"].items() if v is not None}
         assert (state["version"], stages) == (ours[name]["latest"], ours[name]["stages"])
     assert ours["sentiment"]["stages"] == {
-        "dev": "v0.2.0", "production": "v0.1.0", "staging": "v0.2.1"
+        "dev": "v0.2.0",
+        "production": "v0.1.0",
+        "staging": "v0.2.1",
     }
     assert ours["encoder"]["stages"] == {"production": "v0.1.0"}
 

@@ -4,7 +4,6 @@ and `status --remote`, against a folder remote and a real S3 endpoint (moto's se
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -20,8 +19,8 @@ from typing import Any
 import pytest
 import xxhash
 
-from tests.helpers import git, gm, gm_ok, write_safetensors
-from tests.s3server import fake_aws_env, free_port
+from tests.helpers import git, gm, gm_ok, isolate_environment, write_safetensors
+from tests.s3server import free_port
 
 # --- models ----------------------------------------------------------------------------------
 
@@ -132,24 +131,6 @@ class World:
         return target
 
 
-def _isolate(mp: pytest.MonkeyPatch, home: Path) -> None:
-    """The isolation conftest gives each test, for the module-scoped build."""
-    for name in list(os.environ):
-        if name.startswith("GIT_"):
-            mp.delenv(name)
-    gitconfig = home / ".gitconfig"
-    gitconfig.write_text(
-        "[user]\n\tname = Test User\n\temail = test@example.com\n"
-        "[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n"
-    )
-    mp.setenv("HOME", str(home))
-    mp.setenv("XDG_CONFIG_HOME", str(home / ".config"))
-    mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    mp.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
-    mp.setenv("PATH", str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"])
-    fake_aws_env(mp, home)
-
-
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """work/: sentiment@v0.1.0 (HEAD~1) and sentiment@v0.2.0 (HEAD), the folder model clf/
@@ -157,7 +138,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     root = tmp_path_factory.mktemp("template")
     work = root / "work"
     with pytest.MonkeyPatch.context() as mp:
-        _isolate(mp, tmp_path_factory.mktemp("template-home"))
+        isolate_environment(mp, tmp_path_factory.mktemp("template-home"))
         work.mkdir()
         git(work, "init", "-q")
         (work / "README.md").write_text("sentiment model\n")
