@@ -9,7 +9,7 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from gitmodel.errors import PointerError
@@ -23,6 +23,7 @@ KINDS = ("file", "dir")
 # The GTO artifact-name convention, so that names work inside Git tags GTO can read.
 NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9/-]*[a-z0-9])?$")
 GIT_OID_RE = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
+_DRIVE_RE = re.compile(r"^[A-Za-z]:")
 DATA_OID_RE = re.compile(r"^(?:xxh128:[0-9a-f]{32}|git:(?:[0-9a-f]{40}|[0-9a-f]{64}))$")
 TOP_LEVEL_KEYS = ("version", "name", "path", "oid", "size", "kind")
 TABLE_KEYS = ("format", "metrics", "params", "lineage")
@@ -269,10 +270,10 @@ def check_relative_path(path: str, source: str = "pointer") -> None:
     """A pointer's `path` is relative, POSIX, and never climbs out of the pointer's folder."""
     if not path or "\\" in path or "\x00" in path:
         raise _fail(source, f"path {path!r} is empty or has a backslash or NUL")
-    if path.startswith("/") or re.match(r"^[A-Za-z]:", path):
+    if path[0] == "/" or _DRIVE_RE.match(path):
         raise _fail(source, f"path {path!r} is absolute; it must be relative to the pointer")
-    parts = PurePosixPath(path).parts
-    if any(part in ("..", ".") for part in path.split("/")) or not parts:
+    # Called once per file of a folder manifest, so plain string work, no Path objects.
+    if any(part in ("..", ".") for part in path.split("/")):
         raise _fail(source, f"path {path!r} contains '..' or '.'; it must stay beside the pointer")
 
 
