@@ -150,13 +150,8 @@ def print_json(value: object) -> None:
 
 
 def run() -> int:
-    # Each module registers its commands on `app` when imported.
-    import gitmodel.cli.core
-    import gitmodel.cli.registry
-    import gitmodel.cli.remote  # noqa: F401
-    from gitmodel.cli.diff import expand_optional_values
-
     argv = expand_optional_values(sys.argv[1:])
+    load_commands(_command_name(argv))
     try:
         command = typer.main.get_command(app)
         _name_placeholders(command)
@@ -175,6 +170,46 @@ def run() -> int:
     return result if isinstance(result, int) else 0
 
 
+# Which module registers which commands. Only the invoked command's module is imported:
+# the CLI framework builds every registered command's parser on each run, which would cost
+# more than some whole commands do.
+COMMAND_MODULES = {
+    "core": ("add", "status", "checkout"),
+    "registry": ("tag", "promote", "demote", "versions", "ls", "show", "rollback"),
+    "diff": ("diff", "report", "textconv", "install", "uninstall", "merge-driver"),
+    "remote": ("remote", "push", "fetch", "pull", "fsck", "gc"),
+}
+ANY_METRIC = "*"  # what a bare --fail-on-regression becomes
+
+
+def load_commands(name: str | None) -> None:
+    """Register the module that defines command `name` (all of them for help or a typo)."""
+    import importlib
+
+    chosen = [m for m, names in COMMAND_MODULES.items() if name in names]
+    for module in chosen or COMMAND_MODULES:
+        importlib.import_module(f"gitmodel.cli.{module}")
+
+
+def _command_name(argv: list[str]) -> str | None:
+    skip_next = False
+    for arg in argv:
+        if skip_next:
+            skip_next = False
+        elif arg == "-C":
+            skip_next = True
+        elif not arg.startswith("-"):
+            return arg
+    return None
+
+
+def expand_optional_values(argv: list[str]) -> list[str]:
+    """A bare `--fail-on-regression` means "any metric" (the option's value is optional)."""
+    return [
+        f"--fail-on-regression={ANY_METRIC}" if a == "--fail-on-regression" else a for a in argv
+    ]
+
+
 def _name_placeholders(command: Any) -> None:
     """Help names placeholders in capitals (`NAME`, `REV`), as Git's own help does."""
     for param in getattr(command, "params", []):
@@ -186,13 +221,6 @@ def _name_placeholders(command: Any) -> None:
 
 def _help_command(argv: list[str]) -> str:
     """`git-model CMD -h` for the command the user typed, or `git-model -h`."""
-    commands = {c.name for c in app.registered_commands} | {g.name for g in app.registered_groups}
-    skip_next = False
-    for arg in argv:
-        if skip_next:
-            skip_next = False
-        elif arg == "-C":
-            skip_next = True
-        elif not arg.startswith("-"):
-            return f"git-model {arg} -h" if arg in commands else "git-model -h"
-    return "git-model -h"
+    name = _command_name(argv)
+    known = any(name in names for names in COMMAND_MODULES.values())
+    return f"git-model {name} -h" if name and known else "git-model -h"

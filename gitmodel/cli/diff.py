@@ -12,11 +12,9 @@ from typing import Annotated
 
 import typer
 
-from gitmodel.cli import JsonOption, QuietOption, app, handle_errors, say
+from gitmodel.cli import ANY_METRIC, JsonOption, QuietOption, app, handle_errors, say
 from gitmodel.errors import UsageError
 from gitmodel.progress import is_quiet, set_quiet
-
-ANY_METRIC = "*"  # what a bare --fail-on-regression becomes (see expand_optional_values)
 
 ArgsArgument = Annotated[
     list[str] | None,
@@ -243,10 +241,3 @@ def merge_driver(
     from gitmodel.commands.merge_driver import merge_driver as merge
 
     raise typer.Exit(merge(base, ours, theirs, path))
-
-
-def expand_optional_values(argv: list[str]) -> list[str]:
-    """A bare `--fail-on-regression` means "any metric" (the option's value is optional)."""
-    return [
-        f"--fail-on-regression={ANY_METRIC}" if a == "--fail-on-regression" else a for a in argv
-    ]
