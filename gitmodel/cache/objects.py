@@ -84,6 +84,18 @@ class ObjectStore:
         self._batch[oid] = temp
         return True
 
+    def _keep_linked(self, temp: Path, oid: str) -> bool:
+        """Like _keep for a hard link or clone: the bytes may still be only in the page cache
+        (written by whoever made the file), so they are flushed before the object appears."""
+        durable = self._batch is None
+        if durable and not self.has(oid):
+            fd = os.open(temp, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        return self._keep(temp, oid, durable)
+
     def open(self, oid: str) -> BinaryIO:
         try:
             return self.path(oid).open("rb")
@@ -140,14 +152,14 @@ class ObjectStore:
             try:
                 if mode == "hardlink" and try_link(mode, source, temp):
                     digest = _hash_path(temp, ranges, advance)
-                    taken = self.publish(temp, digest.oid)
+                    taken = self._keep_linked(temp, digest.oid)
                     return Ingested(digest, taken)
                 if mode == "reflink":
                     if not try_link(mode, source, temp):
                         self._no_reflink = True
                         continue
                     digest = _hash_path(temp, ranges, advance)
-                    taken = self.publish(temp, digest.oid)
+                    taken = self._keep_linked(temp, digest.oid)
                     return Ingested(digest, False)
                 if mode in ("copy", "symlink"):
                     durable = self._batch is None
