@@ -7,7 +7,7 @@ import os
 import struct
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pytest
@@ -86,3 +86,20 @@ def isolate_environment(mp: pytest.MonkeyPatch, home: Path) -> None:
     mp.setenv("PATH", str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"])
     mp.delenv("TERM", raising=False)
     fake_aws_env(mp, home)  # fake S3 credentials; never the developer's
+
+
+def assert_refused_in_small_memory(scan: Callable[[], object], message: str) -> None:
+    """`scan` must raise FormatError(message) without allocating more than 256 KiB."""
+    import tracemalloc
+
+    from gitmodel.formats import FormatError
+
+    tracemalloc.start()
+    try:
+        with pytest.raises(FormatError) as info:
+            scan()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert str(info.value) == message
+    assert peak < 256 * 1024

@@ -165,11 +165,15 @@ def checkout(
 
     set_quiet(quiet or is_quiet())
     result = checkout_artifacts(targets or [], force=force, verify=verify)
+    report_checkout(result, list_restored=True)
+
+
+def report_checkout(result: Any, *, list_restored: bool) -> None:
+    """What a checkout (or the checkout half of pull) did; removed files are always named."""
     for path in result.kept:
         warn(f"kept {path}: not in the pointer's manifest and not in the cache")
-    if result.restored:
-        shown = result.restored if len(result.restored) <= 10 else []
-        for path in shown:
+    if list_restored and len(result.restored) <= 10:
+        for path in result.restored:
             say(f"restored {path}")
     for path in result.removed:
         say(f"removed {path} (not in this version; its bytes are in the cache)")

@@ -177,6 +177,7 @@ def pull(
     quiet: QuietOption = False,
 ) -> None:
     """fetch, then checkout: the exact bytes of every pointer in the work tree."""
+    from gitmodel.cli.core import report_checkout
     from gitmodel.commands.checkout import CheckoutResult
     from gitmodel.commands.sync import pull as download_and_checkout
 
@@ -186,9 +187,7 @@ def pull(
     )
     assert isinstance(checked_out, CheckoutResult)
     say(_summary("fetched", fetched))
-    for path in checked_out.kept:
-        warn(f"kept {path}: not in the pointer's manifest and not in the cache")
-    say(f"{len(checked_out.restored)} restored, {len(checked_out.unchanged)} already up to date")
+    report_checkout(checked_out, list_restored=False)
 
 
 @app.command()
