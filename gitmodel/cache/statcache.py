@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TypeVar
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (
@@ -18,10 +20,21 @@ CREATE TABLE IF NOT EXISTS entries (
 """
 
 StatKey = tuple[int, int, int]  # inode, mtime_ns, size
+_T = TypeVar("_T")
+
+# SQLite's busy timeout does not cover every contended case (switching a new database to WAL,
+# upgrading a read lock while another process writes): those fail at once with "locked", so
+# every operation is retried as a whole until this deadline.
+_RETRY_SECONDS = 60.0
 
 
 def stat_key(st: os.stat_result) -> StatKey:
     return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+def _is_contention(exc: sqlite3.OperationalError) -> bool:
+    message = str(exc).lower()
+    return "locked" in message or "busy" in message
 
 
 class StatCache:
@@ -31,21 +44,39 @@ class StatCache:
         self.db_path = db_path
         self._conn: sqlite3.Connection | None = None
 
-    def _db(self) -> sqlite3.Connection:
-        if self._conn is None:
-            self.db_path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.db_path, timeout=30, isolation_level=None)
+    def _open(self) -> sqlite3.Connection:
+        self.db_path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.db_path, timeout=30, isolation_level=None)
+        try:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute(_SCHEMA)
-            self._conn = conn
-        return self._conn
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _run(self, operation: Callable[[sqlite3.Connection], _T]) -> _T:
+        deadline = time.monotonic() + _RETRY_SECONDS
+        pause = 0.005
+        while True:
+            try:
+                if self._conn is None:
+                    self._conn = self._open()
+                return operation(self._conn)
+            except sqlite3.OperationalError as exc:
+                if not _is_contention(exc) or time.monotonic() > deadline:
+                    raise
+                if self._conn is not None and self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+            time.sleep(pause)
+            pause = min(pause * 2, 0.25)
 
     def lookup(self, path: Path, st: os.stat_result) -> str | None:
-        row = (
-            self._db()
-            .execute("SELECT inode, mtime_ns, size, oid FROM entries WHERE path = ?", (str(path),))
-            .fetchone()
+        row = self._run(
+            lambda db: db.execute(
+                "SELECT inode, mtime_ns, size, oid FROM entries WHERE path = ?", (str(path),)
+            ).fetchone()
         )
         if row is not None and tuple(row[:3]) == stat_key(st):
             return str(row[3])
@@ -54,9 +85,11 @@ class StatCache:
     def entries_under(self, folder: Path) -> dict[str, tuple[StatKey, str]]:
         """Every entry below `folder` in one query: path -> (stat key, oid)."""
         prefix = str(folder).rstrip("/") + "/"
-        rows = self._db().execute(
-            "SELECT path, inode, mtime_ns, size, oid FROM entries WHERE path >= ? AND path < ?",
-            (prefix, prefix[:-1] + "0"),
+        rows = self._run(
+            lambda db: db.execute(
+                "SELECT path, inode, mtime_ns, size, oid FROM entries WHERE path >= ? AND path < ?",
+                (prefix, prefix[:-1] + "0"),
+            ).fetchall()
         )
         return {r[0]: ((r[1], r[2], r[3]), r[4]) for r in rows}
 
@@ -67,10 +100,14 @@ class StatCache:
         rows = [(str(p), *stat_key(st), oid) for p, st, oid in items]
         if not rows:
             return
-        db = self._db()
-        db.execute("BEGIN")
-        db.executemany("INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?)", rows)
-        db.execute("COMMIT")
+
+        def write(db: sqlite3.Connection) -> None:
+            # IMMEDIATE takes the write lock up front, so the busy timeout applies to it.
+            db.execute("BEGIN IMMEDIATE")
+            db.executemany("INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?)", rows)
+            db.execute("COMMIT")
+
+        self._run(write)
 
     def close(self) -> None:
         if self._conn is not None:
