@@ -75,7 +75,11 @@ def store_file(
         )
     relinked = ws.link_modes[0] in ("hardlink", "symlink") and not ingested.work_file_is_object
     if relinked:
-        materialise(ws.store.path(digest.oid), path, ws.link_modes, executable=False)
+        # Inside a batch, an object met twice is still a temp file: a hard link to it is a
+        # link to the object-to-be (the same inode), and the work file keeps its bytes if the
+        # batch fails.
+        source = ws.store.pending(digest.oid) or ws.store.path(digest.oid)
+        materialise(source, path, ws.link_modes, executable=False)
     # The stat from before the file was read (unless a link replaced it): had the file
     # changed meanwhile, its new mtime makes the next status rehash it.
     recorded = os.lstat(path) if relinked else st
@@ -143,12 +147,12 @@ def _store_folder(
 
 
 def _object_batch(ws: Workspace) -> AbstractContextManager[None]:
-    """One file-system sync for a folder's copied objects instead of one fsync per file.
+    """One file-system sync for a folder's new objects instead of one fsync per file.
 
-    Not when the work files become links to their objects (hardlink or symlink first): those
-    objects must be visible at once, to link the work file to them.
+    Not when the work files become symlinks to their objects: a symlink must never point at
+    an object that is not there yet.
     """
-    return nullcontext() if ws.link_modes[0] in ("hardlink", "symlink") else ws.store.batch()
+    return nullcontext() if ws.link_modes[0] == "symlink" else ws.store.batch()
 
 
 def folder_facts(ws: Workspace, entries: list[FileEntry]) -> dict[str, FactValue]:

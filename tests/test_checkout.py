@@ -236,3 +236,27 @@ def test_folder_where_a_file_goes(repo: Path) -> None:
     (repo / "m" / "part").write_bytes(b"uncached part")
     assert gm_ok(repo, "checkout", "--force") == "restored m\n1 restored, 1 already up to date\n"
     assert (repo / "m").read_bytes() == b"a single file"
+
+
+def test_folder_where_a_file_of_a_folder_artifact_goes(repo: Path) -> None:
+    folder = repo / "bert"
+    folder.mkdir()
+    (folder / "config.json").write_bytes(b"{}\n")
+    (folder / "weights.bin").write_bytes(b"weights")
+    gm_ok(repo, "add", "bert")
+    git(repo, "commit", "-q", "-m", "folder")
+    (folder / "weights.bin").unlink()
+    (folder / "weights.bin").mkdir()
+    (folder / "weights.bin" / "note").write_bytes(b"not cached")
+    proc = gm(repo, "checkout")
+    assert (proc.returncode, proc.stdout) == (1, "")
+    assert proc.stderr == (
+        "error: checkout would overwrite changes not saved in the cache: bert/weights.bin/ "
+        f"{OVERWRITE_HINT}\n"
+    )
+    assert (folder / "weights.bin" / "note").read_bytes() == b"not cached"
+    assert gm_ok(repo, "checkout", "--force") == (
+        "restored bert/weights.bin\n1 restored, 1 already up to date\n"
+    )
+    assert (folder / "weights.bin").read_bytes() == b"weights"
+    assert gm_ok(repo, "status") == "up to date              bert/\n"

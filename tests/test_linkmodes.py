@@ -84,6 +84,25 @@ def test_in_place_edit_through_a_hard_link_is_caught_not_spread(repo: Path) -> N
     assert model.read_bytes().startswith(b"EDITED")
 
 
+def test_hardlink_folder_with_a_repeated_file(repo: Path) -> None:
+    """A folder's objects are published together after one sync; a file whose bytes appear
+    twice in it ends up linked to the one object all the same."""
+    git(repo, "config", "model.linkType", "hardlink")
+    folder = repo / "bert"
+    (folder / "sub").mkdir(parents=True)
+    files = {"a.bin": b"same bytes", "sub/b.bin": b"same bytes", "c.json": b"{}\n"}
+    for rel, data in files.items():
+        (folder / rel).write_bytes(data)
+    assert gm_ok(repo, "add", "bert").startswith("added bert: bert.gitmodel (23 B, ")
+    for rel, data in files.items():
+        obj = object_path(repo, xxh(data))
+        assert (folder / rel).stat().st_ino == obj.stat().st_ino, rel
+        assert (mode(folder / rel), mode(obj)) == (0o444, 0o444)
+        assert obj.read_bytes() == data
+    assert os.listdir(repo / ".git" / "model" / "cache" / "tmp") == []
+    assert gm_ok(repo, "status", "--check") == "up to date              bert/\n"
+
+
 def test_symlink(repo: Path) -> None:
     git(repo, "config", "model.linkType", "symlink")
     model = add_two_versions(repo)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import stat
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -33,24 +32,29 @@ def parse_link_modes(value: str | None) -> tuple[str, ...]:
 # (object folder, destination device) pairs where reflink was refused: not tried again there,
 # so that a folder of many files on a file system without clones costs one failed attempt.
 _NO_REFLINK: set[tuple[str, int]] = set()
+_DEVICE_OF_FOLDER: dict[str, int] = {}
 
 
 def materialise(object_path: Path | str, dest: Path, modes: Sequence[str], executable: bool) -> str:
     """Put the object's bytes at `dest` atomically, using the first mode that works here.
 
     Returns the mode used. Copies and clones are writable; hard and symbolic links share the
-    read-only object, so an in-place edit cannot corrupt the cache.
+    read-only object, so an in-place edit cannot corrupt the cache. Missing parent folders
+    are made (looked for only when the first attempt fails: most parents exist).
     """
     source = os.fspath(object_path)
     target = os.fspath(dest)
-    parent, name = os.path.split(target)
     try:
-        parent_st = os.stat(parent)
+        return _place(source, target, modes, executable)
     except FileNotFoundError:
-        parent_st = None
-    if parent_st is None or not stat.S_ISDIR(parent_st.st_mode):
-        dest.parent.mkdir(parents=True, exist_ok=True)  # makes it, or raises as it should
-        parent_st = os.stat(parent)
+        if os.path.isdir(os.path.dirname(target)):
+            raise  # the object itself is missing
+    dest.parent.mkdir(parents=True, exist_ok=True)  # makes it, or raises as it should
+    return _place(source, target, modes, executable)
+
+
+def _place(source: str, target: str, modes: Sequence[str], executable: bool) -> str:
+    parent, name = os.path.split(target)
     file_mode = 0o755 if executable else 0o644
     for mode in modes:
         if mode in ("hardlink", "symlink"):
@@ -62,9 +66,10 @@ def materialise(object_path: Path | str, dest: Path, modes: Sequence[str], execu
                 continue
             except FileExistsError:
                 pass  # something is in the way: replace it atomically below
-        clone_key = (os.path.dirname(os.path.dirname(source)), parent_st.st_dev)
-        if mode == "reflink" and clone_key in _NO_REFLINK:
-            continue
+        if mode == "reflink":
+            clone_key = (os.path.dirname(os.path.dirname(source)), _device_of(parent))
+            if clone_key in _NO_REFLINK:
+                continue
         temp = f"{parent}/.{name}.tmp-{os.urandom(6).hex()}"  # hidden, unique, same folder
         done = False
         try:
@@ -86,9 +91,16 @@ def materialise(object_path: Path | str, dest: Path, modes: Sequence[str], execu
             if not done:
                 remove_quietly(Path(temp))
     raise GitModelError(
-        f"could not materialise {dest}: no link mode in {list(modes)} works here",
+        f"could not materialise {target}: no link mode in {list(modes)} works here",
         "add 'copy' to `git config model.linkType`",
     )
+
+
+def _device_of(folder: str) -> int:
+    device = _DEVICE_OF_FOLDER.get(folder)
+    if device is None:
+        device = _DEVICE_OF_FOLDER[folder] = os.stat(folder).st_dev
+    return device
 
 
 def _link(mode: str, source: str, dest: str) -> bool:

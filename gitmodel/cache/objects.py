@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -44,6 +45,15 @@ class ObjectStore:
     def has(self, oid: str) -> bool:
         return os.path.isfile(self.location(oid))
 
+    def stat(self, oid: str) -> os.stat_result | None:
+        """The object file's stat, or None if it is not there: `has` plus what a hard link to
+        the object will look like (same inode, mtime and size)."""
+        try:
+            st = os.stat(self.location(oid))
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        return st if stat.S_ISREG(st.st_mode) else None
+
     @contextmanager
     def batch(self) -> Iterator[None]:
         """Write many objects with one file-system sync instead of one fsync each.
@@ -84,11 +94,17 @@ class ObjectStore:
         self._batch[oid] = temp
         return True
 
+    def pending(self, oid: str) -> Path | None:
+        """The temp file holding `oid` while a batch has not published it yet."""
+        return self._batch.get(oid) if self._batch is not None else None
+
     def _keep_linked(self, temp: Path, oid: str) -> bool:
         """Like _keep for a hard link or clone: the bytes may still be only in the page cache
         (written by whoever made the file), so they are flushed before the object appears."""
+        if self.has(oid):
+            return False  # the caller links the work file to the object that is there
         durable = self._batch is None
-        if durable and not self.has(oid):
+        if durable:
             fd = os.open(temp, os.O_RDONLY)
             try:
                 os.fsync(fd)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +46,9 @@ class CheckoutPlan:
     conflicts: list[str] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)  # extra files we may not delete
     unchanged: list[str] = field(default_factory=list)
+    folders_in_the_way: set[Path] = field(default_factory=set)  # where a write's file goes
+    # oid -> the object's stat: a hard link to it has the same inode, mtime and size
+    object_stats: dict[str, os.stat_result] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -185,20 +189,56 @@ def plan_artifact(
         entries = decode_dir_manifest(ws.store.read_bytes(pointer.oid), pointer.oid)
         targets = [Placement(e.oid, artifact / e.path, e.size, e.executable) for e in entries]
     for target in targets:
-        if not ws.store.has(target.oid):
+        st = ws.store.stat(target.oid)
+        if st is None:
             raise _missing(ws, target.oid, target.dest)
+        plan.object_stats[target.oid] = st
         if verify:
             ws.store.verify(target.oid)
     hasher = FileHasher(ws, artifact if pointer.kind == "dir" else None)
     _plan_root(ws, artifact, pointer.kind, plan, hasher)
+    found = _found_in_folder(artifact) if pointer.kind == "dir" else None
     for target in targets:
-        _plan_file(ws, target, plan, hasher)
-    if pointer.kind == "dir" and artifact.is_dir() and not artifact.is_symlink():
-        wanted = {t.dest for t in targets}
-        for work in walk_folder(artifact):
-            if work.path not in wanted:
-                _plan_extra(ws, work.path, work.st, plan, hasher)
+        _plan_file(ws, target, plan, hasher, _lstat(target.dest, found))
+    if found:
+        wanted = {str(t.dest) for t in targets}
+        for location, st in found.items():
+            if location not in wanted and _is_work_file(location, st):
+                _plan_extra(ws, Path(location), st, plan, hasher)
     hasher.save()
+
+
+def _found_in_folder(folder: Path) -> dict[str, os.stat_result]:
+    """Everything under `folder` (files, links and folders) by absolute path, with its lstat:
+    one scan instead of a few stat calls per manifest entry. Empty if it is no real folder."""
+    found: dict[str, os.stat_result] = {}
+
+    def visit(directory: str) -> None:
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                st = entry.stat(follow_symlinks=False)
+                found[entry.path] = st
+                if stat.S_ISDIR(st.st_mode):
+                    visit(entry.path)
+
+    if folder.is_dir() and not folder.is_symlink():
+        visit(str(folder))
+    return found
+
+
+def _lstat(path: Path, found: dict[str, os.stat_result] | None) -> os.stat_result | None:
+    if found is not None:
+        return found.get(str(path))
+    try:
+        return os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+
+
+def _is_work_file(location: str, st: os.stat_result) -> bool:
+    """What walk_folder lists: regular files and symlinks, not pointer files."""
+    kind = stat.S_IFMT(st.st_mode)
+    return kind in (stat.S_IFREG, stat.S_IFLNK) and not location.endswith(POINTER_SUFFIX)
 
 
 def _plan_root(
@@ -217,13 +257,20 @@ def _plan_root(
         plan.replace_trees.append(artifact)
 
 
-def _plan_file(ws: Workspace, target: Placement, plan: CheckoutPlan, hasher: FileHasher) -> None:
+def _plan_file(
+    ws: Workspace,
+    target: Placement,
+    plan: CheckoutPlan,
+    hasher: FileHasher,
+    st: os.stat_result | None,
+) -> None:
+    """`st`: the lstat of what is at the target's path now, None if nothing is."""
     dest = target.dest
-    if dest.is_dir() and not dest.is_symlink():
+    if st is not None and stat.S_ISDIR(st.st_mode):
         if dest not in plan.replace_trees:  # else _plan_root judged the folder's files
             plan.conflicts.append(ws.repo.relpath(dest) + "/")
-    elif os.path.lexists(dest):
-        st = os.lstat(dest)
+        plan.folders_in_the_way.add(dest)
+    elif st is not None:
         current = hasher.oid_of(dest, st)
         if current == target.oid:
             plan.unchanged.append(ws.relpath(dest))
@@ -270,12 +317,13 @@ def execute_plan(ws: Workspace, plan: CheckoutPlan) -> None:
     progress = Progress("Checking out", sum(p.size for p in plan.writes))
     recorded = []
     for placement in plan.writes:
-        if placement.dest.is_dir() and not placement.dest.is_symlink():
-            shutil.rmtree(placement.dest)
-        materialise(
-            ws.store.location(placement.oid), placement.dest, ws.link_modes, placement.executable
-        )
-        recorded.append((placement.dest, os.lstat(placement.dest), placement.oid))
+        dest = placement.dest
+        if plan.folders_in_the_way and dest in plan.folders_in_the_way and dest.is_dir():
+            shutil.rmtree(dest)
+        location = ws.store.location(placement.oid)
+        mode = materialise(location, dest, ws.link_modes, placement.executable)
+        linked = plan.object_stats.get(placement.oid) if mode == "hardlink" else None
+        recorded.append((dest, linked or os.lstat(dest), placement.oid))
         progress.advance(placement.size)
     progress.close()
     ws.stat_cache.record_many(recorded)
