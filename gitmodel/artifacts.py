@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
-import stat
-from dataclasses import dataclass
-from functools import cached_property
+from collections.abc import Iterable
 from pathlib import Path
+from stat import S_ISDIR, S_ISLNK, S_ISREG
+from typing import NamedTuple
+
+import xxhash
 
 from gitmodel.cache.statcache import StatKey, stat_key
 from gitmodel.errors import UsageError
@@ -15,21 +17,36 @@ from gitmodel.pointer import POINTER_SUFFIX
 from gitmodel.workspace import Workspace
 
 
-@dataclass(frozen=True)
-class WorkFile:
-    """One file of a folder artifact as found on disk."""
+class WorkFile(NamedTuple):
+    """One file of a folder artifact as found on disk (a tuple: folders hold many files)."""
 
     relpath: str
-    location: str  # the absolute path as a string; `path` makes the Path only when asked
+    location: str  # the absolute path as a string; `path` makes a Path when asked
     st: os.stat_result
 
-    @cached_property
+    @property
     def path(self) -> Path:
         return Path(self.location)
 
     @property
     def executable(self) -> bool:
         return bool(self.st.st_mode & 0o100)
+
+
+def folder_fingerprint(files: Iterable[WorkFile]) -> str:
+    """xxh3-128 over each file's relative path, inode, mtime, size and owner-execute bit.
+
+    `files` sorted by relpath, as `walk_folder` lists them. Equal fingerprints mean no file was
+    added, removed, replaced, rewritten (as far as a stat cache can tell) or chmod +/-x'd.
+    Every field ends in NUL, which no file name holds, so distinct lists never collide as text.
+    """
+    text = "".join(
+        [
+            f"{rel}\0{st.st_ino}\0{st.st_mtime_ns}\0{st.st_size}\0{st.st_mode & 0o100}\0"
+            for rel, _, st in files
+        ]
+    )
+    return xxhash.xxh3_128_hexdigest(text.encode("utf-8", "surrogateescape"))
 
 
 def object_link_oid(ws: Workspace, path: Path) -> str | None:
@@ -52,10 +69,10 @@ def walk_folder(folder: Path) -> list[WorkFile]:
             for entry in entries:
                 rel = prefix + entry.name
                 st = entry.stat(follow_symlinks=False)
-                if stat.S_ISDIR(st.st_mode):
+                if S_ISDIR(st.st_mode):
                     visit(entry.path, rel + "/")
                 elif not entry.name.endswith(POINTER_SUFFIX) and (
-                    stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode)
+                    S_ISREG(st.st_mode) or S_ISLNK(st.st_mode)
                 ):
                     found.append(WorkFile(rel, entry.path, st))
 
@@ -86,7 +103,7 @@ class FileHasher:
         return hit[1] if hit is not None and hit[0] == stat_key(st) else None
 
     def oid_of(self, path: Path | str, st: os.stat_result) -> str:
-        if stat.S_ISLNK(st.st_mode):
+        if S_ISLNK(st.st_mode):
             path = Path(path)
             oid = object_link_oid(self.ws, path)
             if oid is None:
