@@ -33,6 +33,9 @@ class WorkFile(NamedTuple):
         return bool(self.st.st_mode & 0o100)
 
 
+_SUBFOLDER_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
+
+
 def folder_fingerprint(files: Iterable[WorkFile]) -> str:
     """xxh3-128 over each file's relative path, inode, mtime, size and owner-execute bit.
 
@@ -61,23 +64,35 @@ def object_link_oid(ws: Workspace, path: Path) -> str | None:
 
 
 def walk_folder(folder: Path) -> list[WorkFile]:
-    """Every regular file (and symlink) under `folder`, sorted by relative path."""
+    """Every regular file (and symlink) under `folder`, sorted by relative path.
+
+    Each folder is listed through an open descriptor, so stat resolves only a file's own name
+    rather than its whole path again: a folder of many small files is mostly stat calls.
+    """
     found: list[WorkFile] = []
+    append = found.append
 
-    def visit(directory: str, prefix: str) -> None:
-        with os.scandir(directory) as entries:
+    def visit(dir_fd: int, location: str, prefix: str) -> None:
+        with os.scandir(dir_fd) as entries:
             for entry in entries:
-                rel = prefix + entry.name
+                name = entry.name
                 st = entry.stat(follow_symlinks=False)
-                if S_ISDIR(st.st_mode):
-                    visit(entry.path, rel + "/")
-                elif not entry.name.endswith(POINTER_SUFFIX) and (
-                    S_ISREG(st.st_mode) or S_ISLNK(st.st_mode)
-                ):
-                    found.append(WorkFile(rel, entry.path, st))
+                mode = st.st_mode
+                if S_ISDIR(mode):
+                    sub = os.open(name, _SUBFOLDER_FLAGS, dir_fd=dir_fd)
+                    try:
+                        visit(sub, f"{location}/{name}", f"{prefix}{name}/")
+                    finally:
+                        os.close(sub)
+                elif (S_ISREG(mode) or S_ISLNK(mode)) and not name.endswith(POINTER_SUFFIX):
+                    append(WorkFile(prefix + name, f"{location}/{name}", st))
 
-    visit(str(folder), "")
-    found.sort(key=lambda f: f.relpath)
+    top = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        visit(top, str(folder), "")
+    finally:
+        os.close(top)
+    found.sort()  # by relpath: no two files share one
     return found
 
 
