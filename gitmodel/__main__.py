@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import NoReturn
 
 
 def main() -> None:
@@ -15,10 +16,23 @@ def main() -> None:
     if sys.argv[1:2] == ["hook"]:  # hooks skip the CLI framework: they must start fast
         from gitmodel.commands.hook import main_hook
 
-        sys.exit(main_hook(sys.argv[2:]))
+        exit_soon(main_hook(sys.argv[2:]))
     from gitmodel.cli import run
 
-    sys.exit(run())
+    exit_soon(run())
+
+
+def exit_soon(code: int) -> NoReturn:
+    """Exit, sparing the interpreter's last garbage collections over every live object (the
+    CLI framework's, a big folder's file list): 10-20 ms, more than some commands take.
+
+    Frozen objects are skipped by those collections; modules and files are still torn down
+    and closed as usual, and whatever the rest holds goes back to the OS with the process.
+    """
+    import gc
+
+    gc.freeze()
+    sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
-import stat
-from dataclasses import dataclass
-from functools import cached_property
+from collections.abc import Iterable
 from pathlib import Path
+from stat import S_ISDIR, S_ISLNK, S_ISREG
+from typing import NamedTuple
+
+import xxhash
 
 from gitmodel.cache.statcache import StatKey, stat_key
 from gitmodel.errors import UsageError
@@ -15,21 +17,39 @@ from gitmodel.pointer import POINTER_SUFFIX
 from gitmodel.workspace import Workspace
 
 
-@dataclass(frozen=True)
-class WorkFile:
-    """One file of a folder artifact as found on disk."""
+class WorkFile(NamedTuple):
+    """One file of a folder artifact as found on disk (a tuple: folders hold many files)."""
 
     relpath: str
-    location: str  # the absolute path as a string; `path` makes the Path only when asked
+    location: str  # the absolute path as a string; `path` makes a Path when asked
     st: os.stat_result
 
-    @cached_property
+    @property
     def path(self) -> Path:
         return Path(self.location)
 
     @property
     def executable(self) -> bool:
         return bool(self.st.st_mode & 0o100)
+
+
+_SUBFOLDER_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
+
+
+def folder_fingerprint(files: Iterable[WorkFile]) -> str:
+    """xxh3-128 over each file's relative path, inode, mtime, size and owner-execute bit.
+
+    `files` sorted by relpath, as `walk_folder` lists them. Equal fingerprints mean no file was
+    added, removed, replaced, rewritten (as far as a stat cache can tell) or chmod +/-x'd.
+    Every field ends in NUL, which no file name holds, so distinct lists never collide as text.
+    """
+    text = "".join(
+        [
+            f"{rel}\0{st.st_ino}\0{st.st_mtime_ns}\0{st.st_size}\0{st.st_mode & 0o100}\0"
+            for rel, _, st in files
+        ]
+    )
+    return xxhash.xxh3_128_hexdigest(text.encode("utf-8", "surrogateescape"))
 
 
 def object_link_oid(ws: Workspace, path: Path) -> str | None:
@@ -44,23 +64,35 @@ def object_link_oid(ws: Workspace, path: Path) -> str | None:
 
 
 def walk_folder(folder: Path) -> list[WorkFile]:
-    """Every regular file (and symlink) under `folder`, sorted by relative path."""
+    """Every regular file (and symlink) under `folder`, sorted by relative path.
+
+    Each folder is listed through an open descriptor, so stat resolves only a file's own name
+    rather than its whole path again: a folder of many small files is mostly stat calls.
+    """
     found: list[WorkFile] = []
+    append = found.append
 
-    def visit(directory: str, prefix: str) -> None:
-        with os.scandir(directory) as entries:
+    def visit(dir_fd: int, location: str, prefix: str) -> None:
+        with os.scandir(dir_fd) as entries:
             for entry in entries:
-                rel = prefix + entry.name
+                name = entry.name
                 st = entry.stat(follow_symlinks=False)
-                if stat.S_ISDIR(st.st_mode):
-                    visit(entry.path, rel + "/")
-                elif not entry.name.endswith(POINTER_SUFFIX) and (
-                    stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode)
-                ):
-                    found.append(WorkFile(rel, entry.path, st))
+                mode = st.st_mode
+                if S_ISDIR(mode):
+                    sub = os.open(name, _SUBFOLDER_FLAGS, dir_fd=dir_fd)
+                    try:
+                        visit(sub, f"{location}/{name}", f"{prefix}{name}/")
+                    finally:
+                        os.close(sub)
+                elif (S_ISREG(mode) or S_ISLNK(mode)) and not name.endswith(POINTER_SUFFIX):
+                    append(WorkFile(prefix + name, f"{location}/{name}", st))
 
-    visit(str(folder), "")
-    found.sort(key=lambda f: f.relpath)
+    top = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        visit(top, str(folder), "")
+    finally:
+        os.close(top)
+    found.sort()  # by relpath: no two files share one
     return found
 
 
@@ -86,7 +118,7 @@ class FileHasher:
         return hit[1] if hit is not None and hit[0] == stat_key(st) else None
 
     def oid_of(self, path: Path | str, st: os.stat_result) -> str:
-        if stat.S_ISLNK(st.st_mode):
+        if S_ISLNK(st.st_mode):
             path = Path(path)
             oid = object_link_oid(self.ws, path)
             if oid is None:

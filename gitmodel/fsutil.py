@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import secrets
 from pathlib import Path
 
 # errno values that mean "this file system cannot make that kind of link": fall back, don't fail.
@@ -24,7 +23,7 @@ FICLONE = 0x40049409  # Linux ioctl: make dest a copy-on-write clone of src
 
 def temp_name_beside(path: Path) -> Path:
     """A hidden, unique name in the same folder, so a rename onto `path` is atomic."""
-    return path.with_name(f".{path.name}.tmp-{secrets.token_hex(6)}")
+    return path.with_name(f".{path.name}.tmp-{os.urandom(6).hex()}")
 
 
 def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o644) -> None:

@@ -8,8 +8,9 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
-from gitmodel.artifacts import FileHasher, walk_folder
+from gitmodel.artifacts import FileHasher, WorkFile, folder_fingerprint, walk_folder
 from gitmodel.cache.links import materialise
+from gitmodel.cache.statcache import FolderState
 from gitmodel.formats import FormatError, FormatScan, scan_file
 from gitmodel.manifests import (
     FileEntry,
@@ -39,6 +40,7 @@ class StoredFile:
     tensors: str | None
     scan: FormatScan | None
     hashed: bool
+    st: os.stat_result  # the work file's stat that `oid` was found for (recorded in the stat cache)
 
 
 def store_file(
@@ -60,7 +62,7 @@ def store_file(
         size = os.stat(path).st_size  # the object's size, also through a symlink into the cache
         if progress:
             progress.advance(size)
-        return StoredFile(cached, size, known_tensors[cached], None, hashed=False)
+        return StoredFile(cached, size, known_tensors[cached], None, hashed=False, st=st)
     try:
         scan = scan_file(path)
     except FormatError as exc:
@@ -87,7 +89,7 @@ def store_file(
         hasher.fresh.append((path, recorded, digest.oid))
     else:
         ws.stat_cache.record(path, recorded, digest.oid)
-    return StoredFile(digest.oid, digest.size, tensors, scan, hashed=True)
+    return StoredFile(digest.oid, digest.size, tensors, scan, hashed=True, st=recorded)
 
 
 def store_artifact(
@@ -119,10 +121,13 @@ def store_artifact(
 def _store_folder(
     ws: Workspace, folder: Path, previous_oid: str | None, warnings: list[str]
 ) -> StoredArtifact:
+    generation = ws.store.generation()
     known = _known_tensor_manifests(ws, previous_oid)
     files = walk_folder(folder)
     progress = Progress(f"Adding {folder.name}/", sum(f.st.st_size for f in files))
     entries: list[FileEntry] = []
+    stored_as: list[WorkFile] = []  # each file with the stat its oid was found for
+    all_present = True
     hashed = 0
     hasher = FileHasher(ws, folder)
     with _object_batch(ws):
@@ -132,15 +137,21 @@ def _store_folder(
                 entries.append(
                     FileEntry(work.relpath, oid, os.stat(work.path).st_size, tensors=known.get(oid))
                 )
+                stored_as.append(work)
+                all_present = all_present and ws.store.has(oid)
                 continue
             stored = store_file(ws, work.path, known, progress, warnings, hasher)
             hashed += stored.size if stored.hashed else 0
             entries.append(
                 FileEntry(work.relpath, stored.oid, stored.size, work.executable, stored.tensors)
             )
+            stored_as.append(work._replace(st=stored.st))
     hasher.save()
     progress.close()
     oid = ws.store.put_bytes(encode_dir_manifest(entries))
+    if all_present:  # the next status trusts these stats and skips comparing the files
+        state = FolderState(folder_fingerprint(stored_as), oid, str(ws.store.root), generation)
+        ws.stat_cache.record_folder(folder, state)
     size = sum(e.size for e in entries)
     fmt = FormatInfo("dir", folder_facts(ws, entries))
     return StoredArtifact(oid, size, "dir", fmt, hashed, tuple(warnings))

@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import BinaryIO
 
 from gitmodel.errors import CorruptObjectError, GitModelError, ObjectMissingError
-from gitmodel.fsutil import remove_quietly, try_link
+from gitmodel.fsutil import atomic_write_bytes, remove_quietly, try_link
 from gitmodel.hashing import ByteRange, StreamDigest, hash_stream, oid_hex, oid_of_bytes
 from gitmodel.progress import Progress
 
 OBJECT_MODE = 0o444
+GENERATION_FILE = "generation"
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,25 @@ class ObjectStore:
         except (FileNotFoundError, NotADirectoryError):
             return None
         return st if stat.S_ISREG(st.st_mode) else None
+
+    def generation(self) -> str:
+        """A token that changes whenever objects may have been deleted (gc, fsck quarantine).
+
+        Objects are otherwise only ever added, so what was found present under one token is
+        still present while it holds. "0" for a cache that never lost an object.
+        """
+        try:
+            with open(self.root / GENERATION_FILE, "rb") as f:
+                return f.read(64).decode("ascii", "replace").strip() or "0"
+        except (FileNotFoundError, NotADirectoryError):
+            return "0"
+
+    def bump_generation(self) -> None:
+        """Start a new generation; call it before deleting objects and again after, under the
+        exclusive cache lock (a crash midway, or a status that checked the objects while they
+        were being deleted, then still sees a token other than the one it trusted)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(self.root / GENERATION_FILE, os.urandom(16).hex().encode() + b"\n")
 
     @contextmanager
     def batch(self) -> Iterator[None]:

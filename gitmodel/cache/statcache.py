@@ -1,4 +1,8 @@
-"""The stat cache: (path, inode, mtime_ns, size) -> oid, so unchanged files are never rehashed."""
+"""The stat cache: (path, inode, mtime_ns, size) -> oid, so unchanged files are never rehashed.
+
+A second table remembers, per folder artifact, the fingerprint of its files' stat results when
+it was last found up to date, so an unchanged folder is not compared file by file again.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,10 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
-_SCHEMA = """
+_SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS entries (
     path TEXT PRIMARY KEY,
     inode INTEGER NOT NULL,
@@ -17,7 +22,17 @@ CREATE TABLE IF NOT EXISTS entries (
     size INTEGER NOT NULL,
     oid TEXT NOT NULL
 )
-"""
+""",
+    """
+CREATE TABLE IF NOT EXISTS folders (
+    path TEXT PRIMARY KEY,
+    fingerprint TEXT NOT NULL,
+    oid TEXT NOT NULL,
+    cache TEXT NOT NULL,
+    generation TEXT NOT NULL
+)
+""",
+)
 
 StatKey = tuple[int, int, int]  # inode, mtime_ns, size
 _T = TypeVar("_T")
@@ -26,6 +41,16 @@ _T = TypeVar("_T")
 # upgrading a read lock while another process writes): those fail at once with "locked", so
 # every operation is retried as a whole until this deadline.
 _RETRY_SECONDS = 60.0
+
+
+class FolderState(NamedTuple):
+    """A folder artifact found up to date: its files' stat fingerprint, the manifest oid it
+    matched, and the cache (root and generation) that then held every object it names."""
+
+    fingerprint: str
+    oid: str
+    cache: str
+    generation: str
 
 
 def stat_key(st: os.stat_result) -> StatKey:
@@ -50,7 +75,8 @@ class StatCache:
         try:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute(_SCHEMA)
+            for statement in _SCHEMA:
+                conn.execute(statement)
         except BaseException:
             conn.close()
             raise
@@ -108,6 +134,22 @@ class StatCache:
             db.execute("COMMIT")
 
         self._run(write)
+
+    def folder_state(self, folder: Path) -> FolderState | None:
+        row = self._run(
+            lambda db: db.execute(
+                "SELECT fingerprint, oid, cache, generation FROM folders WHERE path = ?",
+                (str(folder),),
+            ).fetchone()
+        )
+        return None if row is None else FolderState(*map(str, row))
+
+    def record_folder(self, folder: Path, state: FolderState) -> None:
+        self._run(
+            lambda db: db.execute(
+                "INSERT OR REPLACE INTO folders VALUES (?, ?, ?, ?, ?)", (str(folder), *state)
+            )
+        )
 
     def close(self) -> None:
         if self._conn is not None:

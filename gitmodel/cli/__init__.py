@@ -8,7 +8,6 @@ the commands.
 from __future__ import annotations
 
 import functools
-import json
 import os
 import sys
 import traceback
@@ -145,13 +144,17 @@ def warn(text: str) -> None:
 
 
 def print_json(value: object) -> None:
+    import json
+
     json.dump(value, sys.stdout, indent=2, sort_keys=False)
     sys.stdout.write("\n")
 
 
 def run() -> int:
     argv = expand_optional_values(sys.argv[1:])
-    load_commands(_command_name(argv))
+    name = _command_name(argv)
+    load_commands(name)
+    keep_only(name)
     try:
         command = typer.main.get_command(app)
         _name_placeholders(command)
@@ -191,13 +194,32 @@ def load_commands(name: str | None) -> None:
         importlib.import_module(f"gitmodel.cli.{module}")
 
 
+def keep_only(name: str | None) -> None:
+    """Build only the invoked command's parser, not its module's neighbours' (each costs a
+    few milliseconds of signature inspection). All of them for help or a typo."""
+    commands = [c for c in app.registered_commands if _registered_name(c) == name]
+    groups = [g for g in app.registered_groups if g.name == name]
+    if commands or groups:
+        app.registered_commands, app.registered_groups = commands, groups
+
+
+def _registered_name(info: Any) -> str | None:
+    if info.name:
+        return str(info.name)
+    return info.callback.__name__.replace("_", "-") if info.callback else None
+
+
 def _command_name(argv: list[str]) -> str | None:
+    """The command invoked; None when there is none, or when help comes first (which then
+    shows every command)."""
     skip_next = False
     for arg in argv:
         if skip_next:
             skip_next = False
         elif arg == "-C":
             skip_next = True
+        elif arg in ("-h", "--help"):
+            return None
         elif not arg.startswith("-"):
             return arg
     return None

@@ -104,7 +104,12 @@ def status(
     targets: TargetsArgument = None,
     as_json: JsonOption = False,
     check: Annotated[
-        bool, typer.Option("--check", help="Exit 1 if any artifact is not up to date.")
+        bool,
+        typer.Option(
+            "--check",
+            help="Exit 1 if any artifact is not up to date. Compares every file and checks "
+            "every object, even in folders found unchanged before.",
+        ),
     ] = False,
     remote: Annotated[
         str | None,
@@ -116,7 +121,7 @@ def status(
     from gitmodel.commands.status import status as artifact_statuses
 
     set_quiet(quiet or is_quiet())
-    results = artifact_statuses(targets or [])
+    results = artifact_statuses(targets or [], thorough=check)
     unpushed: dict[str, int] = {}
     remote_label = ""
     if remote is not None:

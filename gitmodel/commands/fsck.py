@@ -59,12 +59,16 @@ def fsck(
             for oid, path, good in pool.map(check, objects):
                 result.checked += 1
                 if not good:
+                    if not result.corrupt:  # objects disappear: status re-checks what it trusted
+                        ws.store.bump_generation()
                     quarantine.mkdir(parents=True, exist_ok=True)
                     dest = quarantine / oid.removeprefix(OID_PREFIX)
                     os.replace(path, dest)
                     result.corrupt.append(oid)
                     result.quarantined.append(str(dest))
         progress.close()
+        if result.corrupt:
+            ws.store.bump_generation()
     return result
 
 

@@ -69,8 +69,12 @@ def gc(
                     doomed.append(path)
             _refuse_if_unknown(unknown, result)
             if not dry_run:
+                if doomed:  # a new cache generation: status re-checks the objects it trusted
+                    ws.store.bump_generation()
                 for path in doomed:
                     path.unlink()
+                if doomed:
+                    ws.store.bump_generation()
                 _remove_stale_temps(ws)
         result.repos = [str(r) for r in repos]
     return result

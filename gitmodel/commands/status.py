@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from gitmodel.artifacts import FileHasher, WorkFile, walk_folder
+from gitmodel.artifacts import FileHasher, WorkFile, folder_fingerprint, walk_folder
+from gitmodel.cache.statcache import FolderState
 from gitmodel.errors import GitModelError
-from gitmodel.manifests import FileEntry, decode_dir_manifest
 from gitmodel.pointer import Pointer, artifact_location, read_pointer
 from gitmodel.selection import select_pointers
 from gitmodel.workspace import Workspace, open_workspace
+
+if TYPE_CHECKING:
+    from gitmodel.manifests import FileEntry
 
 UP_TO_DATE = "up to date"
 MODIFIED = "modified"
@@ -46,16 +51,20 @@ class ArtifactStatus:
         }
 
 
-def status(targets: Sequence[str | Path] = (), *, repo: str | Path = ".") -> list[ArtifactStatus]:
+def status(
+    targets: Sequence[str | Path] = (), *, repo: str | Path = ".", thorough: bool = False
+) -> list[ArtifactStatus]:
+    """The state of each selected artifact. `thorough` compares every file of every folder and
+    checks every object, even for a folder whose recorded fingerprint says it is unchanged."""
     ws = open_workspace(Path(repo))
     results = []
     for pointer_file in select_pointers(ws, targets, Path(repo)):
-        results.append(artifact_status(ws, pointer_file))
+        results.append(artifact_status(ws, pointer_file, thorough=thorough))
     ws.stat_cache.close()
     return results
 
 
-def artifact_status(ws: Workspace, pointer_file: Path) -> ArtifactStatus:
+def artifact_status(ws: Workspace, pointer_file: Path, *, thorough: bool = False) -> ArtifactStatus:
     rel_pointer = ws.repo.relpath(pointer_file)
     try:
         pointer = read_pointer(pointer_file)
@@ -74,7 +83,7 @@ def artifact_status(ws: Workspace, pointer_file: Path) -> ArtifactStatus:
     if not os.path.lexists(artifact):
         return result(MISSING_FROM_WORKTREE)
     if pointer.kind == "dir":
-        return result(*_folder_state(ws, artifact, pointer))
+        return result(*_folder_state(ws, artifact, pointer, thorough))
     if artifact.is_dir() and not artifact.is_symlink():
         return result(MODIFIED, "a folder where the pointer names a file")
     hasher = FileHasher(ws)
@@ -85,11 +94,30 @@ def artifact_status(ws: Workspace, pointer_file: Path) -> ArtifactStatus:
     return result(UP_TO_DATE if ws.store.has(pointer.oid) else MISSING_FROM_CACHE)
 
 
-def _folder_state(ws: Workspace, folder: Path, pointer: Pointer) -> tuple[str, str]:
+def _folder_state(ws: Workspace, folder: Path, pointer: Pointer, thorough: bool) -> tuple[str, str]:
     if not ws.store.has(pointer.oid):
         return MISSING_FROM_CACHE, "folder manifest"
     if not folder.is_dir() or folder.is_symlink():
         return MODIFIED, "a file where the pointer names a folder"
+    # The generation is read before any object is checked: a gc deleting one meanwhile
+    # changes it, so what is recorded below is never trusted afterwards.
+    generation = ws.store.generation()
+    files = walk_folder(folder)
+    now = FolderState(folder_fingerprint(files), pointer.oid, str(ws.store.root), generation)
+    if not thorough and ws.stat_cache.folder_state(folder) == now:
+        return UP_TO_DATE, ""  # these very files were found up to date, their objects present
+    state, detail = _compare_folder(ws, folder, pointer, files)
+    if state == UP_TO_DATE:
+        ws.stat_cache.record_folder(folder, now)
+    return state, detail
+
+
+def _compare_folder(
+    ws: Workspace, folder: Path, pointer: Pointer, files: list[WorkFile]
+) -> tuple[str, str]:
+    """Every file against the manifest, and every object it names against the cache."""
+    from gitmodel.manifests import decode_dir_manifest
+
     expected = {
         e.path: e for e in decode_dir_manifest(ws.store.read_bytes(pointer.oid), pointer.oid)
     }
@@ -97,7 +125,7 @@ def _folder_state(ws: Workspace, folder: Path, pointer: Pointer) -> tuple[str, s
     hasher = FileHasher(ws, folder)
     changed: list[str] = []
     seen = set()
-    for work in walk_folder(folder):
+    for work in files:
         seen.add(work.relpath)
         entry = expected.get(work.relpath)
         if entry is None:
@@ -114,6 +142,6 @@ def _folder_state(ws: Workspace, folder: Path, pointer: Pointer) -> tuple[str, s
 
 
 def _differs(hasher: FileHasher, work: WorkFile, entry: FileEntry) -> bool:
-    if entry.size != work.st.st_size and not work.path.is_symlink():
+    if entry.size != work.st.st_size and not stat.S_ISLNK(work.st.st_mode):
         return True  # a different size needs no hashing to tell
     return hasher.oid_of(work.location, work.st) != entry.oid
