@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import os
 import resource
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,6 +17,8 @@ import xxhash
 from gitmodel.cache import copying
 from gitmodel.hashing import CHUNK_SIZE, ByteRange, StreamDigest
 from tests.helpers import git, gm, gm_ok, object_path
+
+pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="copy_file_range is Linux's")
 
 MiB = 1024 * 1024
 # Past the kernel-copy threshold and more than one copier block (a first chunk, one full
@@ -49,22 +52,23 @@ def big(tmp_path: Path) -> Iterator[tuple[Path, bytes]]:
     path.unlink()  # don't leave ~70 MB behind in pytest's kept temp dirs
 
 
-def copier_running() -> bool:
-    return any(t.name == "git-model-copy" for t in threading.enumerate())
+def helper_threads() -> list[str]:
+    """The copier and write-behind threads alive now: none once a copy returned."""
+    return sorted(t.name for t in threading.enumerate() if t.name.startswith("git-model-"))
 
 
 CopyFn = Callable[..., StreamDigest]
 
 
-def run_copy(copy: CopyFn, source: Path, dest: Path) -> tuple[StreamDigest, list[int], bool]:
-    """Copy with `copy`; returns the digest, the progress steps, and whether a copier thread
+def run_copy(copy: CopyFn, source: Path, dest: Path) -> tuple[StreamDigest, list[int], set[str]]:
+    """Copy with `copy`; returns the digest, the progress steps, and the helper threads that
     ran while the bytes were hashed."""
     steps: list[int] = []
-    threaded = []
+    seen: set[str] = set()
 
     def progress(n: int) -> None:
         steps.append(n)
-        threaded.append(copier_running())
+        seen.update(helper_threads())
 
     src = os.open(source, os.O_RDONLY)
     dst = os.open(dest, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
@@ -73,7 +77,7 @@ def run_copy(copy: CopyFn, source: Path, dest: Path) -> tuple[StreamDigest, list
     finally:
         os.close(dst)
         os.close(src)
-    return digest, steps, any(threaded)
+    return digest, steps, seen
 
 
 def expected_digest(data: bytes) -> StreamDigest:
@@ -86,9 +90,10 @@ def test_kernel_copy_hashes_exactly_the_copied_bytes(
 ) -> None:
     source, data = big
     dest = tmp_path / "dest"
-    digest, steps, threaded = run_copy(copying.copy_hashing, source, dest)
-    assert threaded, "a file this big must be copied by the kernel-copy thread"
-    assert not copier_running()
+    digest, steps, seen = run_copy(copying.copy_hashing, source, dest)
+    # A file this big is copied by the kernel-copy thread, and crosses the write-behind step.
+    assert seen == {"git-model-copy", "git-model-flush"}
+    assert helper_threads() == []
     assert digest == expected_digest(data)
     assert dest.read_bytes() == data
     assert sum(steps) == BIG
@@ -101,8 +106,9 @@ def test_python_copy_gives_the_same_digest_and_bytes(
 ) -> None:
     source, data = big
     dest = tmp_path / "dest"
-    digest, steps, threaded = run_copy(copying.copy_hashing_in_python, source, dest)
-    assert not threaded
+    digest, steps, seen = run_copy(copying.copy_hashing_in_python, source, dest)
+    assert seen == {"git-model-flush"}
+    assert helper_threads() == []
     assert digest == expected_digest(data)
     assert dest.read_bytes() == data
     assert sum(steps) == BIG
@@ -121,10 +127,10 @@ def test_refused_kernel_copy_falls_back_to_python(
     try:
         data = write_big(source, 2 * CHUNK_SIZE + 5)
         dest = tmp_path / "dest"
-        digest, steps, threaded = run_copy(copying.copy_hashing, source, dest)
+        digest, steps, seen = run_copy(copying.copy_hashing, source, dest)
     finally:
         source.unlink()
-    assert not threaded
+    assert seen == set()  # the Python copy, and too small to need write-behind
     view = memoryview(data)
     ranges = tuple(xxh(view[r.begin : min(r.end, len(data))]) for r in RANGES)
     assert digest == StreamDigest(xxh(data), len(data), ranges)
@@ -194,7 +200,7 @@ def test_a_write_error_mid_copy_reaches_the_caller(
     with pytest.raises(OSError) as info:
         run_copy(copy, source, dest)
     assert info.value.errno == errno.EFBIG
-    assert not copier_running()  # the thread was joined, not left copying
+    assert helper_threads() == []  # joined, not left copying
     dest.unlink()
 
 

@@ -13,11 +13,11 @@ that makes the object durable finds little left to write.
 from __future__ import annotations
 
 import errno
-import functools
 import os
 import threading
 from collections.abc import Callable, Iterable
 
+from gitmodel.cache.writebehind import WriteBehind
 from gitmodel.hashing import CHUNK_SIZE, ByteRange, StreamDigest, hash_stream
 
 MiB = 1024 * 1024
@@ -27,9 +27,6 @@ KERNEL_COPY_MIN_SIZE = 64 * MiB
 # Bytes per copy_file_range call in the copier thread. Big enough that the thread rarely
 # wakes the hasher, small enough that little is left to hash once the copy ends.
 KERNEL_COPY_BLOCK = 64 * MiB
-
-# Start writing the copy to disk after every this many bytes.
-WRITE_BEHIND_STEP = 64 * MiB
 
 # errno values with which copy_file_range says "not here" (old kernel, cross-device, a file
 # system that does not implement it, ...): the Python copy takes over.
@@ -69,8 +66,8 @@ def copy_hashing_in_python(
     progress: Callable[[int], None] | None = None,
 ) -> StreamDigest:
     """The portable path: read a chunk, hash it, write it; memory stays at one chunk."""
-    behind = WriteBehind(dst)
     with (
+        WriteBehind(dst) as behind,
         open(src, "rb", buffering=0, closefd=False) as reader,
         open(dst, "wb", closefd=False) as writer,
     ):
@@ -80,8 +77,8 @@ def copy_hashing_in_python(
 def _first_kernel_copy(src: int, dst: int) -> int:
     """Copy the first chunk with copy_file_range; 0 if the kernel will not do it here.
 
-    A first call that copies nothing from a non-empty file also counts as a refusal: files
-    such as those in /proc report size 0 and copy nothing, though reading them gives bytes.
+    A first call that copies nothing is not trusted either: some files (those in /proc, for
+    one) copy nothing though reading them gives bytes, so the Python copy reads the file.
     """
     try:
         return os.copy_file_range(src, dst, CHUNK_SIZE, 0, 0)
@@ -103,7 +100,8 @@ def _hash_while_copying(
     copier = KernelCopier(src, dst, copied)
     copier.start()
     try:
-        return hash_stream(CopiedBytes(dst, copier), ranges, progress=progress)
+        with WriteBehind(dst) as behind:
+            return hash_stream(CopiedBytes(dst, copier, behind), ranges, progress=progress)
     finally:
         copier.stop()
         copier.join()
@@ -164,13 +162,11 @@ class KernelCopier(threading.Thread):
 class CopiedBytes:
     """Reads the destination file as far as the copier has written it, waiting for more."""
 
-    def __init__(self, dst: int, copier: KernelCopier) -> None:
+    def __init__(self, dst: int, copier: KernelCopier, behind: WriteBehind) -> None:
         self.dst = dst
         self.copier = copier
         self.offset = 0
-        # Write-back is started from here, not from the copier: submitting the writes can
-        # block, and the copier is the slower of the two threads.
-        self.behind = WriteBehind(dst)
+        self.behind = behind
 
     def readinto(self, buffer: bytearray, /) -> int:
         copied = self.copier.wait_past(self.offset)
@@ -183,53 +179,3 @@ class CopiedBytes:
         self.offset += n
         self.behind.reached(self.offset)
         return n
-
-
-class WriteBehind:
-    """Starts write-back of a file being written every WRITE_BEHIND_STEP bytes.
-
-    Without it the kernel keeps the whole copy dirty in memory and writes it only when the
-    final fsync asks, so the disk idles during the copy and then the caller waits for all of
-    it. This only starts the writes (Linux sync_file_range); durability is still the fsync's
-    job, and where the call does not exist it does nothing.
-    """
-
-    def __init__(self, fd: int) -> None:
-        self.fd = fd
-        self.offset = 0
-        self.started = 0  # write-back was started for [0, started)
-
-    def wrote(self, chunk: memoryview) -> None:
-        self.reached(self.offset + len(chunk))
-
-    def reached(self, offset: int) -> None:
-        self.offset = offset
-        if offset - self.started >= WRITE_BEHIND_STEP:
-            start_writeback(self.fd, self.started, offset - self.started)
-            self.started = offset
-
-
-SYNC_FILE_RANGE_WRITE = 2
-
-
-def start_writeback(fd: int, offset: int, nbytes: int) -> None:
-    """Ask the kernel to start writing a range of dirty pages to disk, without waiting.
-
-    Advisory: a failure here is left for the fsync (or syncfs) that follows to report.
-    """
-    sync_file_range = _sync_file_range()
-    if sync_file_range is not None:
-        sync_file_range(fd, offset, nbytes, SYNC_FILE_RANGE_WRITE)
-
-
-@functools.cache
-def _sync_file_range() -> Callable[[int, int, int, int], int] | None:
-    try:
-        import ctypes
-
-        func = ctypes.CDLL(None, use_errno=True).sync_file_range
-    except (ImportError, OSError, AttributeError):  # not Linux
-        return None
-    func.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
-    func.restype = ctypes.c_int
-    return func
