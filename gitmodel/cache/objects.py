@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from gitmodel.cache.copying import copy_hashing
 from gitmodel.errors import CorruptObjectError, GitModelError, ObjectMissingError
 from gitmodel.fsutil import atomic_write_bytes, remove_quietly, try_link
 from gitmodel.hashing import ByteRange, StreamDigest, hash_stream, oid_hex, oid_of_bytes
@@ -255,11 +256,18 @@ def _copy_hashing(
     advance: Callable[[int], None] | None,
     durable: bool = True,
 ) -> StreamDigest:
-    with source.open("rb", buffering=0) as src, temp.open("wb") as dst:
-        digest = hash_stream(src, ranges, sinks=[dst.write], progress=advance)
-        if durable:
-            dst.flush()
-            os.fsync(dst.fileno())
+    src = os.open(source, os.O_RDONLY)
+    try:
+        # Read and write: a big file's copy is hashed by reading the temp file back.
+        dst = os.open(temp, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o666)
+        try:
+            digest = copy_hashing(src, dst, ranges, advance)
+            if durable:
+                os.fsync(dst)
+        finally:
+            os.close(dst)
+    finally:
+        os.close(src)
     return digest
 
 
