@@ -66,12 +66,13 @@ def copy_hashing_in_python(
     progress: Callable[[int], None] | None = None,
 ) -> StreamDigest:
     """The portable path: read a chunk, hash it, write it; memory stays at one chunk."""
-    with (
-        WriteBehind(dst) as behind,
-        open(src, "rb", buffering=0, closefd=False) as reader,
-        open(dst, "wb", closefd=False) as writer,
-    ):
-        return hash_stream(reader, ranges, sinks=[writer.write, behind.wrote], progress=progress)
+
+    def write(chunk: memoryview) -> None:
+        while chunk:
+            chunk = chunk[os.write(dst, chunk) :]
+
+    with WriteBehind(dst) as behind, open(src, "rb", buffering=0, closefd=False) as reader:
+        return hash_stream(reader, ranges, sinks=[write, behind.wrote], progress=progress)
 
 
 def _first_kernel_copy(src: int, dst: int) -> int:

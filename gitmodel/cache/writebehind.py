@@ -34,8 +34,8 @@ class WriteBehind:
         self._target = 0  # write-back wanted for [0, target)
         self._started = 0  # write-back started for [0, started)
         self._closing = False
-        self._changed = threading.Condition()
-        self._thread: threading.Thread | None = None
+        self._changed: threading.Condition | None = None  # made with the thread: most files
+        self._thread: threading.Thread | None = None  # are small and never need either
 
     def __enter__(self) -> WriteBehind:
         return self
@@ -55,9 +55,10 @@ class WriteBehind:
         self.offset = offset
         if offset - self._target < WRITE_BEHIND_STEP:
             return
-        if self._thread is None:
+        if self._changed is None:
             if _sync_file_range() is None:
                 return
+            self._changed = threading.Condition()
             self._thread = threading.Thread(target=self._run, name="git-model-flush", daemon=True)
             self._thread.start()
         with self._changed:
@@ -66,7 +67,7 @@ class WriteBehind:
 
     def close(self) -> None:
         """Stop the thread without starting more writes (the fsync that follows does them)."""
-        if self._thread is None:
+        if self._changed is None or self._thread is None:
             return
         with self._changed:
             self._closing = True
@@ -76,7 +77,7 @@ class WriteBehind:
 
     def _run(self) -> None:
         sync_file_range = _sync_file_range()
-        assert sync_file_range is not None
+        assert sync_file_range is not None and self._changed is not None
         while True:
             with self._changed:
                 while self._started == self._target and not self._closing:
