@@ -597,8 +597,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "checkout, source for cp): git-model, DVC and cp all start from the same state."
     )
     print(
-        "memory:  before every timed op the script touches and frees the op's data size + "
-        "512 MiB, so the op gets memory the VM still backs (see prefault in bench.py)."
+        "memory:  before every timed op the script writes and deletes a scratch file of the op's "
+        "data size + 512 MiB, so the op gets memory the VM still backs (see prefault in bench.py)."
     )
     print(
         "columns: s = wall-clock seconds of the best run; (cpu) = user + system CPU seconds "
