@@ -506,6 +506,30 @@ def test_versions_all_lists_unregistered_commits(
     assert len(gm_ok(reg, "versions", "sentiment").splitlines()) == 4  # without --all
 
 
+def test_versions_all_in_a_clone_names_remote_branches_not_origin_head(
+    reg: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    git(reg, "checkout", "-q", "-b", "experiment")
+    commit_version(reg, 4, "try a bigger lr", {"accuracy": 0.9})
+    experiment = rev(reg, "HEAD")
+    git(reg, "checkout", "-q", "main")
+    at(monkeypatch, 11)
+    commit_version(reg, 5, "retrain", {"accuracy": 0.96})
+    retrain = rev(reg, "HEAD")
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(reg), str(clone))
+    git(clone, "checkout", "-q", "--detach", "HEAD~1")
+    git(clone, "branch", "-q", "-D", "main")  # the retrain is on origin/main (and origin/HEAD)
+    rows = json.loads(gm_ok(clone, "versions", "sentiment", "--all", "--json"))
+    assert [(r["version"], r["commit"], r["ref"]) for r in rows] == [
+        ("v0.1.0", rev(clone, "sentiment@v0.1.0^{commit}"), None),
+        ("v0.2.0", rev(clone, "sentiment@v0.2.0^{commit}"), None),
+        ("v0.2.1", rev(clone, "sentiment@v0.2.1^{commit}"), None),
+        (None, experiment, "origin/experiment"),
+        (None, retrain, "origin/main"),
+    ]
+
+
 def test_versions_of_unregistered_models(reg: Path) -> None:
     assert fails(reg, "versions", "encoder") == (
         "error: model 'encoder' has no registered versions "

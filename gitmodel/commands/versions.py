@@ -87,6 +87,7 @@ def _candidates(
     out = registry.ws.repo.git(
         "log",
         "--branches",
+        "--exclude=*/HEAD",  # origin/HEAD: an alias of a branch listed anyway
         "--remotes",
         "--source",
         "--format=%H%x1f%ct%x1f%an <%ae>%x1f%S",
@@ -115,7 +116,7 @@ def _candidates(
                 oid=pointer.oid,
                 size=pointer.size,
                 metrics=dict(pointer.metrics),
-                ref=ref.removeprefix("refs/heads/"),
+                ref=ref.removeprefix("refs/heads/").removeprefix("refs/remotes/"),
             )
         )
     rows.reverse()  # oldest first, like the registered versions
