@@ -4,6 +4,7 @@ and `status --remote`, against a folder remote and a real S3 endpoint (moto's se
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -717,13 +718,77 @@ def test_remote_gc_deletes_only_unreferenced_remote_objects(
     )
     assert pushed.objects() == kept | v3
 
-    report = gc_report("would delete", sizes, pushed.label(), len(kept), "all-refs")
+    # Just pushed: kept by the grace period (its commit's `git push` may still be coming).
+    recent = (
+        f"kept {len(v3)} unneeded object(s) written in the last 24 h (a push may still be on "
+        "its way; --grace 0 deletes them)\n"
+    )
+    report = gc_report("would delete", {}, pushed.label(), len(kept), "all-refs") + recent
     assert gm_ok(w, "gc", "--dry-run", "-r", "origin") == report
+    listed = json.loads(gm_ok(w, "gc", "-n", "-r", "origin", "--json"))
+    assert (listed["deleted"], listed["kept"], listed["kept_recent"]) == ([], len(kept), len(v3))
+    report = gc_report("deleted", {}, pushed.label(), len(kept), "all-refs") + recent
+    assert gm_ok(w, "gc", "-r", "origin") == report
+    assert pushed.objects() == kept | v3
+
+    report = gc_report("would delete", sizes, pushed.label(), len(kept), "all-refs")
+    assert gm_ok(w, "gc", "--dry-run", "-r", "origin", "--grace", "0") == report
     assert pushed.objects() == kept | v3
     report = gc_report("deleted", sizes, pushed.label(), len(kept), "all-refs")
-    assert gm_ok(w, "gc", "-r", "origin") == report
+    assert gm_ok(w, "gc", "-r", "origin", "--grace", "0") == report
     assert pushed.objects() == kept
     assert set(cached(w)) == kept | v3  # remote gc leaves the local cache alone
+
+
+def test_remote_gc_deletes_unneeded_objects_older_than_the_grace(
+    world: World, tmp_path: Path
+) -> None:
+    w = world.work
+    folder = tmp_path / "share" / "models"
+    folder.mkdir(parents=True)
+    remote = ModelRemote("folder", str(folder), None, folder, None, "")
+    remote.add(w)
+    v3 = commit_model(w, 3, "v3, soon abandoned")
+    api_push(w)
+    git(w, "reset", "-q", "--hard", "HEAD~1")
+    needed = remote.objects() - v3
+    two_days_ago = time.time() - 48 * 3600
+    for oid in v3:
+        os.utime(folder / "objects" / oid[7:9] / oid[9:], (two_days_ago, two_days_ago))
+    sizes = {o: cached(w)[o].stat().st_size for o in v3}
+    assert gm_ok(w, "gc", "-r", "origin", "--grace", "72") == gc_report(
+        "deleted", {}, remote.label(), len(needed), "all-refs"
+    ) + (
+        f"kept {len(v3)} unneeded object(s) written in the last 72 h (a push may still be on "
+        "its way; --grace 0 deletes them)\n"
+    )
+    assert gm_ok(w, "gc", "-r", "origin") == gc_report(
+        "deleted", sizes, remote.label(), len(needed), "all-refs"
+    )
+    assert remote.objects() == needed
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (
+            ["--grace", "0"],
+            "error: --grace applies to a remote's objects (pass --remote NAME, or leave "
+            "--grace out for the local cache)\n",
+        ),
+        (
+            ["-r", "origin", "--grace", "nan"],
+            "error: --grace nan: not a number of hours (pass 0 or more, e.g. 24)\n",
+        ),
+        (
+            ["-r", "origin", "--grace", "-1"],
+            "error: --grace -1.0: not a number of hours (pass 0 or more, e.g. 24)\n",
+        ),
+    ],
+)
+def test_gc_grace_refusals(world: World, args: list[str], error: str) -> None:
+    proc = gm(world.work, "gc", *args)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (1, "", error)
 
 
 def test_gc_keeps_everything_any_ref_stash_worktree_or_index_needs(world: World) -> None:
@@ -779,6 +844,7 @@ def test_gc_keeps_everything_any_ref_stash_worktree_or_index_needs(world: World)
         "scope": "all-refs",
         "dry_run": True,
         "kept": kept,
+        "kept_recent": 0,  # only a remote gc keeps unneeded objects for their age
         "freed": sum(sizes.values()),
         "repos": [str(w)],
         "deleted": [{"oid": o, "size": sizes[o]} for o in sorted(garbage)],
@@ -895,3 +961,18 @@ def test_a_missing_backend_names_the_extra_to_install(
         f"error: remote cloud ({url}) needs support for {protocol}:// that is not installed "
         f"(pip install 'git-model[{extra}]')\n"
     )
+
+
+def test_remote_tells_when_an_object_was_written(
+    world: World, pushed: ModelRemote, versions: Versions
+) -> None:
+    """What the grace period of remote gc reads: S3's LastModified, a folder's mtime."""
+    from gitmodel.git import GitRepo
+    from gitmodel.remotes.config import resolve_remote
+
+    target = resolve_remote(GitRepo.discover(world.work), "origin")
+    oid = sorted(versions.v1)[0]
+    size, written = target.size_and_age(oid)
+    assert size == cached(world.work)[oid].stat().st_size
+    assert written is not None
+    assert abs(time.time() - written) < 300

@@ -245,16 +245,37 @@ def gc(
     all_refs: Annotated[
         bool, typer.Option("--all-refs", help="Keep everything any ref's history needs (default).")
     ] = False,
+    grace: Annotated[
+        float | None,
+        typer.Option(
+            "--grace",
+            metavar="HOURS",
+            help="With --remote: keep unneeded objects written in the last HOURS "
+            "(default 24; 0 deletes them too).",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Delete objects nothing in Git needs any more (local cache, or a remote)."""
-    from gitmodel.commands.gc import ALL_REFS, KEEP_TAGS
+    from gitmodel.commands.gc import ALL_REFS, DEFAULT_GRACE_HOURS, KEEP_TAGS
     from gitmodel.commands.gc import gc as collect
     from gitmodel.errors import UsageError
 
     if keep_tags and all_refs:
         raise UsageError("--keep-tags and --all-refs exclude each other", "pass one of them")
-    result = collect(dry_run=dry_run, remote=remote, scope=KEEP_TAGS if keep_tags else ALL_REFS)
+    if grace is not None and remote is None:
+        raise UsageError(
+            "--grace applies to a remote's objects",
+            "pass --remote NAME, or leave --grace out for the local cache",
+        )
+    if grace is not None and not grace >= 0:
+        raise UsageError(f"--grace {grace}: not a number of hours", "pass 0 or more, e.g. 24")
+    result = collect(
+        dry_run=dry_run,
+        remote=remote,
+        scope=KEEP_TAGS if keep_tags else ALL_REFS,
+        grace_hours=DEFAULT_GRACE_HOURS if grace is None else grace,
+    )
     if as_json:
         print_json(
             {
@@ -262,6 +283,7 @@ def gc(
                 "scope": result.scope,
                 "dry_run": result.dry_run,
                 "kept": result.kept,
+                "kept_recent": result.recent,
                 "freed": result.freed,
                 "repos": result.repos,
                 "deleted": [{"oid": o, "size": s} for o, s in result.deleted],
@@ -276,3 +298,9 @@ def gc(
         f"{result.where}; kept {result.kept} needed by {result.scope} of "
         f"{len(result.repos)} repositor{'y' if len(result.repos) == 1 else 'ies'}"
     )
+    if result.recent:
+        say(
+            f"kept {result.recent} unneeded object(s) written in the last "
+            f"{DEFAULT_GRACE_HOURS if grace is None else grace:g} h (a push may still be "
+            "on its way; --grace 0 deletes them)"
+        )

@@ -26,6 +26,7 @@ from gitmodel.workspace import Workspace, open_workspace, registered_repos
 
 ALL_REFS, KEEP_TAGS = "all-refs", "keep-tags"
 STALE_TEMP_SECONDS = 24 * 3600
+DEFAULT_GRACE_HOURS = 24.0  # remote gc: keep unneeded objects younger than this
 
 
 @dataclass
@@ -35,6 +36,7 @@ class GcResult:
     dry_run: bool
     kept: int = 0
     deleted: list[tuple[str, int]] = field(default_factory=list)  # oid, size
+    recent: int = 0  # unneeded remote objects kept because they are younger than the grace
     repos: list[str] = field(default_factory=list)  # repositories whose refs were read
 
     @property
@@ -47,6 +49,7 @@ def gc(
     dry_run: bool = False,
     remote: str | None = None,
     scope: str = ALL_REFS,
+    grace_hours: float = DEFAULT_GRACE_HOURS,
     repo: str | Path = ".",
 ) -> GcResult:
     ws = open_workspace(Path(repo))
@@ -57,7 +60,7 @@ def gc(
             pointers += needed_pointers(GitRepo.discover(root), scope)
         needed, unknown = _needed_objects(ws, pointers)
         if remote is not None:
-            result = _gc_remote(ws, remote, needed, unknown, scope, dry_run)
+            result = _gc_remote(ws, remote, needed, unknown, scope, dry_run, grace_hours)
         else:
             result = GcResult("local cache", scope, dry_run)
             doomed = []
@@ -188,7 +191,7 @@ def _needed_objects(ws: Workspace, pointers: list[Pointer]) -> tuple[set[str], l
 
 
 def _refuse_if_unknown(unknown: list[Pointer], result: GcResult) -> None:
-    if unknown and result.deleted:
+    if unknown and (result.deleted or result.recent):
         raise GitModelError(
             f"cannot tell which objects folder {unknown[0].name!r} needs: its manifest "
             f"{unknown[0].oid} is not in the local cache, so gc deletes nothing",
@@ -204,14 +207,23 @@ def _gc_remote(
     unknown: list[Pointer],
     scope: str,
     dry_run: bool,
+    grace_hours: float,
 ) -> GcResult:
+    """Unneeded objects written within the grace period stay: they may belong to a commit
+    whose `git push` has not landed yet (objects go up before the commit that names them).
+    Where the remote does not tell an object's age, only --grace 0 deletes it."""
     target = resolve_remote(ws.repo, name)
     result = GcResult(target.label, scope, dry_run)
+    cutoff = time.time() - grace_hours * 3600
     for oid in sorted(target.call(target.list_oids)):
         if oid in needed:
             result.kept += 1
+            continue
+        size, written = target.call(partial(target.size_and_age, oid))
+        if grace_hours > 0 and (written is None or written > cutoff):
+            result.recent += 1
         else:
-            result.deleted.append((oid, target.call(partial(target.size, oid))))
+            result.deleted.append((oid, size))
     _refuse_if_unknown(unknown, result)
     if not dry_run:
         for oid, _ in result.deleted:

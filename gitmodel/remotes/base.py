@@ -45,6 +45,11 @@ class Remote(ABC):
     @abstractmethod
     def size(self, oid: str) -> int: ...
 
+    def size_and_age(self, oid: str) -> tuple[int, float | None]:
+        """The object's size and when it was last written (seconds since the epoch; None
+        where the backend does not tell)."""
+        return self.size(oid), None
+
     @abstractmethod
     def upload(self, source: str, oid: str) -> None:
         """Upload so that the object never appears under its final name half-written."""

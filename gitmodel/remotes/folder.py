@@ -43,6 +43,10 @@ class FolderRemote(Remote):
     def size(self, oid: str) -> int:
         return self._path(oid).stat().st_size
 
+    def size_and_age(self, oid: str) -> tuple[int, float | None]:
+        st = self._path(oid).stat()
+        return st.st_size, st.st_mtime
+
     def upload(self, source: str, oid: str) -> None:
         self._check_root()
         final = self._path(oid)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from datetime import datetime
 from typing import Any, BinaryIO, cast
 from urllib.parse import urlsplit
 
@@ -105,6 +106,10 @@ class FsspecRemote(Remote):
     def size(self, oid: str) -> int:
         return int(self.fs.info(self._path(oid))["size"])
 
+    def size_and_age(self, oid: str) -> tuple[int, float | None]:
+        info = self.fs.info(self._path(oid))
+        return int(info["size"]), _written_at(info)
+
     def upload(self, source: str, oid: str) -> None:
         final = self._path(oid)
         if self.protocol in ATOMIC_PUT:
@@ -120,3 +125,14 @@ class FsspecRemote(Remote):
     def delete(self, oid: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             self.fs.rm_file(self._path(oid))
+
+
+def _written_at(info: dict[str, Any]) -> float | None:
+    """When an object was written, from whichever key the backend's info uses."""
+    for key in ("LastModified", "last_modified", "mtime", "created"):
+        value = info.get(key)
+        if isinstance(value, datetime):
+            return value.timestamp()
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+    return None
