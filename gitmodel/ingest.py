@@ -68,7 +68,7 @@ def store_file(
     except FormatError as exc:
         warnings.append(f"{path.name}: not read as {path.suffix.lstrip('.')}: {exc}")
         scan = None
-    ingested = ws.store.ingest(path, ws.link_modes, scan.ranges if scan else (), progress)
+    ingested = ws.store.ingest(path, ws.link_modes, scan.ranges if scan else (), progress, st)
     digest = ingested.digest
     tensors = None
     if scan is not None and scan.tensors:
@@ -84,7 +84,7 @@ def store_file(
         materialise(source, path, ws.link_modes, executable=False)
     # The stat from before the file was read (unless a link replaced it): had the file
     # changed meanwhile, its new mtime makes the next status rehash it.
-    recorded = os.lstat(path) if relinked else st
+    recorded = os.lstat(path) if relinked else ingested.replaced_work_file or st
     if hasher is not None:
         hasher.fresh.append((path, recorded, digest.oid))
     else:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from gitmodel.cache.adopt import adopt, adoptable
 from gitmodel.cache.copying import copy_hashing
 from gitmodel.errors import CorruptObjectError, GitModelError, ObjectMissingError
 from gitmodel.fsutil import atomic_write_bytes, remove_quietly, try_link
@@ -24,6 +25,8 @@ GENERATION_FILE = "generation"
 class Ingested:
     digest: StreamDigest
     work_file_is_object: bool  # True when the work-tree file now shares the object's inode
+    # The work file's lstat when ingesting replaced it (a big file adopted in copy mode).
+    replaced_work_file: os.stat_result | None = None
 
 
 class ObjectStore:
@@ -172,12 +175,15 @@ class ObjectStore:
         link_modes: Iterable[str],
         ranges: Iterable[ByteRange] = (),
         progress: Progress | None = None,
+        st: os.stat_result | None = None,
     ) -> Ingested:
         """Hash `source` and make sure its bytes are an object, reading the file once.
 
         With hardlink first in `link_modes` the work-tree file itself becomes the object (no
         copy); with reflink the object is a copy-on-write clone; otherwise the bytes are
-        streamed into a temp file while they are hashed.
+        streamed into a temp file while they are hashed, or, for a big file whose lstat `st`
+        allows it, the file's inode becomes the object and the work tree gets the copy
+        (see gitmodel/cache/adopt.py).
         """
         ranges = list(ranges)
         advance = progress.advance if progress else None
@@ -198,6 +204,11 @@ class ObjectStore:
                     digest = _hash_path(temp, ranges, advance)
                     taken = self._keep_linked(temp, digest.oid)
                     return Ingested(digest, False)
+                if mode == "copy" and st is not None and adoptable(st):
+                    adopted = self._adopt(source, st, temp, ranges, advance)
+                    if adopted is not None:
+                        taken = True
+                        return adopted
                 if mode in ("copy", "symlink"):
                     durable = self._batch is None
                     digest = _copy_hashing(source, temp, ranges, advance, durable)
@@ -210,6 +221,29 @@ class ObjectStore:
             f"could not store {source}: no link mode in {list(link_modes)} works here",
             "add 'copy' to `git config model.linkType`",
         )
+
+    def _adopt(
+        self,
+        source: Path,
+        st: os.stat_result,
+        temp: Path,
+        ranges: list[ByteRange],
+        advance: Callable[[int], None] | None,
+    ) -> Ingested | None:
+        """Make the work file's inode the object and give the work tree a fresh copy; None
+        (nothing changed, `temp` still the caller's) where the file system does not allow it.
+
+        The object is published at once, even inside a batch: adopt synced its bytes.
+        """
+        adopted = adopt(str(source), st, str(temp), str(self.new_temp()), ranges, advance)
+        if adopted is None:
+            return None
+        oid = adopted.digest.oid
+        if self.has(oid) or self.pending(oid) is not None or not self.publish(temp, oid):
+            adopted.abandon()
+            remove_quietly(temp)
+            return Ingested(adopted.digest, False)
+        return Ingested(adopted.digest, False, replaced_work_file=adopted.swap_in())
 
     def verify(self, oid: str) -> None:
         path = self.path(oid)
