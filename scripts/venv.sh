@@ -15,4 +15,7 @@ if [ -n "$extras" ]; then
 else
   pip_install -e "$root"
 fi
+# An editable install skips data files: put the manual page where `man` (and so
+# `git model --help`) looks for it beside the venv's bin/.
+install -D -m 644 "$root/man/git-model.1" "$root/.venv/share/man/man1/git-model.1"
 export PATH="$root/.venv/bin:$PATH"

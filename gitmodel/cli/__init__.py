@@ -151,7 +151,7 @@ def print_json(value: object) -> None:
 
 
 def run() -> int:
-    argv = expand_optional_values(sys.argv[1:])
+    argv = help_as_option(expand_optional_values(sys.argv[1:]))
     name = _command_name(argv)
     load_commands(name)
     keep_only(name)
@@ -232,11 +232,22 @@ def expand_optional_values(argv: list[str]) -> list[str]:
     ]
 
 
+def help_as_option(argv: list[str]) -> list[str]:
+    """`git model help [COMMAND…]` is `git model [COMMAND…] --help`, as with git and git-lfs."""
+    for index, arg in enumerate(argv):
+        if arg == "help":
+            return [*argv[:index], *argv[index + 1 :], "--help"]
+        if not arg.startswith("-") and (index == 0 or argv[index - 1] != "-C"):
+            break
+    return argv
+
+
 def _name_placeholders(command: Any) -> None:
     """Help names placeholders in capitals (`NAME`, `REV`), as Git's own help does."""
     for param in getattr(command, "params", []):
         if param.metavar is None and not getattr(param, "is_flag", False):
-            param.metavar = (param.name or "value").upper()
+            many = param.param_type_name == "argument" and param.nargs != 1
+            param.metavar = (param.name or "value").upper() + ("..." if many else "")
     for sub in getattr(command, "commands", {}).values():
         _name_placeholders(sub)
 

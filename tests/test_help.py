@@ -1,0 +1,63 @@
+"""`git model help COMMAND`, and the manual page that answers `git model --help`."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from gitmodel.cli.manpage import render
+from tests.helpers import gm
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGE = ROOT / "man" / "git-model.1"
+
+
+def test_the_shipped_manual_page_is_rendered_from_the_current_commands() -> None:
+    assert PAGE.read_text() == render(), (
+        "regenerate: python -m gitmodel.cli.manpage > man/git-model.1"
+    )
+
+
+def test_the_manual_page_lists_every_command_with_its_options() -> None:
+    page = render()
+    for heading in (
+        r".SS git model add [OPTIONS] {PATHS...}",
+        r".SS git model remote add [OPTIONS] {NAME} {URL}",
+        r".SS git model diff [OPTIONS] [ARGS...]",
+    ):
+        assert heading.replace("-", r"\-") in page.splitlines()
+    assert (
+        "\n.TP\n\\fB\\-m, \\-\\-metric KEY=VALUE\\fR\nA metric as KEY=VALUE; repeatable.\n" in page
+    )
+
+
+@pytest.mark.parametrize("words", [["add"], ["remote", "add"], []])
+def test_help_command_prints_the_commands_own_help(repo: Path, words: list[str]) -> None:
+    via_help = gm(repo, "help", *words)
+    via_option = gm(repo, *words, "-h")
+    assert (via_help.returncode, via_help.stderr) == (0, "")
+    assert via_help.stdout == via_option.stdout
+    assert via_help.stdout.startswith(f"Usage: git-model {' '.join([*words, ''])}".rstrip())
+
+
+def test_help_for_an_unknown_command_is_one_line_and_exit_2(repo: Path) -> None:
+    proc = gm(repo, "help", "nope")
+    assert (proc.returncode, proc.stdout) == (2, "")
+    assert proc.stderr == "error: No such command 'nope'. (see `git-model -h`)\n"
+
+
+def test_git_model_dash_dash_help_opens_the_manual_page(repo: Path) -> None:
+    installed = Path(sys.prefix) / "share" / "man" / "man1" / "git-model.1"
+    if shutil.which("man") is None or not installed.exists():
+        pytest.skip("needs man and the page installed by scripts/venv.sh or a wheel")
+    assert installed.read_text() == PAGE.read_text()
+    os.environ["MANPAGER"] = "cat"
+    os.environ["MANWIDTH"] = "100"
+    proc = gm(repo, "--help")
+    assert proc.returncode == 0, proc.stderr
+    assert "git model add [OPTIONS] {PATHS...}" in proc.stdout
+    assert "-m, --metric KEY=VALUE" in proc.stdout
