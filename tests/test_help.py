@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 from pathlib import Path
@@ -50,13 +49,15 @@ def test_help_for_an_unknown_command_is_one_line_and_exit_2(repo: Path) -> None:
     assert proc.stderr == "error: No such command 'nope'. (see `git-model -h`)\n"
 
 
-def test_git_model_dash_dash_help_opens_the_manual_page(repo: Path) -> None:
+def test_git_model_dash_dash_help_opens_the_manual_page(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     installed = Path(sys.prefix) / "share" / "man" / "man1" / "git-model.1"
     if shutil.which("man") is None or not installed.exists():
         pytest.skip("needs man and the page installed by scripts/venv.sh or a wheel")
     assert installed.read_text() == PAGE.read_text()
-    os.environ["MANPAGER"] = "cat"
-    os.environ["MANWIDTH"] = "100"
+    monkeypatch.setenv("MANPAGER", "cat")
+    monkeypatch.setenv("MANWIDTH", "100")
     proc = gm(repo, "--help")
     assert proc.returncode == 0, proc.stderr
     assert "git model add [OPTIONS] {PATHS...}" in proc.stdout
