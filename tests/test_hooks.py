@@ -960,3 +960,57 @@ def test_framework_checkout_materialises(framework_repo: Path) -> None:
     proc = pre_commit(repo, "run", "--hook-stage", "post-merge", "--is-squash-merge", "0")
     assert proc.returncode == 0
     assert model.read_bytes() == v2
+
+
+COMMENTED_CONFIG = """\
+# Hooks for this repo; see https://pre-commit.com
+default_language_version:
+  python: python3  # the CI image's
+repos:
+  # formatting first
+  - repo: https://github.com/psf/black
+    rev: "24.1.0"  # pinned: 24.2 reformats our notebooks
+    hooks:
+      - id: black
+
+# keep this last
+exclude: '^vendor/'
+"""
+
+
+def test_install_framework_keeps_comments_quoting_and_order(repo: Path) -> None:
+    config = repo / ".pre-commit-config.yaml"
+    config.write_text(COMMENTED_CONFIG)
+
+    proc = gm(repo, "install", "--pre-commit-framework", "--repo-url", "https://e.com/gm")
+
+    assert proc.returncode == 0, proc.stderr
+    assert "written anew" not in proc.stdout
+    ours = (
+        "  - repo: https://e.com/gm\n    rev: HEAD\n    hooks:\n"
+        "    - id: git-model-check\n      stages:\n      - pre-commit\n"
+        "    - id: git-model-push\n      stages:\n      - pre-push\n"
+        "    - id: git-model-checkout\n      stages:\n      - post-checkout\n      - post-merge\n"
+    )
+    types = "default_install_hook_types:\n- pre-commit\n- pre-push\n- post-checkout\n- post-merge\n"
+    with_ours = COMMENTED_CONFIG.replace("      - id: black\n", "      - id: black\n" + ours)
+    assert config.read_text() == with_ours + types
+    assert pre_commit(repo, "validate-config", str(config)).returncode == 0
+
+    gm_ok(repo, "install", "-q", "--pre-commit-framework", "--repo-url", "https://e.com/gm2")
+    assert config.read_text() == with_ours.replace("e.com/gm\n", "e.com/gm2\n") + types
+
+
+def test_install_framework_rewrites_a_flow_style_config_and_says_so(repo: Path) -> None:
+    config = repo / ".pre-commit-config.yaml"
+    config.write_text("# mine\nrepos: []\n")
+
+    proc = gm(repo, "install", "--pre-commit-framework", "--repo-url", "https://e.com/gm")
+
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == (
+        "warning: .pre-commit-config.yaml was written anew: its layout was too unusual to edit "
+        "in place, so its comments are gone (the settings are all kept)\n"
+    )
+    assert config.read_text().startswith("repos:\n- repo: https://e.com/gm\n")
+    assert pre_commit(repo, "validate-config", str(config)).returncode == 0

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from gitmodel.cli import ANY_METRIC, JsonOption, QuietOption, app, handle_errors, say
+from gitmodel.cli import ANY_METRIC, JsonOption, QuietOption, app, handle_errors, say, warn
 from gitmodel.errors import UsageError
 from gitmodel.progress import is_quiet, set_quiet
 
@@ -211,6 +211,8 @@ def install(
             f"added git-model's hooks to {result.framework_file}; run `pre-commit install` "
             "to activate them"
         )
+    for note in result.notes:
+        warn(note)
 
 
 @app.command()

@@ -70,7 +70,12 @@ def install(
     if _ensure_attributes(ws.repo.root / ".gitattributes"):
         result.attributes_file = ".gitattributes"
     if pre_commit_framework:
-        result.framework_file = _write_framework_config(ws, framework_repo, framework_rev)
+        result.framework_file = PRE_COMMIT_CONFIG
+        if not _write_framework_config(ws, framework_repo, framework_rev):
+            result.notes.append(
+                f"{PRE_COMMIT_CONFIG} was written anew: its layout was too unusual to edit in "
+                "place, so its comments are gone (the settings are all kept)"
+            )
         return result
     folder.mkdir(parents=True, exist_ok=True)
     for hook, action in plans.items():
@@ -140,14 +145,17 @@ def uninstall(*, repo: str | Path = ".") -> InstallResult:
     return result
 
 
-def _write_framework_config(ws: Workspace, url: str | None, rev: str | None) -> str:
+def _write_framework_config(ws: Workspace, url: str | None, rev: str | None) -> bool:
     """Add git-model's hooks to .pre-commit-config.yaml (hooks from the installed git-model,
-    or from the git-model repository at `url`/`rev`)."""
+    or from the git-model repository at `url`/`rev`); False if the file had to be written
+    anew, losing its comments."""
     import yaml
 
+    from gitmodel.precommitconfig import edit_config
+
     path = ws.repo.root / PRE_COMMIT_CONFIG
-    doc = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else None
-    doc = doc or {}
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    doc = yaml.safe_load(text) or {}
     if not isinstance(doc, dict) or not isinstance(doc.get("repos", []), list):
         raise UsageError(
             f"{PRE_COMMIT_CONFIG} is not a pre-commit config",
@@ -176,13 +184,14 @@ def _write_framework_config(ws: Workspace, url: str | None, rev: str | None) -> 
                 for hid, stages in FRAMEWORK_HOOKS.items()
             ],
         }
-    doc["repos"] = [*repos, entry]
     types = list(doc.get("default_install_hook_types", ["pre-commit"]))
     for stages in FRAMEWORK_HOOKS.values():
         types += [s for s in stages if s not in types]
-    doc["default_install_hook_types"] = types
-    atomic_write_bytes(path, yaml.safe_dump(doc, sort_keys=False).encode())
-    return PRE_COMMIT_CONFIG
+    intended = {**doc, "repos": [*repos, entry], "default_install_hook_types": types}
+    new_text, kept = edit_config(text, doc, intended, _is_ours)
+    if new_text != text:
+        atomic_write_bytes(path, new_text.encode())
+    return kept
 
 
 def _is_ours(entry: object) -> bool:
