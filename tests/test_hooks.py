@@ -19,7 +19,7 @@ import pytest
 
 from tests.helpers import git, gm, gm_ok, object_path, write_safetensors
 
-HOOKS = ("pre-commit", "pre-push", "post-checkout", "post-merge")
+HOOKS = ("pre-commit", "pre-push", "post-checkout", "post-merge", "post-rewrite")
 SHIMS = Path(__file__).resolve().parents[1] / "hooks"
 REFUSED = "git-model: commit refused (bypass once with `git commit --no-verify`)\n"
 PUSH_REFUSED = (
@@ -317,6 +317,7 @@ def test_users_hook_is_chained_and_restored(repo: Path, monkeypatch: pytest.Monk
     assert proc.stdout == (
         "hook pre-commit: removed; your own hook was restored\n"
         "hook pre-push: removed\nhook post-checkout: removed\nhook post-merge: removed\n"
+        "hook post-rewrite: removed\n"
         "config diff.gitmodel: removed\nconfig merge.gitmodel: removed\n"
         "the *.gitmodel line in .gitattributes is kept (it is committed)\n"
     )
@@ -743,11 +744,13 @@ LOCAL_HOOKS_YAML = """\
     stages:
     - post-checkout
     - post-merge
+    - post-rewrite
 default_install_hook_types:
 - pre-commit
 - pre-push
 - post-checkout
 - post-merge
+- post-rewrite
 """
 MY_HOOK_YAML = """\
 repos:
@@ -814,6 +817,7 @@ def test_install_pre_commit_framework_config(repo: Path) -> None:
             "  - id: git-model-check\n    stages:\n    - pre-commit\n"
             "  - id: git-model-push\n    stages:\n    - pre-push\n"
             "  - id: git-model-checkout\n    stages:\n    - post-checkout\n    - post-merge\n"
+            "    - post-rewrite\n"
         )
         + LOCAL_HOOKS_YAML[LOCAL_HOOKS_YAML.index("default_install_hook_types") :]
     )
@@ -961,6 +965,15 @@ def test_framework_checkout_materialises(framework_repo: Path) -> None:
     assert proc.returncode == 0
     assert model.read_bytes() == v2
 
+    git(repo, "reset", "-q", "--hard", a)  # sets ORIG_HEAD = b, as a rebase from b to a would
+    assert model.read_bytes() == v2
+    rewrite = ("run", "--hook-stage", "post-rewrite", "--rewrite-command")
+    proc = pre_commit(repo, *rewrite, "amend")  # an amend: nothing to bring
+    assert (proc.returncode, model.read_bytes()) == (0, v2)
+    proc = pre_commit(repo, *rewrite, "rebase")
+    assert proc.returncode == 0
+    assert model.read_bytes() == v1
+
 
 COMMENTED_CONFIG = """\
 # Hooks for this repo; see https://pre-commit.com
@@ -991,8 +1004,12 @@ def test_install_framework_keeps_comments_quoting_and_order(repo: Path) -> None:
         "    - id: git-model-check\n      stages:\n      - pre-commit\n"
         "    - id: git-model-push\n      stages:\n      - pre-push\n"
         "    - id: git-model-checkout\n      stages:\n      - post-checkout\n      - post-merge\n"
+        "      - post-rewrite\n"
     )
-    types = "default_install_hook_types:\n- pre-commit\n- pre-push\n- post-checkout\n- post-merge\n"
+    types = (
+        "default_install_hook_types:\n- pre-commit\n- pre-push\n- post-checkout\n"
+        "- post-merge\n- post-rewrite\n"
+    )
     with_ours = COMMENTED_CONFIG.replace("      - id: black\n", "      - id: black\n" + ours)
     assert config.read_text() == with_ours + types
     assert pre_commit(repo, "validate-config", str(config)).returncode == 0
@@ -1014,3 +1031,30 @@ def test_install_framework_rewrites_a_flow_style_config_and_says_so(repo: Path) 
     )
     assert config.read_text().startswith("repos:\n- repo: https://e.com/gm\n")
     assert pre_commit(repo, "validate-config", str(config)).returncode == 0
+
+
+def test_rebase_materialises_the_rebased_heads_artifact(hooked: Path) -> None:
+    v1, v2 = two_branches(hooked)
+    (hooked / "notes.txt").write_text("unrelated\n")
+    git(hooked, "add", "notes.txt")
+    assert commit(hooked, "notes").returncode == 0
+    proc = git(hooked, "rebase", "-q", "v2")  # main replayed on top of v2: the pointer is v2's
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == UPDATED
+    assert (hooked / "model.safetensors").read_bytes() == v2
+    assert gm(hooked, "status", "--check").returncode == 0
+    proc = git(hooked, "commit", "-q", "--amend", "-m", "notes, amended")  # nothing to bring
+    assert (proc.returncode, proc.stderr) == (0, "")
+    assert v1 != v2
+
+
+def test_pull_rebase_materialises_the_pulled_artifact(hooked: Path) -> None:
+    _, v2 = two_branches(hooked)
+    git(hooked, "config", "pull.rebase", "true")
+    (hooked / "notes.txt").write_text("local work\n")
+    git(hooked, "add", "notes.txt")
+    assert commit(hooked, "local").returncode == 0
+    proc = git(hooked, "pull", "-q", ".", "v2")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == UPDATED
+    assert (hooked / "model.safetensors").read_bytes() == v2

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from gitmodel.errors import GitModelError
 
-HOOK_NAMES = ("pre-commit", "pre-push", "post-checkout", "post-merge")
+HOOK_NAMES = ("pre-commit", "pre-push", "post-checkout", "post-merge", "post-rewrite")
 ZERO_SHA = "0" * 40
 
 
@@ -23,7 +23,9 @@ def main_hook(argv: list[str]) -> int:
         print(f"usage: git-model hook {{{','.join(HOOK_NAMES)}}} [ARGS…]", file=sys.stderr)
         return 2
     name, args = argv[0], argv[1:]
-    stdin = sys.stdin.buffer.read() if name == "pre-push" and not sys.stdin.isatty() else b""
+    # pre-push and post-rewrite get a list on stdin (post-rewrite's is read so Git can write it)
+    reads_stdin = name in ("pre-push", "post-rewrite")
+    stdin = sys.stdin.buffer.read() if reads_stdin and not sys.stdin.isatty() else b""
     try:
         code = run_legacy_hook(name, args, stdin)
         if code != 0:
@@ -50,6 +52,8 @@ def _handler(name: str) -> Callable[[list[str], bytes], int]:
         return pre_push
     from gitmodel.commands import postcheckout
 
+    if name == "post-rewrite":
+        return postcheckout.post_rewrite
     return postcheckout.post_checkout if name == "post-checkout" else postcheckout.post_merge
 
 

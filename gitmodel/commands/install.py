@@ -1,6 +1,6 @@
 """`git model install` / `uninstall`: Git integration for this clone.
 
-- hook shims (pre-commit, pre-push, post-checkout, post-merge) from the package's copy of
+- hook shims (pre-commit, pre-push, post-checkout, post-merge, post-rewrite) from the package's copy of
   hooks/, in the folder Git really uses (core.hooksPath respected). A user's own hook is kept
   as HOOK.legacy and run first; our older shims are upgraded; running it twice changes nothing.
 - the `gitmodel` textconv diff driver and merge driver in .git/config, and the `*.gitmodel`
@@ -35,7 +35,7 @@ PRE_COMMIT_CONFIG = ".pre-commit-config.yaml"
 FRAMEWORK_HOOKS = {
     "git-model-check": ["pre-commit"],
     "git-model-push": ["pre-push"],
-    "git-model-checkout": ["post-checkout", "post-merge"],
+    "git-model-checkout": ["post-checkout", "post-merge", "post-rewrite"],
 }
 
 

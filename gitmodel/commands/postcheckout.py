@@ -1,4 +1,5 @@
-"""post-checkout / post-merge: bring the artifacts of the new HEAD into the work tree.
+"""post-checkout / post-merge / post-rewrite: bring the artifacts of the new HEAD into the
+work tree.
 
 Only pointers that changed between the old and the new HEAD are touched. A modified
 work-tree file is never overwritten (a warning says so), and a missing object is reported
@@ -22,8 +23,10 @@ def post_checkout(args: list[str], stdin: bytes) -> int:
     else:  # the pre-commit framework passes these in its environment
         import os
 
-        if "PRE_COMMIT_IS_SQUASH_MERGE" in os.environ:  # one framework hook serves both
+        if "PRE_COMMIT_IS_SQUASH_MERGE" in os.environ:  # one framework hook serves all three
             return post_merge(args, stdin)
+        if "PRE_COMMIT_REWRITE_COMMAND" in os.environ:
+            return post_rewrite([os.environ["PRE_COMMIT_REWRITE_COMMAND"]], stdin)
         old = os.environ.get("PRE_COMMIT_FROM_REF", "")
         new = os.environ.get("PRE_COMMIT_TO_REF", "")
         branch_flag = os.environ.get("PRE_COMMIT_CHECKOUT_TYPE", "1")
@@ -45,6 +48,21 @@ def post_merge(args: list[str], stdin: bytes) -> int:
     old = proc.stdout.decode().strip() or ZERO_SHA
     new = run_git(["rev-parse", "HEAD"], repo.root).stdout.decode().strip()
     return materialise_changes(old, new) if old != new else 0
+
+
+def post_rewrite(args: list[str], stdin: bytes) -> int:
+    """After a rebase (`git pull --rebase` too): the post-checkout that started it was skipped
+    (HEAD was not yet where it ends), so bring what changed from the old tip (ORIG_HEAD) to
+    the rebased HEAD. An amend changes no pointer in the work tree: nothing to do."""
+    if args[:1] != ["rebase"]:
+        return 0
+    repo = GitRepo.discover(Path.cwd())
+    proc = run_git(["rev-parse", "-q", "--verify", "ORIG_HEAD"], repo.root, check=False)
+    old = proc.stdout.decode().strip() or ZERO_SHA
+    new = run_git(["rev-parse", "HEAD"], repo.root).stdout.decode().strip()
+    if old == new:
+        return 0
+    return materialise_paths(repo, changed_pointers(repo, old, new))
 
 
 def changed_pointers(repo: GitRepo, old: str, new: str) -> list[str]:
