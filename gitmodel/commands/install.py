@@ -1,8 +1,9 @@
 """`git model install` / `uninstall`: Git integration for this clone.
 
-- hook shims (pre-commit, pre-push, post-checkout, post-merge, post-rewrite) from the package's copy of
-  hooks/, in the folder Git really uses (core.hooksPath respected). A user's own hook is kept
-  as HOOK.legacy and run first; our older shims are upgraded; running it twice changes nothing.
+- hook shims (pre-commit, pre-push, post-checkout, post-merge, post-rewrite) from the
+  package's copy of hooks/, in the folder Git really uses (core.hooksPath respected). A
+  user's own hook is kept as HOOK.legacy and run first; our older shims are upgraded;
+  running it twice changes nothing.
 - the `gitmodel` textconv diff driver and merge driver in .git/config, and the `*.gitmodel`
   line in .gitattributes.
 - or, with the pre-commit framework, the hooks in .pre-commit-config.yaml instead of shims.
