@@ -76,6 +76,17 @@ def try_link(kind: str, source: Path, dest: Path) -> bool:
     return True
 
 
+def hard_link(source: str, dest: str) -> bool:
+    """`try_link("hardlink", ...)` for string paths (no Path objects in hot loops)."""
+    try:
+        os.link(source, dest)
+    except OSError as exc:
+        if exc.errno in LINK_REFUSALS:
+            return False
+        raise
+    return True
+
+
 def reflink(source: Path, dest: Path) -> None:
     import fcntl
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from gitmodel.cache.copying import COPY_RANGE_REFUSALS, KERNEL_COPY_MIN_SIZE, KernelCopier
 from gitmodel.errors import GitModelError
-from gitmodel.fsutil import LINK_REFUSALS, remove_quietly
+from gitmodel.fsutil import hard_link, remove_quietly
 from gitmodel.hashing import ByteRange, StreamDigest, hash_stream
 
 ADOPT_MIN_SIZE = KERNEL_COPY_MIN_SIZE
@@ -81,12 +81,8 @@ def adopt(
     `fresh_copy` (a new name on the same file system); fsync the inode. None, with no fresh
     copy left behind, where this cannot be done here (the caller then copies as usual);
     `temp` is the caller's to remove whatever happens."""
-    try:
-        os.link(source, temp)
-    except OSError as exc:
-        if exc.errno in LINK_REFUSALS:
-            return None
-        raise
+    if not hard_link(source, temp):
+        return None
     fd = os.open(temp, os.O_RDONLY)
     try:
         linked = os.fstat(fd)
