@@ -9,6 +9,7 @@ import pytest
 
 from tests.helpers import git, isolate_environment
 from tests.s3server import s3_endpoint  # noqa: F401  (a session fixture)
+from tests.sshserver import ssh_server  # noqa: F401  (a session fixture)
 
 
 @pytest.fixture(autouse=True)

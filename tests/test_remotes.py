@@ -1,5 +1,6 @@
 """Sharing models through remotes: remote add/list/remove/default, push, fetch, pull, fsck, gc
-and `status --remote`, against a folder remote and a real S3 endpoint (moto's server)."""
+and `status --remote`, against a folder remote, a real S3 endpoint (moto's server) and a real
+SSH/SFTP server (asyncssh, tests/sshserver.py)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ import xxhash
 
 from tests.helpers import git, gm, gm_ok, isolate_environment, write_safetensors
 from tests.s3server import free_port
+from tests.sshserver import SshServer
 
 # --- models ----------------------------------------------------------------------------------
 
@@ -270,13 +272,18 @@ def s3_client(s3_endpoint: str) -> Any:
     )
 
 
-@pytest.fixture(params=["folder", "s3"])
-def remote(request: pytest.FixtureRequest, tmp_path: Path) -> ModelRemote:
-    """An empty model remote: a folder, or a fresh bucket on the local S3 server."""
-    if request.param == "folder":
+@pytest.fixture(params=["folder", "s3", "ssh"])
+def remote(request: pytest.FixtureRequest, tmp_path: Path, isolated_env: Path) -> ModelRemote:
+    """An empty model remote: a folder, a fresh bucket on the local S3 server, or a folder
+    served by the local SSH server."""
+    if request.param in ("folder", "ssh"):
         folder = tmp_path / "share" / "models"
         folder.mkdir(parents=True)
-        return ModelRemote("folder", str(folder), None, folder, None, "")
+        if request.param == "folder":
+            return ModelRemote("folder", str(folder), None, folder, None, "")
+        server = request.getfixturevalue("ssh_server")
+        server.trust_in(isolated_env)
+        return ModelRemote("ssh", server.url(folder), None, folder, None, "")
     endpoint = request.getfixturevalue("s3_endpoint")
     client = request.getfixturevalue("s3_client")
     bucket = f"gm-{uuid.uuid4().hex[:12]}"
@@ -440,7 +447,7 @@ def test_push_uploads_only_what_is_missing_in_the_cache_layout(
     assert remote.files() == sorted(key(o) for o in head)  # <prefix>/objects/<2>/<30>
     for oid in head:
         assert remote.read(key(oid)) == cached(w)[oid].read_bytes()
-    if remote.folder is not None:  # read-only, like the cache
+    if remote.kind == "folder":  # read-only, like the cache (sshfs cannot chmod)
         assert {(remote.folder / k).stat().st_mode & 0o777 for k in remote.files()} == {0o444}
     assert gm_ok(w, "push") == pushed_line(0, 0, remote.label(), len(head))
 
@@ -942,6 +949,35 @@ def test_an_unreachable_remote_is_one_line_quickly(
             "credentials come from the environment or ~/.aws))\n"
         )
         assert elapsed < 15, f"{args}: {elapsed:.1f} s"
+
+
+def test_ssh_remote_errors_name_the_ssh_credentials(
+    world: World, ssh_server: SshServer, isolated_env: Path, tmp_path: Path
+) -> None:
+    """A closed port, and a server that does not know the user's key: one line each, with
+    the hint pointing at SSH keys rather than cloud credentials; the login name is shown."""
+    folder = tmp_path / "models"
+    folder.mkdir()
+    hint = (
+        " (check the URL, the endpoint and your credentials (`git model remote list`; "
+        "credentials come from your SSH agent, ~/.ssh or ~/.ssh/config))\n"
+    )
+    closed = f"ssh://tester@127.0.0.1:{closed_port()}{folder}"
+    git(world.work, "config", "model.remote.origin.url", closed)
+    error = one_line_error(gm(world.work, "push"))
+    assert error.startswith(f"error: remote origin ({closed}): "), error
+    assert error.endswith(hint), error
+
+    url = ssh_server.url(folder)
+    git(world.work, "config", "model.remote.origin.url", url)
+    ssh_server.trust_in(isolated_env)
+    (isolated_env / ".ssh" / "id_ed25519").unlink()  # the server's host key, but no user key
+    error = one_line_error(gm(world.work, "push"))
+    assert error == (
+        f"error: remote origin ({url}): PermissionError: Permission denied for user tester on "
+        "host 127.0.0.1" + hint
+    )
+    assert list(folder.iterdir()) == []
 
 
 @pytest.mark.parametrize(

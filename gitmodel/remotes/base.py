@@ -22,6 +22,9 @@ class RemoteError(GitModelError):
 
 
 class Remote(ABC):
+    # Where the credentials of this kind of remote come from, for error hints.
+    credentials_from = "the environment or ~/.aws"
+
     def __init__(self, name: str, url: str) -> None:
         self.name = name
         self.url = url
@@ -92,7 +95,7 @@ class Remote(ABC):
         return RemoteError(
             f"remote {self.label}: {text.splitlines()[0] if text else type(exc).__name__}",
             "check the URL, the endpoint and your credentials "
-            "(`git model remote list`; credentials come from the environment or ~/.aws)",
+            f"(`git model remote list`; credentials come from {self.credentials_from})",
         )
 
 
@@ -120,7 +123,7 @@ def oid_from_key(key: str) -> str | None:
     return None
 
 
-_USERINFO = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/@\s]+@", re.IGNORECASE)
+_USERINFO = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<userinfo>[^/@\s]+)@", re.IGNORECASE)
 _SECRETS = re.compile(  # also percent-encoded (%3D, %26), as in a request URL inside an error
     r"(?i)(secret|password|token|signature|credential|x-amz-[a-z-]*)(=|%3D)((?:(?!%26)[^&\s\"'])+)"
 )
@@ -132,4 +135,12 @@ def safe_url(url: str) -> str:
 
 
 def redact(text: str) -> str:
-    return _SECRETS.sub(r"\1\2***", _USERINFO.sub(r"\g<scheme>***@", text))
+    return _SECRETS.sub(r"\1\2***", _USERINFO.sub(_hide_userinfo, text))
+
+
+def _hide_userinfo(match: re.Match[str]) -> str:
+    """An SSH login name is no secret (Git prints it too); any other user part may be a token."""
+    scheme, userinfo = match.group("scheme"), match.group("userinfo")
+    if scheme.lower() in ("ssh://", "sftp://") and ":" not in userinfo:
+        return match.group(0)
+    return f"{scheme}***@"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 from datetime import datetime
 from typing import Any, BinaryIO, cast
@@ -11,6 +12,15 @@ from urllib.parse import urlsplit
 from gitmodel.errors import UsageError
 from gitmodel.remotes.base import Remote, oid_from_key
 
+CREDENTIALS_FROM = {
+    "ssh": "your SSH agent, ~/.ssh or ~/.ssh/config",
+    "sftp": "your SSH agent, ~/.ssh or ~/.ssh/config",
+    "gs": "the environment or gcloud",
+    "gcs": "the environment or gcloud",
+    "az": "the environment or az login",
+    "abfs": "the environment or az login",
+    "abfss": "the environment or az login",
+}
 # Stores where a PUT is atomic: an object appears only once fully written (multipart too).
 ATOMIC_PUT = {"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss"}
 EXTRAS = {
@@ -30,6 +40,7 @@ class FsspecRemote(Remote):
     def __init__(self, name: str, url: str, options: dict[str, str]) -> None:
         super().__init__(name, url)
         self.protocol = url.split("://", 1)[0].lower()
+        self.credentials_from = CREDENTIALS_FROM.get(self.protocol, Remote.credentials_from)
         self.options = options
         self._fs: Any = None
         self._fs_lock = threading.Lock()
@@ -115,12 +126,20 @@ class FsspecRemote(Remote):
         if self.protocol in ATOMIC_PUT:
             self.fs.put_file(source, final)  # large files go up as multipart, atomic at the end
             return
-        temp = f"{self.base}/tmp/{oid[7:]}.{id(self):x}"
+        temp = f"{self.base}/tmp/{oid[7:]}.{os.getpid()}-{os.urandom(4).hex()}"
         self.fs.put_file(source, temp)
-        self.fs.mv(temp, final)
+        # SFTP's rename neither makes the fan-out folder nor replaces an existing file
+        self.fs.makedirs(final.rsplit("/", 1)[0], exist_ok=True)
+        try:
+            self.fs.mv(temp, final)
+        except OSError:
+            if not self.fs.exists(final):  # not another push of the same bytes that won
+                raise
+            self.fs.rm_file(temp)
 
     def open(self, oid: str) -> BinaryIO:
-        return cast(BinaryIO, self.fs.open(self._path(oid), "rb", block_size=4 * 1024 * 1024))
+        opened = self.fs.open(self._path(oid), "rb", block_size=4 * 1024 * 1024)
+        return cast(BinaryIO, opened if hasattr(opened, "readinto") else ReadInto(opened))
 
     def delete(self, oid: str) -> None:
         with contextlib.suppress(FileNotFoundError):
@@ -136,3 +155,27 @@ def _written_at(info: dict[str, Any]) -> float | None:
         if isinstance(value, int | float) and not isinstance(value, bool):
             return float(value)
     return None
+
+
+class ReadInto:
+    """Gives a file that can only `read` (sshfs's) the `readinto` that hashing streams with."""
+
+    def __init__(self, file: Any) -> None:
+        self.file = file
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:
+        data = self.file.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def read(self, size: int = -1) -> bytes:
+        return bytes(self.file.read(size))
+
+    def close(self) -> None:
+        self.file.close()
+
+    def __enter__(self) -> ReadInto:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
