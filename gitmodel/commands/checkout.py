@@ -2,30 +2,41 @@
 
 Plans first, then acts: if any work-tree file would be overwritten or deleted while its bytes
 are not in the cache, nothing is touched (unless --force).
+
+A folder artifact that is not in the work tree yet (the common case: a fresh clone, a switch
+of branch) skips the file-by-file planning: it is filled in a hidden sibling folder that is
+renamed into place (cache/placing.py), and what was placed goes to the stat cache, with the
+folder's fingerprint, so that the next `status` hashes nothing and compares no file.
 """
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import stat
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from gitmodel.artifacts import FileHasher, walk_folder
+from gitmodel.artifacts import FileHasher, WorkFile, folder_fingerprint, walk_folder
 from gitmodel.cache.links import materialise
 from gitmodel.cache.lock import file_lock
 from gitmodel.cache.objects import missing_object
+from gitmodel.cache.placing import fill_new_folder
+from gitmodel.cache.statcache import FolderState
 from gitmodel.errors import CorruptObjectError, UsageError, WouldOverwriteError
 from gitmodel.fsutil import atomic_write_bytes, make_writable
-from gitmodel.gitignore import ensure_ignored
-from gitmodel.manifests import decode_dir_manifest
+from gitmodel.manifests import DirColumns, decode_dir_columns
 from gitmodel.pointer import POINTER_SUFFIX, Pointer, artifact_location, read_pointer
 from gitmodel.progress import Progress
-from gitmodel.registry import ModelVersion, Registry, is_version_spec
 from gitmodel.selection import select_pointers
 from gitmodel.workspace import Workspace, open_workspace, register_repo
+
+if TYPE_CHECKING:  # the registry (and Git history reading) is imported only for NAME@vX
+    from gitmodel.registry import ModelVersion, Registry
 
 
 @dataclass(frozen=True)
@@ -49,6 +60,17 @@ class CheckoutPlan:
     folders_in_the_way: set[Path] = field(default_factory=set)  # where a write's file goes
     # oid -> the object's stat: a hard link to it has the same inode, mtime and size
     object_stats: dict[str, os.stat_result] = field(default_factory=dict)
+    fills: list[FolderFill] = field(default_factory=list)  # folders not in the work tree yet
+
+
+@dataclass(frozen=True)
+class FolderFill:
+    """A folder artifact to create whole: nothing of it is in the work tree yet."""
+
+    folder: Path
+    pointer_oid: str
+    files: DirColumns
+    generation: str  # the cache's, read before its objects were found present
 
 
 @dataclass(frozen=True)
@@ -68,28 +90,55 @@ def checkout(
 ) -> CheckoutResult:
     """Materialise artifacts. A target NAME@vX.Y.Z, NAME@latest or NAME#STAGE first restores
     that version's pointer (like `git checkout TAG -- POINTER`, staged), then its bytes."""
-    ws = open_workspace(Path(repo))
+    with paused_gc():
+        return _checkout(targets, Path(repo), force, verify)
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Python's cyclic garbage collector off for the block: a checkout allocates an object or
+    more per file and frees nearly nothing, so the collections it would trigger scan a growing
+    heap for no gain (tens of milliseconds for a folder of many files)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _checkout(
+    targets: Sequence[str | Path], repo: Path, force: bool, verify: bool
+) -> CheckoutResult:
+    ws = open_workspace(repo)
     register_repo(ws)
-    specs = [str(t) for t in targets if _is_spec(Path(repo), str(t))]
+    specs = [str(t) for t in targets if _is_spec(repo, str(t))]
     paths = [t for t in targets if str(t) not in specs]
     plan = CheckoutPlan()
     pointer_writes: list[tuple[Path, bytes]] = []
     with file_lock(ws.cache_lock, shared=True):
         if specs:
+            from gitmodel.registry import Registry
+
             registry = Registry(ws)
             for spec in specs:
                 version = registry.resolve(spec)
                 pointer_writes.append(plan_version(ws, registry, version, plan, verify, force))
         if paths or not specs:
-            for pointer_file in select_pointers(ws, paths, Path(repo)):
+            for pointer_file in select_pointers(ws, paths, repo):
                 _plan_pointer(ws, pointer_file, plan, verify)
         refuse_conflicts(plan, force)
         write_pointers(ws, pointer_writes)
         execute_plan(ws, plan)
     ws.stat_cache.close()
     rel = ws.relpath
+    restored = [rel(p.dest) for p in plan.writes]
+    for fill in plan.fills:
+        prefix = ws.repo.relpath(fill.folder) + "/"
+        restored += [prefix + path for path in fill.files.paths]
     return CheckoutResult(
-        restored=[rel(p.dest) for p in plan.writes],
+        restored=restored,
         unchanged=plan.unchanged,
         removed=[rel(p) for p in plan.removals],
         kept=plan.kept,
@@ -97,6 +146,8 @@ def checkout(
 
 
 def _is_spec(cwd: Path, target: str) -> bool:
+    from gitmodel.registry import is_version_spec
+
     return is_version_spec(target) and not os.path.lexists(cwd / target)
 
 
@@ -149,6 +200,8 @@ def write_pointers(ws: Workspace, pointer_writes: list[tuple[Path, bytes]]) -> N
     """Write restored pointers, keep their artifacts ignored, and stage both."""
     if not pointer_writes:
         return
+    from gitmodel.gitignore import ensure_ignored
+
     to_stage = []
     with file_lock(ws.repo_lock):
         for pointer_file, data in pointer_writes:
@@ -183,18 +236,30 @@ def plan_artifact(
     artifact = artifact_location(ws.repo.root, pointer_file, pointer)
     if not ws.store.has(pointer.oid):
         raise _missing(ws, pointer.oid, artifact)
+    if pointer.kind == "dir" and _is_new_folder(artifact):
+        _plan_fill(ws, pointer.oid, artifact, plan, verify)
+        return
     if pointer.kind == "file":
         targets = [Placement(pointer.oid, artifact, pointer.size)]
     else:
-        entries = decode_dir_manifest(ws.store.read_bytes(pointer.oid), pointer.oid)
-        targets = [Placement(e.oid, artifact / e.path, e.size, e.executable) for e in entries]
+        c = decode_dir_columns(ws.store.read_bytes(pointer.oid), pointer.oid)
+        if not verify and _folder_unchanged(ws, artifact, pointer.oid, c.paths, plan):
+            return
+        top = str(artifact)
+        targets = [
+            Placement(oid, Path(f"{top}/{path}"), size, executable)
+            for path, oid, size, executable in zip(
+                c.paths, c.oids, c.sizes, c.executable, strict=True
+            )
+        ]
+    stats = ws.store.stats_of([target.oid for target in targets])
     for target in targets:
-        st = ws.store.stat(target.oid)
-        if st is None:
+        if target.oid not in stats:
             raise _missing(ws, target.oid, target.dest)
-        plan.object_stats[target.oid] = st
-        if verify:
-            ws.store.verify(target.oid)
+    plan.object_stats.update(stats)
+    if verify:
+        for oid in stats:
+            ws.store.verify(oid)
     hasher = FileHasher(ws, artifact if pointer.kind == "dir" else None)
     _plan_root(ws, artifact, pointer.kind, plan, hasher)
     found = _found_in_folder(artifact) if pointer.kind == "dir" else None
@@ -206,6 +271,59 @@ def plan_artifact(
             if location not in wanted and _is_work_file(location, st):
                 _plan_extra(ws, Path(location), st, plan, hasher)
     hasher.save()
+
+
+def _folder_unchanged(
+    ws: Workspace, folder: Path, pointer_oid: str, paths: list[str], plan: CheckoutPlan
+) -> bool:
+    """Whether `folder` is as a checkout, add or status last found it up to date with this
+    manifest (its fingerprint recorded then): if so, every file counts as unchanged, as
+    `status` would say, without comparing them one by one."""
+    recorded = ws.stat_cache.folder_state(folder)
+    if recorded is None or recorded.oid != pointer_oid or recorded.cache != str(ws.store.root):
+        return False  # e.g. another version's folder: not worth a walk to find out
+    generation = ws.store.generation()
+    if recorded.generation != generation or not folder.is_dir() or folder.is_symlink():
+        return False
+    if recorded.fingerprint != folder_fingerprint(walk_folder(folder)):
+        return False
+    prefix = ws.repo.relpath(folder) + "/"
+    plan.unchanged += [prefix + path for path in paths]
+    return True
+
+
+def _is_new_folder(folder: Path) -> bool:
+    """Nothing at `folder`, or an empty real folder: nothing of the artifact is there yet."""
+    try:
+        st = os.lstat(folder)
+    except FileNotFoundError:
+        return True
+    except NotADirectoryError:
+        return False  # a file on the way: the general path reports it
+    if not stat.S_ISDIR(st.st_mode):
+        return False
+    with os.scandir(folder) as entries:
+        return next(entries, None) is None
+
+
+def _plan_fill(
+    ws: Workspace, pointer_oid: str, folder: Path, plan: CheckoutPlan, verify: bool
+) -> None:
+    # Read before the objects are looked for: a gc deleting some meanwhile changes it (and
+    # takes the cache lock exclusively, which the caller holds shared).
+    generation = ws.store.generation()
+    files = decode_dir_columns(ws.store.read_bytes(pointer_oid), pointer_oid)
+    stats = ws.store.stats_of(files.oids)
+    if len(stats) != len(dict.fromkeys(files.oids)):
+        path, oid = next(
+            (p, o) for p, o in zip(files.paths, files.oids, strict=True) if o not in stats
+        )
+        raise _missing(ws, oid, folder / path)
+    if verify:
+        for oid in stats:
+            ws.store.verify(oid)
+    plan.object_stats.update(stats)
+    plan.fills.append(FolderFill(folder, pointer_oid, files, generation))
 
 
 def _found_in_folder(folder: Path) -> dict[str, os.stat_result]:
@@ -314,7 +432,8 @@ def execute_plan(ws: Workspace, plan: CheckoutPlan) -> None:
             tree.unlink()
     for path in plan.removals:
         path.unlink()
-    progress = Progress("Checking out", sum(p.size for p in plan.writes))
+    total = sum(p.size for p in plan.writes) + sum(sum(f.files.sizes) for f in plan.fills)
+    progress = Progress("Checking out", total)
     recorded = []
     for placement in plan.writes:
         dest = placement.dest
@@ -325,8 +444,46 @@ def execute_plan(ws: Workspace, plan: CheckoutPlan) -> None:
         linked = plan.object_stats.get(placement.oid) if mode == "hardlink" else None
         recorded.append((dest, linked or os.lstat(dest), placement.oid))
         progress.advance(placement.size)
-    progress.close()
     ws.stat_cache.record_many(recorded)
+    for fill in plan.fills:
+        _execute_fill(ws, fill, plan.object_stats, progress)
+    progress.close()
+
+
+def _execute_fill(
+    ws: Workspace, fill: FolderFill, object_stats: dict[str, os.stat_result], progress: Progress
+) -> None:
+    """Create the folder, then record what was placed: a stat cache row per file (only rows
+    that changed are written: after `add` in hardlink mode, none) and the folder's fingerprint
+    as `status` computes it, so that `status` right after finds the folder up to date."""
+    files = fill.files
+    top = str(fill.folder)
+    stats = fill_new_folder(
+        str(ws.store.objects_dir),
+        top,
+        files.paths,
+        files.oids,
+        files.executable,
+        files.folders,
+        ws.link_modes,
+        object_stats,
+        progress.advance,
+    )
+    ws.stat_cache.upsert_rows(
+        [
+            (f"{top}/{path}", st.st_ino, st.st_mtime_ns, st.st_size, oid)
+            for path, st, oid in zip(files.paths, stats, files.oids, strict=True)
+        ]
+    )
+    if any(path.endswith(POINTER_SUFFIX) for path in files.paths):
+        return  # status never lists such files, so it could not match this folder anyway
+    listed = [WorkFile(path, "", st) for path, st in zip(files.paths, stats, strict=True)]
+    if any(a > b for a, b in zip(files.paths, files.paths[1:], strict=False)):  # come sorted
+        listed.sort()
+    state = FolderState(
+        folder_fingerprint(listed), fill.pointer_oid, str(ws.store.root), fill.generation
+    )
+    ws.stat_cache.record_folder(fill.folder, state)
 
 
 def _missing(ws: Workspace, oid: str, dest: Path) -> Exception:
