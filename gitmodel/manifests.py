@@ -153,6 +153,8 @@ def _check_paths(paths: list[str]) -> frozenset[str]:
 
         duplicate = next(p for p, n in Counter(paths).items() if n > 1)
         raise ValueError(f"path {duplicate!r} is listed twice")
+    if "/" not in joined:
+        return frozenset()  # a flat folder
     folders: set[str] = set()
     for parent in {p.rpartition("/")[0] for p in paths}:
         while parent and parent not in folders:

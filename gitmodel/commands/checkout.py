@@ -4,9 +4,7 @@ Plans first, then acts: if any work-tree file would be overwritten or deleted wh
 are not in the cache, nothing is touched (unless --force).
 
 A folder artifact that is not in the work tree yet (the common case: a fresh clone, a switch
-of branch) skips the file-by-file planning: it is filled in a hidden sibling folder that is
-renamed into place (cache/placing.py), and what was placed goes to the stat cache, with the
-folder's fingerprint, so that the next `status` hashes nothing and compares no file.
+of branch) skips the file-by-file planning (commands/folderfill.py).
 """
 
 from __future__ import annotations
@@ -21,15 +19,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gitmodel.artifacts import FileHasher, WorkFile, folder_fingerprint, walk_folder
+from gitmodel.artifacts import FileHasher, walk_folder
 from gitmodel.cache.links import materialise
 from gitmodel.cache.lock import file_lock
 from gitmodel.cache.objects import missing_object
-from gitmodel.cache.placing import fill_new_folder
-from gitmodel.cache.statcache import FolderState
+from gitmodel.commands.folderfill import (
+    FolderFill,
+    execute_fill,
+    folder_unchanged,
+    is_new_folder,
+    plan_fill,
+)
 from gitmodel.errors import CorruptObjectError, UsageError, WouldOverwriteError
 from gitmodel.fsutil import atomic_write_bytes, make_writable
-from gitmodel.manifests import DirColumns, decode_dir_columns
+from gitmodel.manifests import decode_dir_columns
 from gitmodel.pointer import POINTER_SUFFIX, Pointer, artifact_location, read_pointer
 from gitmodel.progress import Progress
 from gitmodel.selection import select_pointers
@@ -61,16 +64,6 @@ class CheckoutPlan:
     # oid -> the object's stat: a hard link to it has the same inode, mtime and size
     object_stats: dict[str, os.stat_result] = field(default_factory=dict)
     fills: list[FolderFill] = field(default_factory=list)  # folders not in the work tree yet
-
-
-@dataclass(frozen=True)
-class FolderFill:
-    """A folder artifact to create whole: nothing of it is in the work tree yet."""
-
-    folder: Path
-    pointer_oid: str
-    files: DirColumns
-    generation: str  # the cache's, read before its objects were found present
 
 
 @dataclass(frozen=True)
@@ -236,14 +229,16 @@ def plan_artifact(
     artifact = artifact_location(ws.repo.root, pointer_file, pointer)
     if not ws.store.has(pointer.oid):
         raise _missing(ws, pointer.oid, artifact)
-    if pointer.kind == "dir" and _is_new_folder(artifact):
-        _plan_fill(ws, pointer.oid, artifact, plan, verify)
+    if pointer.kind == "dir" and is_new_folder(artifact):
+        plan.fills.append(plan_fill(ws, pointer.oid, artifact, verify))
         return
     if pointer.kind == "file":
         targets = [Placement(pointer.oid, artifact, pointer.size)]
     else:
         c = decode_dir_columns(ws.store.read_bytes(pointer.oid), pointer.oid)
-        if not verify and _folder_unchanged(ws, artifact, pointer.oid, c.paths, plan):
+        if not verify and folder_unchanged(ws, artifact, pointer.oid):
+            prefix = ws.repo.relpath(artifact) + "/"
+            plan.unchanged += [prefix + path for path in c.paths]
             return
         top = str(artifact)
         targets = [
@@ -271,59 +266,6 @@ def plan_artifact(
             if location not in wanted and _is_work_file(location, st):
                 _plan_extra(ws, Path(location), st, plan, hasher)
     hasher.save()
-
-
-def _folder_unchanged(
-    ws: Workspace, folder: Path, pointer_oid: str, paths: list[str], plan: CheckoutPlan
-) -> bool:
-    """Whether `folder` is as a checkout, add or status last found it up to date with this
-    manifest (its fingerprint recorded then): if so, every file counts as unchanged, as
-    `status` would say, without comparing them one by one."""
-    recorded = ws.stat_cache.folder_state(folder)
-    if recorded is None or recorded.oid != pointer_oid or recorded.cache != str(ws.store.root):
-        return False  # e.g. another version's folder: not worth a walk to find out
-    generation = ws.store.generation()
-    if recorded.generation != generation or not folder.is_dir() or folder.is_symlink():
-        return False
-    if recorded.fingerprint != folder_fingerprint(walk_folder(folder)):
-        return False
-    prefix = ws.repo.relpath(folder) + "/"
-    plan.unchanged += [prefix + path for path in paths]
-    return True
-
-
-def _is_new_folder(folder: Path) -> bool:
-    """Nothing at `folder`, or an empty real folder: nothing of the artifact is there yet."""
-    try:
-        st = os.lstat(folder)
-    except FileNotFoundError:
-        return True
-    except NotADirectoryError:
-        return False  # a file on the way: the general path reports it
-    if not stat.S_ISDIR(st.st_mode):
-        return False
-    with os.scandir(folder) as entries:
-        return next(entries, None) is None
-
-
-def _plan_fill(
-    ws: Workspace, pointer_oid: str, folder: Path, plan: CheckoutPlan, verify: bool
-) -> None:
-    # Read before the objects are looked for: a gc deleting some meanwhile changes it (and
-    # takes the cache lock exclusively, which the caller holds shared).
-    generation = ws.store.generation()
-    files = decode_dir_columns(ws.store.read_bytes(pointer_oid), pointer_oid)
-    stats = ws.store.stats_of(files.oids)
-    if len(stats) != len(dict.fromkeys(files.oids)):
-        path, oid = next(
-            (p, o) for p, o in zip(files.paths, files.oids, strict=True) if o not in stats
-        )
-        raise _missing(ws, oid, folder / path)
-    if verify:
-        for oid in stats:
-            ws.store.verify(oid)
-    plan.object_stats.update(stats)
-    plan.fills.append(FolderFill(folder, pointer_oid, files, generation))
 
 
 def _found_in_folder(folder: Path) -> dict[str, os.stat_result]:
@@ -446,44 +388,8 @@ def execute_plan(ws: Workspace, plan: CheckoutPlan) -> None:
         progress.advance(placement.size)
     ws.stat_cache.record_many(recorded)
     for fill in plan.fills:
-        _execute_fill(ws, fill, plan.object_stats, progress)
+        execute_fill(ws, fill, progress)
     progress.close()
-
-
-def _execute_fill(
-    ws: Workspace, fill: FolderFill, object_stats: dict[str, os.stat_result], progress: Progress
-) -> None:
-    """Create the folder, then record what was placed: a stat cache row per file (only rows
-    that changed are written: after `add` in hardlink mode, none) and the folder's fingerprint
-    as `status` computes it, so that `status` right after finds the folder up to date."""
-    files = fill.files
-    top = str(fill.folder)
-    stats = fill_new_folder(
-        str(ws.store.objects_dir),
-        top,
-        files.paths,
-        files.oids,
-        files.executable,
-        files.folders,
-        ws.link_modes,
-        object_stats,
-        progress.advance,
-    )
-    ws.stat_cache.upsert_rows(
-        [
-            (f"{top}/{path}", st.st_ino, st.st_mtime_ns, st.st_size, oid)
-            for path, st, oid in zip(files.paths, stats, files.oids, strict=True)
-        ]
-    )
-    if any(path.endswith(POINTER_SUFFIX) for path in files.paths):
-        return  # status never lists such files, so it could not match this folder anyway
-    listed = [WorkFile(path, "", st) for path, st in zip(files.paths, stats, strict=True)]
-    if any(a > b for a, b in zip(files.paths, files.paths[1:], strict=False)):  # come sorted
-        listed.sort()
-    state = FolderState(
-        folder_fingerprint(listed), fill.pointer_oid, str(ws.store.root), fill.generation
-    )
-    ws.stat_cache.record_folder(fill.folder, state)
 
 
 def _missing(ws: Workspace, oid: str, dest: Path) -> Exception:
