@@ -7,14 +7,18 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from gitmodel.errors import CorruptObjectError
-from gitmodel.formats import TensorEntry
-from gitmodel.hashing import is_oid
+from gitmodel.errors import CorruptObjectError, PointerError
+from gitmodel.hashing import all_oids, is_oid
 from gitmodel.pointer import check_relative_path
-from gitmodel.tensordiff import TensorRecord
+
+if TYPE_CHECKING:  # imported when used: checkout decodes folder manifests and needs neither
+    from gitmodel.formats import TensorEntry
+    from gitmodel.tensordiff import TensorRecord
 
 MANIFEST_VERSION = 1
 
@@ -47,26 +51,127 @@ def encode_dir_manifest(entries: Iterable[FileEntry]) -> bytes:
     return _canonical({"version": MANIFEST_VERSION, "kind": "dir", "files": files})
 
 
-def decode_dir_manifest(data: bytes, oid: str) -> list[FileEntry]:
+class DirColumns(NamedTuple):
+    """A folder manifest as parallel lists (index i is one file), plus the folders it implies.
+
+    Built with a few C-speed passes over whole columns rather than an object per file: a
+    checkout of a folder of many small files spends little else on the manifest.
+    """
+
+    paths: list[str]  # relative to the artifact folder, POSIX
+    oids: list[str]
+    sizes: list[int]
+    executable: list[bool]
+    tensors: list[str | None]
+    folders: frozenset[str]  # every folder that holds a file, at any depth ("" excluded)
+
+
+_DRIVE_IN_COLUMN_RE = re.compile(r"(?:^|\0)[A-Za-z]:")
+_MODES = {"644": False, "755": True}
+
+
+def decode_dir_columns(data: bytes, oid: str) -> DirColumns:
+    """Decode and validate a folder manifest; refuses a malformed one with CorruptObjectError.
+
+    Refused: a wrong version or kind; a path that is not a string, is empty, absolute, has an
+    empty, "." or ".." segment, a backslash or NUL; the same path twice; a path that is also
+    a folder of another path; a size that is not a non-negative integer; a mode other than
+    644 or 755; a file or tensor-manifest oid that is not exactly `xxh128:<32 hex>`.
+    """
     try:
         doc = json.loads(data)
         if doc.get("version") != MANIFEST_VERSION or doc.get("kind") != "dir":
             raise ValueError("not a version-1 folder manifest")
-        entries = []
-        for item in doc["files"]:
-            path, file_oid, size = item["path"], item["oid"], item["size"]
-            if not isinstance(path, str) or not is_oid(file_oid) or type(size) is not int:
-                raise ValueError(f"bad entry {item!r}")
-            check_relative_path(path, f"manifest {oid}")
-            entries.append(
-                FileEntry(path, file_oid, size, item.get("mode") == "755", item.get("tensors"))
+        files = doc["files"]
+        if type(files) is not list:
+            raise ValueError("files is not a list")
+        paths = [f["path"] for f in files]
+        oids = [f["oid"] for f in files]
+        sizes = [f["size"] for f in files]
+        modes = [f.get("mode", "644") for f in files]
+        tensors = [f.get("tensors") for f in files]
+        folders = _check_paths(paths)
+        _check_oids(oids, "file")
+        _check_oids([t for t in tensors if t is not None], "tensor manifest")
+        if not set(map(type, sizes)) <= {int}:
+            raise ValueError(
+                f"a size is not an integer: {_first(sizes, lambda s: type(s) is int)!r}"
             )
-        return entries
+        if sizes and min(sizes) < 0:
+            raise ValueError(f"a size is negative: {min(sizes)}")
+        if not set(map(type, modes)) <= {str} or not set(modes) <= _MODES.keys():
+            raise ValueError(f"a mode is not 644 or 755: {_first(modes, _MODES.__contains__)!r}")
+        executable = [_MODES[m] for m in modes]
+        return DirColumns(paths, oids, sizes, executable, tensors, folders)
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise CorruptObjectError(
             f"folder manifest {oid} is not valid: {exc}",
             "delete it from the cache and fetch it again with `git model pull`",
         ) from None
+
+
+def _first(values: Sequence[object], good: Callable[[Any], object]) -> object:
+    """The first value for which `good` is false (to name it in an error)."""
+    return next((v for v in values if not good(v)), None)
+
+
+def _check_oids(oids: list[str], what: str) -> None:
+    if not all_oids(oids):
+        bad = _first(oids, lambda o: type(o) is str and is_oid(o))
+        raise ValueError(f"bad {what} oid {bad!r}")
+
+
+def _check_paths(paths: list[str]) -> frozenset[str]:
+    """Validate the path column; returns every folder the paths imply."""
+    if not paths:
+        return frozenset()
+    if not set(map(type, paths)) <= {str}:
+        raise ValueError(f"a path is not a string: {_first(paths, lambda p: type(p) is str)!r}")
+    joined = "\0".join(paths)
+    # One pass over all paths: NUL separates them, so a NUL inside one shows as an extra
+    # separator; as "/" it turns every path's start and end into segment boundaries.
+    slashed = "/" + joined.replace("\0", "/") + "/"
+    if (
+        joined.count("\0") != len(paths) - 1
+        or "\\" in joined
+        or "//" in slashed
+        or "/./" in slashed
+        or "/../" in slashed
+        or _DRIVE_IN_COLUMN_RE.search(joined)
+    ):
+        for path in paths:  # rare: find the culprit, to name it
+            try:
+                check_relative_path(path, "manifest")
+            except PointerError as exc:
+                raise ValueError(exc.message.removeprefix("manifest: ")) from None
+            if "" in path.split("/"):
+                raise ValueError(f"path {path!r} has an empty segment")
+        raise ValueError("a path is invalid")  # pragma: no cover - the loop names it
+    unique = set(paths)
+    if len(unique) != len(paths):
+        from collections import Counter
+
+        duplicate = next(p for p, n in Counter(paths).items() if n > 1)
+        raise ValueError(f"path {duplicate!r} is listed twice")
+    if "/" not in joined:
+        return frozenset()  # a flat folder
+    folders: set[str] = set()
+    for parent in {p.rpartition("/")[0] for p in paths}:
+        while parent and parent not in folders:
+            folders.add(parent)
+            parent = parent.rpartition("/")[0]
+    clash = folders & unique
+    if clash:
+        raise ValueError(f"path {min(clash)!r} is both a file and a folder")
+    return frozenset(folders)
+
+
+def decode_dir_manifest(data: bytes, oid: str) -> list[FileEntry]:
+    c = decode_dir_columns(data, oid)
+    return [
+        FileEntry(*entry)
+        for entry in zip(c.paths, c.oids, c.sizes, c.executable, c.tensors, strict=True)
+    ]
 
 
 def encode_tensor_manifest(
@@ -109,6 +214,8 @@ def tensor_summary(data: bytes, oid: str) -> TensorSummary:
 
 
 def decode_tensor_manifest(data: bytes, oid: str) -> list[TensorRecord]:
+    from gitmodel.tensordiff import TensorRecord
+
     try:
         return [
             TensorRecord(t["name"], t["dtype"], tuple(t["shape"]), t["oid"])

@@ -21,10 +21,10 @@ POINTER_VERSION = 1
 MAX_POINTER_SIZE = 64 * 1024
 KINDS = ("file", "dir")
 # The GTO artifact-name convention, so that names work inside Git tags GTO can read.
-NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9/-]*[a-z0-9])?$")
-GIT_OID_RE = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
+NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9/-]*[a-z0-9])?$")  # fullmatch: not "name\n"
+GIT_OID_RE = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})\Z")  # \Z: `$` allows a final newline
 _DRIVE_RE = re.compile(r"^[A-Za-z]:")
-DATA_OID_RE = re.compile(r"^(?:xxh128:[0-9a-f]{32}|git:(?:[0-9a-f]{40}|[0-9a-f]{64}))$")
+DATA_OID_RE = re.compile(r"^(?:xxh128:[0-9a-f]{32}|git:(?:[0-9a-f]{40}|[0-9a-f]{64}))\Z")
 TOP_LEVEL_KEYS = ("version", "name", "path", "oid", "size", "kind")
 TABLE_KEYS = ("format", "metrics", "params", "lineage")
 
@@ -251,7 +251,7 @@ def _lineage_from_doc(raw: object, source: str) -> Lineage | None:
 
 
 def validate_pointer(pointer: Pointer, source: str = "pointer") -> None:
-    if not NAME_RE.match(pointer.name):
+    if not NAME_RE.fullmatch(pointer.name):
         raise _fail(
             source,
             f"model name {pointer.name!r} must be lowercase letters, digits, '-' or '/', "

@@ -59,6 +59,33 @@ class ObjectStore:
             return None
         return st if stat.S_ISREG(st.st_mode) else None
 
+    def stats_of(self, oids: list[str]) -> dict[str, os.stat_result]:
+        """The stat of each object that is present (a regular file), by oid; absent ones are
+        left out. One stat per object, relative to an open descriptor of the objects folder
+        rather than through its full path: for the many objects of a folder artifact."""
+        from gitmodel.errors import UsageError  # here, not at the top: an additive helper
+        from gitmodel.hashing import all_oids
+
+        if not all_oids(oids):
+            raise UsageError("not a list of object ids", "an oid is 'xxh128:' and 32 hex digits")
+        try:
+            objects = os.open(self._objects, os.O_RDONLY | os.O_DIRECTORY)
+        except FileNotFoundError:
+            return {}
+        found: dict[str, os.stat_result] = {}
+        stat_at = os.stat
+        try:
+            for oid in dict.fromkeys(oids):
+                try:
+                    st = stat_at(f"{oid[7:9]}/{oid[9:]}", dir_fd=objects)
+                except (FileNotFoundError, NotADirectoryError):
+                    continue
+                if stat.S_ISREG(st.st_mode):
+                    found[oid] = st
+        finally:
+            os.close(objects)
+        return found
+
     def generation(self) -> str:
         """A token that changes whenever objects may have been deleted (gc, fsck quarantine).
 

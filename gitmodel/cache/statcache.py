@@ -135,6 +135,25 @@ class StatCache:
 
         self._run(write)
 
+    def upsert_rows(self, rows: list[tuple[str, int, int, int, str]]) -> None:
+        """Record (path, inode, mtime_ns, size, oid) rows, writing only those that differ from
+        what is stored: a checkout of files whose rows `add` already wrote changes no page."""
+        if not rows:
+            return
+        upsert = (
+            "INSERT INTO entries VALUES (?, ?, ?, ?, ?) ON CONFLICT (path) DO UPDATE SET "
+            "inode = excluded.inode, mtime_ns = excluded.mtime_ns, size = excluded.size, "
+            "oid = excluded.oid WHERE (inode, mtime_ns, size, oid) IS NOT "
+            "(excluded.inode, excluded.mtime_ns, excluded.size, excluded.oid)"
+        )
+
+        def write(db: sqlite3.Connection) -> None:
+            db.execute("BEGIN IMMEDIATE")
+            db.executemany(upsert, rows)
+            db.execute("COMMIT")
+
+        self._run(write)
+
     def folder_state(self, folder: Path) -> FolderState | None:
         row = self._run(
             lambda db: db.execute(

@@ -87,28 +87,32 @@ def materialise_paths(repo: GitRepo, pointer_paths: list[str]) -> int:
     paths = [p for p in pointer_paths if (repo.root / p).is_file()]
     if not paths:
         return 0
-    from gitmodel.commands.checkout import CheckoutPlan, execute_plan, plan_artifact
+    from gitmodel.cache.lock import file_lock
+    from gitmodel.commands.checkout import CheckoutPlan, execute_plan, paused_gc, plan_artifact
     from gitmodel.pointer import read_pointer
     from gitmodel.workspace import open_workspace
 
     ws = open_workspace(repo.root)
     restored = 0
-    for rel in paths:
-        pointer_file = repo.root / rel
-        plan = CheckoutPlan()
-        try:
-            plan_artifact(ws, read_pointer(pointer_file), pointer_file, plan, verify=False)
-        except GitModelError as exc:
-            _warn(f"{rel}: {exc.message} ({exc.hint})")
-            continue
-        if plan.conflicts:
-            _warn(
-                f"not updating {rel.removesuffix(POINTER_SUFFIX)}: it has changes not saved in "
-                f"the cache ({', '.join(plan.conflicts[:3])}); run `git model status`"
-            )
-            continue
-        execute_plan(ws, plan)
-        restored += len(plan.writes)
+    # Shared, like `git model checkout`: a gc (exclusive) cannot delete objects between the
+    # plan finding them and the links to them being made.
+    with paused_gc(), file_lock(ws.cache_lock, shared=True):
+        for rel in paths:
+            pointer_file = repo.root / rel
+            plan = CheckoutPlan()
+            try:
+                plan_artifact(ws, read_pointer(pointer_file), pointer_file, plan, verify=False)
+            except GitModelError as exc:
+                _warn(f"{rel}: {exc.message} ({exc.hint})")
+                continue
+            if plan.conflicts:
+                _warn(
+                    f"not updating {rel.removesuffix(POINTER_SUFFIX)}: it has changes not saved "
+                    f"in the cache ({', '.join(plan.conflicts[:3])}); run `git model status`"
+                )
+                continue
+            execute_plan(ws, plan)
+            restored += len(plan.writes) + sum(len(fill.files.paths) for fill in plan.fills)
     ws.stat_cache.close()
     if restored:
         print(f"git-model: updated {restored} artifact file(s)", file=sys.stderr)

@@ -9,6 +9,7 @@ from gitmodel.cache.lock import file_lock
 from gitmodel.commands.checkout import (
     CheckoutPlan,
     execute_plan,
+    paused_gc,
     plan_version,
     refuse_conflicts,
     write_pointers,
@@ -49,7 +50,7 @@ def rollback(
     current = _current_version(ws, registry, history, stage)
     target = _target_version(history, current, to)
     plan = CheckoutPlan()
-    with file_lock(ws.cache_lock, shared=True):
+    with paused_gc(), file_lock(ws.cache_lock, shared=True):
         pointer_file, data = plan_version(ws, registry, target, plan, False, force)
         refuse_conflicts(plan, force)
         # compare with HEAD, not the work tree: `checkout NAME@vX` may have staged it already
