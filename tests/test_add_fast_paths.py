@@ -5,12 +5,17 @@ manifest written as text, and staging through the `git` binary. Same bytes as be
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 import pytest
 
+from gitmodel.cache.objects import OBJECT_MODE, ObjectStore
+from gitmodel.cache.statcache import StatCache
 from gitmodel.formats import FormatError, scan_fd, scan_file
-from tests.helpers import write_safetensors
+from gitmodel.fsutil import remove_quietly
+from gitmodel.hashing import oid_of_bytes
+from tests.helpers import git, gm_ok, object_path, write_safetensors
 
 OID_A = "xxh128:" + "a" * 32
 OID_B = "xxh128:" + "b" * 32
@@ -39,3 +44,73 @@ def test_scan_fd_still_reads_formats_named_by_suffix_only(tmp_path: Path) -> Non
         scan_file(tmp_path / "bad.ONNX")
     with pytest.raises(FormatError):
         scan_file(tmp_path / "bad.safetensors")
+
+
+def test_temp_names_are_a_process_prefix_and_a_counter(tmp_path: Path) -> None:
+    store = ObjectStore(tmp_path / "cache")
+    names = [store.new_temp_name() for _ in range(3)]
+    prefix = names[0].rsplit("-", 1)[0]
+    assert names == [f"{prefix}-0", f"{prefix}-1", f"{prefix}-2"]
+    assert os.path.dirname(prefix) == str(tmp_path / "cache" / "tmp")
+    assert os.path.basename(prefix).startswith(f"{os.getpid()}-")
+    # Another store in the same process (or a later process with the same pid) differs.
+    assert ObjectStore(tmp_path / "cache").new_temp_name().rsplit("-", 1)[0] != prefix
+    assert store.new_temp().parent == tmp_path / "cache" / "tmp"
+
+
+def test_publish_over_an_existing_object_keeps_one_read_only_copy(tmp_path: Path) -> None:
+    """Two processes may both find an object missing and both publish it: the second rename
+    replaces the first's file with the same bytes, and no error is raised."""
+    store = ObjectStore(tmp_path / "cache")
+    data = b"model bytes"
+    oid = store.put_bytes(data)
+    first = os.stat(store.location(oid)).st_ino
+    temp = store.new_temp_name()
+    Path(temp).write_bytes(data)
+    store.publish(temp, oid)
+    st = os.stat(store.location(oid))
+    assert st.st_ino != first and stat.S_IMODE(st.st_mode) == OBJECT_MODE
+    assert store.read_bytes(oid) == data
+    assert not os.path.exists(temp)
+
+
+def test_remove_quietly_takes_str_and_path(tmp_path: Path) -> None:
+    for path in (str(tmp_path / "a"), tmp_path / "b"):
+        Path(path).write_bytes(b"x")
+        remove_quietly(path)
+        assert not os.path.exists(path)
+        remove_quietly(path)  # already gone: no error
+
+
+def test_stat_cache_keys_str_and_path_alike(tmp_path: Path) -> None:
+    work = tmp_path / "w.bin"
+    work.write_bytes(b"w")
+    st = os.stat(work)
+    cache = StatCache(tmp_path / "statcache.sqlite")
+    cache.record(str(work), st, OID_A)
+    assert cache.lookup(work, st) == OID_A
+    cache.record_many([(work, st, OID_B)])
+    assert cache.lookup(str(work), st) == OID_B
+    cache.close()
+
+
+def test_hardlink_folder_file_already_in_the_cache_is_linked_to_it(repo: Path) -> None:
+    """The one existence check: a file whose object is there already is not stored again;
+    the work file becomes a link to that object and no temp file is left behind."""
+    git(repo, "config", "model.linkType", "hardlink")
+    (repo / "first.bin").write_bytes(b"shared bytes")
+    gm_ok(repo, "add", "first.bin")
+    obj = object_path(repo, oid_of_bytes(b"shared bytes"))
+    folder = repo / "folder"
+    folder.mkdir()
+    (folder / "copy.bin").write_bytes(b"shared bytes")
+    (folder / "new.bin").write_bytes(b"new bytes")
+    gm_ok(repo, "add", "folder")
+    assert (folder / "copy.bin").stat().st_ino == obj.stat().st_ino
+    assert (folder / "new.bin").stat().st_ino == object_path(
+        repo, oid_of_bytes(b"new bytes")
+    ).stat().st_ino
+    assert os.listdir(repo / ".git" / "model" / "cache" / "tmp") == []
+    assert gm_ok(repo, "status", "--check") == (
+        "up to date              first.bin\nup to date              folder/\n"
+    )
