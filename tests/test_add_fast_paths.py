@@ -4,6 +4,7 @@ manifest written as text, and staging through the `git` binary. Same bytes as be
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 from pathlib import Path
@@ -15,11 +16,56 @@ from gitmodel.cache.statcache import StatCache
 from gitmodel.formats import FormatError, scan_fd, scan_file
 from gitmodel.fsutil import remove_quietly
 from gitmodel.hashing import oid_of_bytes
+from gitmodel.manifests import MANIFEST_VERSION, FileEntry, encode_dir_manifest
 from tests.helpers import git, gm_ok, object_path, write_safetensors
 
 OID_A = "xxh128:" + "a" * 32
 OID_B = "xxh128:" + "b" * 32
 OID_T = "xxh128:" + "c" * 32
+
+
+def generic_manifest(entries: list[FileEntry]) -> bytes:
+    """The folder manifest as the generic encoder wrote it before: canonical JSON."""
+    files = []
+    for e in sorted(entries, key=lambda e: e.path):
+        item: dict[str, object] = {
+            "path": e.path,
+            "oid": e.oid,
+            "size": e.size,
+            "mode": "755" if e.executable else "644",
+        }
+        if e.tensors:
+            item["tensors"] = e.tensors
+        files.append(item)
+    doc = {"version": MANIFEST_VERSION, "kind": "dir", "files": files}
+    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def test_dir_manifest_exact_bytes() -> None:
+    entries = [
+        FileEntry("z/weights.safetensors", OID_B, 236, tensors=OID_T),
+        FileEntry("run.sh", OID_A, 0, executable=True),
+    ]
+    assert encode_dir_manifest(entries) == (
+        b'{"files":['
+        b'{"mode":"755","oid":"xxh128:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","path":"run.sh","size":0},'
+        b'{"mode":"644","oid":"xxh128:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",'
+        b'"path":"z/weights.safetensors","size":236,'
+        b'"tensors":"xxh128:cccccccccccccccccccccccccccccccc"}'
+        b'],"kind":"dir","version":1}'
+    )
+    assert encode_dir_manifest([]) == b'{"files":[],"kind":"dir","version":1}'
+
+
+@pytest.mark.parametrize(
+    "name",
+    ['quo"te', "back\\slash", "tab\tand\nnewline", "ctl\x01\x1f\x7f", "é ü 日本", "\u2028", "😀"],
+)
+def test_dir_manifest_escapes_names_as_the_generic_encoder_did(name: str) -> None:
+    entries = [FileEntry(f"d/{name}", OID_A, 7), FileEntry("a", OID_B, 1, True, OID_T)]
+    data = encode_dir_manifest(entries)
+    assert data == generic_manifest(entries)
+    assert json.loads(data)["files"][1]["path"] == f"d/{name}"
 
 
 def test_scan_fd_reads_with_pread_and_leaves_the_offset(tmp_path: Path) -> None:
