@@ -13,8 +13,10 @@ import pytest
 
 from gitmodel.cache.objects import OBJECT_MODE, ObjectStore
 from gitmodel.cache.statcache import StatCache
+from gitmodel.errors import GitError
 from gitmodel.formats import FormatError, scan_fd, scan_file
 from gitmodel.fsutil import remove_quietly
+from gitmodel.git import GitRepo
 from gitmodel.hashing import oid_of_bytes
 from gitmodel.manifests import MANIFEST_VERSION, FileEntry, encode_dir_manifest
 from tests.helpers import git, gm_ok, object_path, write_safetensors
@@ -159,4 +161,17 @@ def test_hardlink_folder_file_already_in_the_cache_is_linked_to_it(repo: Path) -
     assert os.listdir(repo / ".git" / "model" / "cache" / "tmp") == []
     assert gm_ok(repo, "status", "--check") == (
         "up to date              first.bin\nup to date              folder/\n"
+    )
+
+
+def test_stage_forces_ignored_paths_and_reports_git_errors(repo: Path) -> None:
+    (repo / ".gitignore").write_text("*.gitmodel\n")
+    (repo / "m.bin.gitmodel").write_text("x\n")
+    git_repo = GitRepo.discover(repo)
+    git_repo.stage(["m.bin.gitmodel"])
+    assert git(repo, "diff", "--cached", "--name-only").stdout == "m.bin.gitmodel\n"
+    with pytest.raises(GitError) as caught:
+        git_repo.stage(["no-such-file"])
+    assert caught.value.message == (
+        "git add failed: fatal: pathspec 'no-such-file' did not match any files"
     )
