@@ -4,6 +4,7 @@ manifest written as text, and staging through the `git` binary. Same bytes as be
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import stat
@@ -17,7 +18,7 @@ from gitmodel.errors import GitError
 from gitmodel.formats import FormatError, scan_fd, scan_file
 from gitmodel.fsutil import remove_quietly
 from gitmodel.git import GitRepo
-from gitmodel.hashing import oid_of_bytes
+from gitmodel.hashing import CHUNK_SIZE, ByteRange, hash_stream, oid_of_bytes
 from gitmodel.manifests import MANIFEST_VERSION, FileEntry, encode_dir_manifest
 from tests.helpers import git, gm_ok, object_path, write_safetensors
 
@@ -175,3 +176,14 @@ def test_stage_forces_ignored_paths_and_reports_git_errors(repo: Path) -> None:
     assert caught.value.message == (
         "git add failed: fatal: pathspec 'no-such-file' did not match any files"
     )
+
+
+@pytest.mark.parametrize("size", [0, 1, CHUNK_SIZE, 2 * CHUNK_SIZE + 5])
+def test_hash_stream_without_ranges_takes_the_lean_loop_to_the_same_digest(size: int) -> None:
+    data = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
+    seen: list[int] = []
+    lean = hash_stream(io.BytesIO(data), progress=seen.append)
+    general = hash_stream(io.BytesIO(data), [ByteRange(0, size)])
+    assert (lean.oid, lean.size, lean.range_oids) == (oid_of_bytes(data), size, ())
+    assert (general.oid, general.size) == (lean.oid, lean.size)
+    assert sum(seen) == size and all(0 < n <= CHUNK_SIZE for n in seen)

@@ -123,7 +123,8 @@ class StatCache:
         self.record_many([(path, st, oid)])
 
     def record_many(self, items: Iterable[tuple[Path | str, os.stat_result, str]]) -> None:
-        rows = [(str(p), *stat_key(st), oid) for p, st, oid in items]
+        # stat_key inlined: this runs once per file of a folder
+        rows = [(str(p), st.st_ino, st.st_mtime_ns, st.st_size, oid) for p, st, oid in items]
         if not rows:
             return
 
