@@ -10,12 +10,15 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from json.encoder import encode_basestring
+from typing import TYPE_CHECKING
 
 from gitmodel.errors import CorruptObjectError
 from gitmodel.formats import TensorEntry
 from gitmodel.hashing import is_oid
 from gitmodel.pointer import check_relative_path
-from gitmodel.tensordiff import TensorRecord
+
+if TYPE_CHECKING:  # imported when decoding: `add` never needs it
+    from gitmodel.tensordiff import TensorRecord
 
 MANIFEST_VERSION = 1
 
@@ -108,6 +111,8 @@ def tensor_summary(data: bytes, oid: str) -> TensorSummary:
 
 
 def decode_tensor_manifest(data: bytes, oid: str) -> list[TensorRecord]:
+    from gitmodel.tensordiff import TensorRecord
+
     try:
         return [
             TensorRecord(t["name"], t["dtype"], tuple(t["shape"]), t["oid"])

@@ -8,6 +8,8 @@ import io
 import json
 import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -187,3 +189,14 @@ def test_hash_stream_without_ranges_takes_the_lean_loop_to_the_same_digest(size:
     assert (lean.oid, lean.size, lean.range_oids) == (oid_of_bytes(data), size, ())
     assert (general.oid, general.size) == (lean.oid, lean.size)
     assert sum(seen) == size and all(0 < n <= CHUNK_SIZE for n in seen)
+
+
+def test_add_does_not_import_what_only_reading_or_diffing_needs() -> None:
+    """tomllib (reading pointers) and tensordiff (diffs) load lazily: a first add needs
+    neither, and every module imported costs start-up time on each command."""
+    code = (
+        "import sys, gitmodel.cli.core, gitmodel.commands.add; "
+        "print(sorted(m for m in ('tomllib', 'gitmodel.tensordiff') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout == "[]\n"
