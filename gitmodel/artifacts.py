@@ -106,12 +106,12 @@ class FileHasher:
         self.ws = ws
         self.folder = folder
         self._known: dict[str, tuple[StatKey, str]] | None = None
-        self.fresh: list[tuple[Path, os.stat_result, str]] = []
+        self.fresh: list[tuple[Path | str, os.stat_result, str]] = []
 
     def cached_oid(self, path: Path | str, st: os.stat_result) -> str | None:
         """The stat cache's oid for `path` if its (inode, mtime, size) still match, else None."""
         if self.folder is None:
-            return self.ws.stat_cache.lookup(Path(path), st)
+            return self.ws.stat_cache.lookup(path, st)
         if self._known is None:
             self._known = self.ws.stat_cache.entries_under(self.folder)
         hit = self._known.get(str(path))

@@ -42,9 +42,9 @@ def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o644) -> None:
         raise
 
 
-def remove_quietly(path: Path) -> None:
+def remove_quietly(path: Path | str) -> None:
     with contextlib.suppress(FileNotFoundError):
-        path.unlink()
+        os.unlink(path)
 
 
 def make_writable(path: Path) -> None:

@@ -92,6 +92,8 @@ def hash_stream(
     Every chunk is also handed to each sink (e.g. a temp file being written), so the data is
     read exactly once. Memory stays at one chunk whatever the stream size.
     """
+    if not ranges and not sinks:
+        return _hash_whole(stream, progress)
     whole = xxhash.xxh3_128()
     pending = sorted(ranges, key=lambda r: r.begin)
     range_hashers = [xxhash.xxh3_128() for _ in pending]
@@ -130,6 +132,25 @@ def hash_stream(
         size=offset,
         range_oids=tuple(OID_PREFIX + h.hexdigest() for h in range_hashers),
     )
+
+
+def _hash_whole(stream: ReadableInto, progress: Callable[[int], None] | None) -> StreamDigest:
+    """`hash_stream` without ranges or sinks: the loop most files of a folder take, lean
+    because a small file costs little more than the call itself."""
+    whole = xxhash.xxh3_128()
+    buffer = _take_buffer()
+    try:
+        view = memoryview(buffer)
+        readinto = stream.readinto
+        size = 0
+        while n := readinto(buffer):
+            whole.update(view[:n])
+            size += n
+            if progress is not None:
+                progress(n)
+    finally:
+        _buffers.buffer = buffer
+    return StreamDigest(oid=OID_PREFIX + whole.hexdigest(), size=size, range_oids=())
 
 
 def hash_file(path: Path, progress: Callable[[int], None] | None = None) -> str:

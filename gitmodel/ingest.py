@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from gitmodel.artifacts import FileHasher, WorkFile, folder_fingerprint, walk_folder
 from gitmodel.cache.links import materialise
 from gitmodel.cache.statcache import FolderState
-from gitmodel.formats import FormatError, FormatScan, scan_file
+from gitmodel.formats import FormatError, FormatScan, scan_fd
+from gitmodel.hashing import ByteRange
 from gitmodel.manifests import (
     FileEntry,
     encode_dir_manifest,
@@ -33,8 +36,7 @@ class StoredArtifact:
     warnings: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class StoredFile:
+class StoredFile(NamedTuple):  # a tuple: one per file of a folder
     oid: str
     size: int
     tensors: str | None
@@ -45,35 +47,50 @@ class StoredFile:
 
 def store_file(
     ws: Workspace,
-    path: Path,
+    path: Path | str,
     known_tensors: dict[str, str | None],
     progress: Progress | None,
     warnings: list[str],
     hasher: FileHasher | None = None,
+    st: os.stat_result | None = None,
 ) -> StoredFile:
     """Store one file; `known_tensors` maps oids we already have a tensor manifest for.
 
     With a `hasher`, stat cache reads come from it and writes are queued on it (save them
-    with `hasher.save()`); without one, each goes to the stat cache at once.
+    with `hasher.save()`); without one, each goes to the stat cache at once. `st` is the
+    file's lstat if the caller has it (a folder walk does). Paths stay strings in here:
+    this runs once per file of a folder.
     """
-    st = os.lstat(path)
-    cached = hasher.cached_oid(path, st) if hasher else ws.stat_cache.lookup(path, st)
+    location = os.fspath(path)
+    if st is None:
+        st = os.lstat(location)
+    cached = hasher.cached_oid(location, st) if hasher else ws.stat_cache.lookup(location, st)
     if cached is not None and ws.store.has(cached) and cached in known_tensors:
-        size = os.stat(path).st_size  # the object's size, also through a symlink into the cache
+        size = os.stat(location).st_size  # the object's size, also through a symlink into the cache
         if progress:
             progress.advance(size)
         return StoredFile(cached, size, known_tensors[cached], None, hashed=False, st=st)
-    try:
-        scan = scan_file(path)
-    except FormatError as exc:
-        warnings.append(f"{path.name}: not read as {path.suffix.lstrip('.')}: {exc}")
-        scan = None
-    ingested = ws.store.ingest(path, ws.link_modes, scan.ranges if scan else (), progress, st)
+    found: list[FormatScan] = []
+
+    def scan(fd: int) -> Sequence[ByteRange]:
+        try:
+            result = scan_fd(fd, location)
+        except FormatError as exc:
+            name = Path(location)
+            warnings.append(f"{name.name}: not read as {name.suffix.lstrip('.')}: {exc}")
+            return ()
+        if result is None:
+            return ()
+        found.append(result)
+        return result.ranges
+
+    ingested = ws.store.ingest(location, ws.link_modes, (), progress, scan=scan, st=st)
     digest = ingested.digest
+    format_scan = found[-1] if found else None
     tensors = None
-    if scan is not None and scan.tensors:
+    if format_scan is not None and format_scan.tensors:
         tensors = ws.store.put_bytes(
-            encode_tensor_manifest(scan.name, scan.tensors, digest.range_oids)
+            encode_tensor_manifest(format_scan.name, format_scan.tensors, digest.range_oids)
         )
     relinked = ws.link_modes[0] in ("hardlink", "symlink") and not ingested.work_file_is_object
     if relinked:
@@ -81,15 +98,15 @@ def store_file(
         # link to the object-to-be (the same inode), and the work file keeps its bytes if the
         # batch fails.
         source = ws.store.pending(digest.oid) or ws.store.path(digest.oid)
-        materialise(source, path, ws.link_modes, executable=False)
+        materialise(source, Path(location), ws.link_modes, executable=False)
     # The stat from before the file was read (unless a link replaced it): had the file
     # changed meanwhile, its new mtime makes the next status rehash it.
-    recorded = os.lstat(path) if relinked else ingested.replaced_work_file or st
+    recorded = os.lstat(location) if relinked else ingested.replaced_work_file or st
     if hasher is not None:
-        hasher.fresh.append((path, recorded, digest.oid))
+        hasher.fresh.append((location, recorded, digest.oid))
     else:
-        ws.stat_cache.record(path, recorded, digest.oid)
-    return StoredFile(digest.oid, digest.size, tensors, scan, hashed=True, st=recorded)
+        ws.stat_cache.record(location, recorded, digest.oid)
+    return StoredFile(digest.oid, digest.size, tensors, format_scan, hashed=True, st=recorded)
 
 
 def store_artifact(
@@ -140,12 +157,12 @@ def _store_folder(
                 stored_as.append(work)
                 all_present = all_present and ws.store.has(oid)
                 continue
-            stored = store_file(ws, work.path, known, progress, warnings, hasher)
+            stored = store_file(ws, work.location, known, progress, warnings, hasher, work.st)
             hashed += stored.size if stored.hashed else 0
             entries.append(
                 FileEntry(work.relpath, stored.oid, stored.size, work.executable, stored.tensors)
             )
-            stored_as.append(work._replace(st=stored.st))
+            stored_as.append(work if stored.st is work.st else work._replace(st=stored.st))
     hasher.save()
     progress.close()
     oid = ws.store.put_bytes(encode_dir_manifest(entries))

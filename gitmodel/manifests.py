@@ -10,13 +10,14 @@ import math
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from json.encoder import encode_basestring
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from gitmodel.errors import CorruptObjectError, PointerError
 from gitmodel.hashing import all_oids, is_oid
 from gitmodel.pointer import check_relative_path
 
-if TYPE_CHECKING:  # imported when used: checkout decodes folder manifests and needs neither
+if TYPE_CHECKING:  # imported when used: checkout and add need neither
     from gitmodel.formats import TensorEntry
     from gitmodel.tensordiff import TensorRecord
 
@@ -37,18 +38,16 @@ def _canonical(doc: object) -> bytes:
 
 
 def encode_dir_manifest(entries: Iterable[FileEntry]) -> bytes:
-    files = []
+    """The canonical JSON of a folder manifest, written out directly: the same bytes as
+    `_canonical` of the document (keys sorted, no spaces), without building a dict per file
+    and walking them with the generic encoder (a folder may hold many thousands of files)."""
+    quote = encode_basestring  # JSON string literal, non-ASCII kept as is (ensure_ascii=False)
+    parts = []
     for e in sorted(entries, key=lambda e: e.path):
-        item: dict[str, object] = {
-            "path": e.path,
-            "oid": e.oid,
-            "size": e.size,
-            "mode": "755" if e.executable else "644",
-        }
-        if e.tensors:
-            item["tensors"] = e.tensors
-        files.append(item)
-    return _canonical({"version": MANIFEST_VERSION, "kind": "dir", "files": files})
+        mode = '"755"' if e.executable else '"644"'
+        item = f'{{"mode":{mode},"oid":{quote(e.oid)},"path":{quote(e.path)},"size":{e.size}'
+        parts.append(item + (f',"tensors":{quote(e.tensors)}}}' if e.tensors else "}"))
+    return f'{{"files":[{",".join(parts)}],"kind":"dir","version":{MANIFEST_VERSION}}}'.encode()
 
 
 class DirColumns(NamedTuple):

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -122,6 +121,8 @@ def parse_pointer(data: bytes, source: str = "pointer") -> Pointer:
             f"{source}: {len(data)} bytes, over the {MAX_POINTER_SIZE}-byte pointer cap",
             "a pointer is a small TOML file; is this an artifact named like a pointer?",
         )
+    import tomllib  # lazily: a first `git model add` writes pointers but reads none
+
     try:
         doc = tomllib.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:

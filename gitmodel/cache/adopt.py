@@ -74,10 +74,11 @@ def adopt(
     st: os.stat_result,
     temp: str,
     fresh_copy: str,
-    ranges: Iterable[ByteRange] = (),
+    ranges_of: Callable[[int], Iterable[ByteRange]] = lambda fd: (),
     progress: Callable[[int], None] | None = None,
 ) -> Adopted | None:
-    """Link `source` (whose lstat is `st`) at `temp` and hash it while copying it to
+    """Link `source` (whose lstat is `st`) at `temp` and hash it (with the byte ranges that
+    `ranges_of` finds in the open file hashed on their own) while copying it to
     `fresh_copy` (a new name on the same file system); fsync the inode. None, with no fresh
     copy left behind, where this cannot be done here (the caller then copies as usual);
     `temp` is the caller's to remove whatever happens."""
@@ -88,6 +89,7 @@ def adopt(
         linked = os.fstat(fd)
         if (linked.st_dev, linked.st_ino) != (st.st_dev, st.st_ino):
             return None  # the work file was replaced between its lstat and the link
+        ranges = ranges_of(fd)  # a format reader's header read, from the adopted inode
         digest = _hash_while_copying(fd, source, fresh_copy, linked, ranges, progress)
         if digest is None:
             return None

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from gitmodel.errors import GitModelError, UsageError
-from gitmodel.fsutil import LINK_REFUSALS, remove_quietly, try_link
+from gitmodel.fsutil import hard_link, remove_quietly, try_link
 
 LINK_MODES = ("reflink", "hardlink", "symlink", "copy")
 DEFAULT_LINK_MODES = ("reflink", "copy")
@@ -107,13 +107,7 @@ def _link(mode: str, source: str, dest: str) -> bool:
     """`try_link` for string paths; a hard link needs no Path objects (the hot case)."""
     if mode != "hardlink":
         return try_link(mode, Path(source), Path(dest))
-    try:
-        os.link(source, dest)
-    except OSError as exc:
-        if exc.errno in LINK_REFUSALS:
-            return False
-        raise
-    return True
+    return hard_link(source, dest)
 
 
 def copy_file(source: Path | str, dest: str, mode: int) -> None:

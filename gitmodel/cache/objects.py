@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import stat
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from io import FileIO
 from pathlib import Path
 from typing import BinaryIO
 
 from gitmodel.cache.adopt import adopt, adoptable
 from gitmodel.cache.copying import copy_hashing
 from gitmodel.errors import CorruptObjectError, GitModelError, ObjectMissingError
-from gitmodel.fsutil import atomic_write_bytes, remove_quietly, try_link
+from gitmodel.fsutil import atomic_write_bytes, hard_link, remove_quietly, try_link
 from gitmodel.hashing import ByteRange, StreamDigest, hash_stream, oid_hex, oid_of_bytes
 from gitmodel.progress import Progress
 
 OBJECT_MODE = 0o444
 GENERATION_FILE = "generation"
+
+# Called with the open descriptor of the bytes about to be hashed (read it with pread only),
+# before they are hashed; returns the byte ranges to hash on their own (a tensor manifest).
+Scanner = Callable[[int], Sequence[ByteRange]]
 
 
 @dataclass(frozen=True)
@@ -36,7 +42,11 @@ class ObjectStore:
         self.tmp_dir = root / "tmp"
         self._objects = str(self.objects_dir)  # string paths: pathlib is slow per object
         self._tmp_ready = False
-        self._batch: dict[str, Path] | None = None  # oid -> written temp, while batching
+        # Temp names: a per-process prefix (pid plus a random token, since pids are reused
+        # and a killed process leaves its temps behind) and a counter, not randomness per file.
+        self._temp_prefix = f"{self.tmp_dir}/{os.getpid()}-{os.urandom(4).hex()}-"
+        self._temp_numbers = itertools.count()
+        self._batch: dict[str, str | Path] | None = None  # oid -> written temp, while batching
         self._no_reflink = False  # reflink refused once: not tried again for every file
 
     def location(self, oid: str) -> str:
@@ -49,6 +59,16 @@ class ObjectStore:
 
     def has(self, oid: str) -> bool:
         return os.path.isfile(self.location(oid))
+
+    def _present(self, oid: str) -> bool:
+        """`has` with one access() call and no stat result: the check before a publish (only
+        objects are ever put at an object path, so no file type check is needed). For oids
+        computed here (not user input), as is `_hashed_location`."""
+        return os.access(self._hashed_location(oid), os.F_OK)
+
+    def _hashed_location(self, oid: str) -> str:
+        """`location` of an oid this process just computed: no format check needed."""
+        return f"{self._objects}/{oid[7:9]}/{oid[9:]}"
 
     def stat(self, oid: str) -> os.stat_result | None:
         """The object file's stat, or None if it is not there: `has` plus what a hard link to
@@ -123,45 +143,50 @@ class ObjectStore:
             if self._batch:
                 sync_file_system(self.tmp_dir)
                 for oid, temp in self._batch.items():
-                    if not self.publish(temp, oid, read_only_already=True):
-                        remove_quietly(temp)
+                    _rename_into_place(temp, self._hashed_location(oid))
                 self._batch.clear()
         finally:
             for temp in self._batch.values():
                 remove_quietly(temp)
             self._batch = None
 
-    def _keep(self, temp: Path, oid: str, durable: bool) -> bool:
+    def _keep(self, temp: str | Path, oid: str, durable: bool, fd: int | None = None) -> bool:
         """Publish a written temp now, or (unsynced, in a batch) when the batch ends.
 
+        The caller checked that the object is not there yet (see `publish`). `fd`, if given,
+        is the temp file open, to make it read-only without looking its path up again.
         True if the temp file was taken (moved or queued); False if the caller removes it.
         """
         if durable:
-            return self.publish(temp, oid)
+            if fd is not None:
+                os.fchmod(fd, OBJECT_MODE)
+            self.publish(temp, oid, read_only_already=fd is not None)
+            return True
         assert self._batch is not None
         if oid in self._batch:
             return False
-        os.chmod(temp, OBJECT_MODE)
+        if fd is not None:
+            os.fchmod(fd, OBJECT_MODE)
+        else:
+            os.chmod(temp, OBJECT_MODE)
         self._batch[oid] = temp
         return True
 
     def pending(self, oid: str) -> Path | None:
         """The temp file holding `oid` while a batch has not published it yet."""
-        return self._batch.get(oid) if self._batch is not None else None
+        temp = self._batch.get(oid) if self._batch is not None else None
+        return None if temp is None else Path(temp)
 
-    def _keep_linked(self, temp: Path, oid: str) -> bool:
-        """Like _keep for a hard link or clone: the bytes may still be only in the page cache
-        (written by whoever made the file), so they are flushed before the object appears."""
-        if self.has(oid):
+    def _keep_linked(self, temp: str, oid: str, fd: int) -> bool:
+        """Like _keep for a hard link or clone (open as `fd`): the bytes may still be only in
+        the page cache (written by whoever made the file), so they are flushed before the
+        object appears."""
+        if self._present(oid):
             return False  # the caller links the work file to the object that is there
         durable = self._batch is None
         if durable:
-            fd = os.open(temp, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        return self._keep(temp, oid, durable)
+            os.fsync(fd)
+        return self._keep(temp, oid, durable, fd)
 
     def open(self, oid: str) -> BinaryIO:
         try:
@@ -185,7 +210,7 @@ class ObjectStore:
         temp = self.new_temp()
         taken = False
         try:
-            with temp.open("wb") as f:
+            with open(temp, "wb") as f:
                 f.write(data)
                 if durable:
                     f.flush()
@@ -198,10 +223,12 @@ class ObjectStore:
 
     def ingest(
         self,
-        source: Path,
+        source: Path | str,
         link_modes: Iterable[str],
         ranges: Iterable[ByteRange] = (),
         progress: Progress | None = None,
+        *,
+        scan: Scanner | None = None,
         st: os.stat_result | None = None,
     ) -> Ingested:
         """Hash `source` and make sure its bytes are an object, reading the file once.
@@ -210,37 +237,54 @@ class ObjectStore:
         copy); with reflink the object is a copy-on-write clone; otherwise the bytes are
         streamed into a temp file while they are hashed, or, for a big file whose lstat `st`
         allows it, the file's inode becomes the object and the work tree gets the copy
-        (see gitmodel/cache/adopt.py).
+        (see gitmodel/cache/adopt.py). The file is opened once: `scan`, if given, reads its
+        header from that descriptor and returns the ranges to hash.
         """
-        ranges = list(ranges)
+        source = os.fspath(source)
+        fixed = tuple(ranges)
         advance = progress.advance if progress else None
         for mode in link_modes:
             if mode == "reflink" and self._no_reflink:
                 continue
-            temp = self.new_temp()
+            temp = self.new_temp_name()
             taken = False
             try:
-                if mode == "hardlink" and try_link(mode, source, temp):
-                    digest = _hash_path(temp, ranges, advance)
-                    taken = self._keep_linked(temp, digest.oid)
-                    return Ingested(digest, taken)
-                if mode == "reflink":
-                    if not try_link(mode, source, temp):
+                if mode == "hardlink":
+                    if not hard_link(source, temp):
+                        continue
+                elif mode == "reflink":
+                    if not try_link(mode, Path(source), Path(temp)):
                         self._no_reflink = True
                         continue
-                    digest = _hash_path(temp, ranges, advance)
-                    taken = self._keep_linked(temp, digest.oid)
-                    return Ingested(digest, False)
-                if mode == "copy" and st is not None and adoptable(st):
-                    adopted = self._adopt(source, st, temp, ranges, advance)
-                    if adopted is not None:
-                        taken = True
-                        return adopted
-                if mode in ("copy", "symlink"):
+                elif mode in ("copy", "symlink"):
+                    if mode == "copy" and st is not None and adoptable(st):
+                        adopted = self._adopt(source, st, temp, scan or (lambda fd: fixed), advance)
+                        if adopted is not None:
+                            taken = True
+                            return adopted
                     durable = self._batch is None
-                    digest = _copy_hashing(source, temp, ranges, advance, durable)
+                    src = os.open(source, os.O_RDONLY)
+                    try:
+                        wanted = scan(src) if scan is not None else fixed
+                        digest = _copy_hashing(src, temp, wanted, advance, durable)
+                    finally:
+                        os.close(src)
+                    if self._present(digest.oid):
+                        return Ingested(digest, False)
                     taken = self._keep(temp, digest.oid, durable)
                     return Ingested(digest, False)
+                else:
+                    continue
+                # A hard link or clone: hash the temp file, the inode that becomes the object
+                # (the work-tree path may be replaced meanwhile; this file cannot).
+                fd = os.open(temp, os.O_RDONLY)
+                try:
+                    wanted = scan(fd) if scan is not None else fixed
+                    digest = _hash_fd(fd, wanted, advance)
+                    taken = self._keep_linked(temp, digest.oid, fd)
+                finally:
+                    os.close(fd)
+                return Ingested(digest, taken and mode == "hardlink")
             finally:
                 if not taken:
                     remove_quietly(temp)
@@ -251,10 +295,10 @@ class ObjectStore:
 
     def _adopt(
         self,
-        source: Path,
+        source: str,
         st: os.stat_result,
-        temp: Path,
-        ranges: list[ByteRange],
+        temp: str,
+        scan: Scanner,
         advance: Callable[[int], None] | None,
     ) -> Ingested | None:
         """Make the work file's inode the object and give the work tree a fresh copy; None
@@ -262,14 +306,15 @@ class ObjectStore:
 
         The object is published at once, even inside a batch: adopt synced its bytes.
         """
-        adopted = adopt(str(source), st, str(temp), str(self.new_temp()), ranges, advance)
+        adopted = adopt(source, st, temp, self.new_temp_name(), scan, advance)
         if adopted is None:
             return None
         oid = adopted.digest.oid
-        if self.has(oid) or self.pending(oid) is not None or not self.publish(temp, oid):
+        if self._present(oid) or self.pending(oid) is not None:
             adopted.abandon()
             remove_quietly(temp)
             return Ingested(adopted.digest, False)
+        self.publish(temp, oid)
         return Ingested(adopted.digest, False, replaced_work_file=adopted.swap_in())
 
     def verify(self, oid: str) -> None:
@@ -283,52 +328,59 @@ class ObjectStore:
             raise corrupt_object(oid, path)
 
     def new_temp(self) -> Path:
+        return Path(self.new_temp_name())
+
+    def new_temp_name(self) -> str:
+        """A fresh path in `tmp/` (nothing is created there), unique among live processes."""
         if not self._tmp_ready:
             self.tmp_dir.mkdir(parents=True, exist_ok=True)
             self._tmp_ready = True
-        return Path(f"{self.tmp_dir}/{os.getpid()}-{os.urandom(6).hex()}")
+        return f"{self._temp_prefix}{next(self._temp_numbers)}"
 
-    def publish(self, temp: Path, oid: str, *, read_only_already: bool = False) -> bool:
-        """Move a finished temp file to its object path; False if the object already existed."""
+    def publish(self, temp: str | Path, oid: str, *, read_only_already: bool = False) -> None:
+        """Move a finished temp file to its object path.
+
+        Callers check once beforehand that the object is missing; if another process stored
+        it meanwhile, the rename replaces it with the same bytes (objects are content
+        addressed), atomically, so readers see one complete copy or the other.
+        """
         final = self.location(oid)
-        if os.path.exists(final):
-            return False
         if not read_only_already:
             os.chmod(temp, OBJECT_MODE)
-        try:
-            os.replace(temp, final)
-        except FileNotFoundError:  # the fan-out folder does not exist yet
-            os.makedirs(os.path.dirname(final), exist_ok=True)
-            os.replace(temp, final)
-        return True
+        _rename_into_place(temp, final)
 
 
-def _hash_path(
-    path: Path, ranges: list[ByteRange], advance: Callable[[int], None] | None
+def _rename_into_place(temp: str | Path, final: str) -> None:
+    try:
+        os.replace(temp, final)
+    except FileNotFoundError:  # the fan-out folder does not exist yet
+        os.makedirs(os.path.dirname(final), exist_ok=True)
+        os.replace(temp, final)
+
+
+def _hash_fd(
+    fd: int, ranges: Iterable[ByteRange], advance: Callable[[int], None] | None
 ) -> StreamDigest:
-    with path.open("rb", buffering=0) as f:  # unbuffered: hash_stream reads big chunks
+    # Unbuffered (hash_stream reads big chunks), and the descriptor stays the caller's.
+    with FileIO(fd, "rb", closefd=False) as f:
         return hash_stream(f, ranges, progress=advance)
 
 
 def _copy_hashing(
-    source: Path,
-    temp: Path,
-    ranges: list[ByteRange],
+    src: int,
+    temp: str,
+    ranges: Iterable[ByteRange],
     advance: Callable[[int], None] | None,
     durable: bool = True,
 ) -> StreamDigest:
-    src = os.open(source, os.O_RDONLY)
+    # Read and write: a big file's copy is hashed by reading the temp file back.
+    dst = os.open(temp, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o666)
     try:
-        # Read and write: a big file's copy is hashed by reading the temp file back.
-        dst = os.open(temp, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o666)
-        try:
-            digest = copy_hashing(src, dst, ranges, advance)
-            if durable:
-                os.fsync(dst)
-        finally:
-            os.close(dst)
+        digest = copy_hashing(src, dst, ranges, advance)
+        if durable:
+            os.fsync(dst)
     finally:
-        os.close(src)
+        os.close(dst)
     return digest
 
 

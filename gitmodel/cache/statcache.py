@@ -98,7 +98,7 @@ class StatCache:
             time.sleep(pause)
             pause = min(pause * 2, 0.25)
 
-    def lookup(self, path: Path, st: os.stat_result) -> str | None:
+    def lookup(self, path: Path | str, st: os.stat_result) -> str | None:
         row = self._run(
             lambda db: db.execute(
                 "SELECT inode, mtime_ns, size, oid FROM entries WHERE path = ?", (str(path),)
@@ -119,11 +119,12 @@ class StatCache:
         )
         return {r[0]: ((r[1], r[2], r[3]), r[4]) for r in rows}
 
-    def record(self, path: Path, st: os.stat_result, oid: str) -> None:
+    def record(self, path: Path | str, st: os.stat_result, oid: str) -> None:
         self.record_many([(path, st, oid)])
 
-    def record_many(self, items: Iterable[tuple[Path, os.stat_result, str]]) -> None:
-        rows = [(str(p), *stat_key(st), oid) for p, st, oid in items]
+    def record_many(self, items: Iterable[tuple[Path | str, os.stat_result, str]]) -> None:
+        # stat_key inlined: this runs once per file of a folder
+        rows = [(str(p), st.st_ino, st.st_mtime_ns, st.st_size, oid) for p, st, oid in items]
         if not rows:
             return
 

@@ -14,12 +14,12 @@ from __future__ import annotations
 import itertools
 import math
 import struct
-from typing import BinaryIO
 
 from gitmodel.formats import (
     FormatError,
     FormatScan,
     HeaderReader,
+    HeaderStream,
     TensorEntry,
     clip_list,
     clip_text,
@@ -164,7 +164,7 @@ def type_name(ggml_type: int) -> str:
     return known[0] if known else f"type {ggml_type}"
 
 
-def scan(stream: BinaryIO, file_size: int) -> FormatScan:
+def scan(stream: HeaderStream, file_size: int) -> FormatScan:
     r = HeaderReader(stream, file_size)
     if r.read(4, "GGUF magic") != MAGIC:
         raise FormatError("file does not start with the GGUF magic")

@@ -10,16 +10,17 @@ so the add pass can hash it for a tensor manifest. Field numbers are those of on
 from __future__ import annotations
 
 import math
+import os
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
 
 from gitmodel.formats import (
     FormatError,
     FormatScan,
     HeaderReader,
+    HeaderStream,
     TensorEntry,
     clip_list,
     clip_text,
@@ -77,8 +78,8 @@ _U64 = struct.Struct("<Q")
 _U32 = struct.Struct("<I")
 
 
-def looks_like(path: Path) -> bool:
-    return path.suffix.lower() == ".onnx"
+def looks_like(path: Path | str) -> bool:
+    return os.path.splitext(path)[1].lower() == ".onnx"
 
 
 @dataclass
@@ -106,7 +107,7 @@ class _Graph:
     outputs: list[str] = field(default_factory=list)
 
 
-def scan(stream: BinaryIO, file_size: int) -> FormatScan:
+def scan(stream: HeaderStream, file_size: int) -> FormatScan:
     r = HeaderReader(stream, file_size)
     ir_version: int | None = None
     producer = ["", ""]

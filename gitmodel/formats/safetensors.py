@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import struct
 from pathlib import Path
-from typing import BinaryIO
 
-from gitmodel.formats import FormatError, FormatScan, TensorEntry, clip_list
+from gitmodel.formats import FormatError, FormatScan, HeaderStream, TensorEntry, clip_list
 
 MAX_HEADER_SIZE = 100 * 1024 * 1024  # the limit the reference implementation enforces
 DTYPE_BITS = {
@@ -37,14 +37,15 @@ DTYPE_BITS = {
 }
 
 
-def looks_like(path: Path, head: bytes) -> bool:
+def looks_like(path: Path | str, head: bytes) -> bool:
     if len(head) < 9:
         return False
     declared = struct.unpack("<Q", head[:8])[0]
-    return path.suffix == ".safetensors" or (0 < declared <= MAX_HEADER_SIZE and head[8:9] == b"{")
+    suffix = os.path.splitext(path)[1]
+    return suffix == ".safetensors" or (0 < declared <= MAX_HEADER_SIZE and head[8:9] == b"{")
 
 
-def scan(stream: BinaryIO, file_size: int) -> FormatScan:
+def scan(stream: HeaderStream, file_size: int) -> FormatScan:
     raw_len = stream.read(8)
     if len(raw_len) != 8:
         raise FormatError("file is shorter than the 8-byte safetensors header length")
