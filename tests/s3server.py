@@ -7,16 +7,17 @@ in their own environment only (see `fake_aws_env`).
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.localserver import free_port, local_server
+
+__all__ = ["free_port", "s3_endpoint"]
 
 FAKE_AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "test",
@@ -49,12 +50,6 @@ def fake_aws_env(monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _server_command(port: int) -> list[str]:
     script = Path(sys.executable).parent / "moto_server"
     if script.exists():
@@ -75,30 +70,7 @@ def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Start moto's S3 server on a free local port; yield its endpoint URL."""
     log = tmp_path_factory.mktemp("moto") / "server.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")} | FAKE_AWS_ENV
-    for _attempt in range(3):  # the free port can be taken between probe and bind
-        port = free_port()
-        endpoint = f"http://127.0.0.1:{port}"
-        with log.open("ab") as out:
-            server = subprocess.Popen(
-                _server_command(port), stdout=out, stderr=subprocess.STDOUT, env=env
-            )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and server.poll() is None:
-            if _answers(endpoint):
-                break
-            time.sleep(0.05)
-        if server.poll() is None and _answers(endpoint):
-            break
-        server.kill()
-        server.wait()
-    else:
-        pytest.fail(f"moto S3 server did not start; see {log}")
-    try:
-        yield endpoint
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+    with local_server(
+        _server_command, lambda port: _answers(f"http://127.0.0.1:{port}"), log, "moto", env
+    ) as port:
+        yield f"http://127.0.0.1:{port}"

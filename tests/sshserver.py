@@ -4,7 +4,7 @@ It serves the local file system over SFTP to one user, `tester`, who logs in wit
 fixture makes; the client side (sshfs, through git-model) finds that key and the server's host
 key in the test's own HOME/.ssh, as it would a user's. Nothing here talks to the internet.
 
-Run as a script, it is the server: `python tests/sshserver.py PORT STATE_DIR`.
+Run as a module, it is the server: `python -m tests.sshserver PORT STATE_DIR`.
 """
 
 from __future__ import annotations
@@ -12,14 +12,14 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.localserver import local_server
 
 USER = "tester"
 
@@ -63,35 +63,13 @@ def _listening(port: int) -> bool:
 
 @pytest.fixture(scope="session")
 def ssh_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshServer]:
-    from tests.s3server import free_port
-
     state = tmp_path_factory.mktemp("sshd")
     _make_keys(state)
-    log = state / "server.log"
-    for _attempt in range(3):  # the free port can be taken between probe and bind
-        port = free_port()
-        with log.open("ab") as out:
-            proc = subprocess.Popen(
-                [sys.executable, __file__, str(port), str(state)], stdout=out, stderr=out
-            )
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and proc.poll() is None and not _listening(port):
-            time.sleep(0.1)
-        if proc.poll() is None and _listening(port):
-            break
-        proc.kill()
-        proc.wait()
-    else:
-        pytest.fail(f"the SSH test server did not start: {log.read_text()[-2000:]}")
-    try:
+    command = lambda port: [sys.executable, "-m", "tests.sshserver", str(port), str(state)]  # noqa: E731
+    root = str(Path(__file__).resolve().parent.parent)
+    env = os.environ | {"PYTHONPATH": root}
+    with local_server(command, _listening, state / "server.log", "the SSH server", env) as port:
         yield SshServer(port, state)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 async def _serve(port: int, state: Path) -> None:
