@@ -87,6 +87,31 @@ def hard_link(source: str, dest: str) -> bool:
     return True
 
 
+# renameat2 flag: swap two names atomically. On ext4 this also skips the write-back that a
+# rename over an existing file starts for the new file's delayed blocks (auto_da_alloc):
+# 0.8 s for a 2 GiB file here, more than the copy itself.
+RENAME_EXCHANGE = 2
+AT_FDCWD = -100
+
+
+def exchange(first: str, second: str) -> bool:
+    """Swap the files at two existing paths in one atomic step; False where the system or
+    file system cannot (the caller then renames instead). Other failures are raised."""
+    import ctypes
+
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (AttributeError, OSError):
+        return False
+    result = renameat2(AT_FDCWD, os.fsencode(first), AT_FDCWD, os.fsencode(second), RENAME_EXCHANGE)
+    if result == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EXDEV):
+        return False
+    raise OSError(code, os.strerror(code), first, None, second)
+
+
 def reflink(source: Path, dest: Path) -> None:
     import fcntl
 

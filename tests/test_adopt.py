@@ -10,7 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from gitmodel.cache.adopt import ADOPT_MIN_SIZE
+from gitmodel.cache.adopt import ADOPT_MIN_SIZE, Adopted
+from gitmodel.errors import GitModelError
+from gitmodel.fsutil import exchange
+from gitmodel.hashing import StreamDigest
 from tests.helpers import git, gm, gm_ok, object_path
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="copy_file_range is Linux's")
@@ -130,3 +133,40 @@ def test_a_big_file_in_a_folder_is_adopted_too(copy_repo: Path) -> None:
     assert (folder / "model.safetensors.bin").read_bytes() == data
     assert os.lstat(folder / "model.safetensors.bin").st_ino != before.st_ino
     assert gm(copy_repo, "status", "--check").returncode == 0
+
+
+def test_exchange_swaps_two_files_in_one_step(tmp_path: Path) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.write_bytes(b"one\n")
+    second.write_bytes(b"two\n")
+    first_inode = first.stat().st_ino
+
+    assert exchange(str(first), str(second)) is True
+    assert (first.read_bytes(), second.read_bytes()) == (b"two\n", b"one\n")
+    assert second.stat().st_ino == first_inode
+
+
+def test_exchange_with_a_missing_path_raises_and_moves_nothing(tmp_path: Path) -> None:
+    first = tmp_path / "first"
+    first.write_bytes(b"one\n")
+
+    with pytest.raises(FileNotFoundError):
+        exchange(str(first), str(tmp_path / "absent"))
+    assert first.read_bytes() == b"one\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["first"]
+
+
+def test_a_work_file_replaced_before_the_swap_is_left_as_the_user_made_it(tmp_path: Path) -> None:
+    source, fresh = tmp_path / "model.bin", tmp_path / "fresh"
+    source.write_bytes(b"adopted\n")
+    inode = (source.stat().st_dev, source.stat().st_ino)
+    fresh.write_bytes(b"adopted\n")
+    os.rename(source, tmp_path / "object")  # still linked, as the object is: no inode reuse
+    source.write_bytes(b"the user's new bytes\n")
+    adopted = Adopted(StreamDigest("xxh128:" + "0" * 32, 8, ()), str(source), str(fresh), inode)
+
+    with pytest.raises(GitModelError, match="was replaced while it was being added"):
+        adopted.swap_in()
+    assert source.read_bytes() == b"the user's new bytes\n"
+    assert not fresh.exists()
+    assert (tmp_path / "object").read_bytes() == b"adopted\n"

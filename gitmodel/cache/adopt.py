@@ -5,9 +5,10 @@ syncing it costs a second full write to disk, though a file the user made a whil
 disk already. So a big file is *adopted*: its inode is hard-linked into the cache's temp folder
 and hashed there, while the kernel copies it to a fresh file in the cache's temp folder; after
 an fsync (nearly free for bytes already written back) the inode is published as the object,
-and the fresh copy is renamed over the work-tree path, with the same mode and mtime. The user
-sees the same bytes at the same path, writable as before; the object is never visible before
-its bytes are durable.
+and the fresh copy swaps names with the work-tree path (renameat2 RENAME_EXCHANGE: a plain
+rename over the path makes ext4 write the whole copy out first), with the same mode and
+mtime. The user sees the same bytes at the same path, writable as before; the object is never
+visible before its bytes are durable.
 
 Only a regular file the user owns with no other hard link is adopted (its inode must not stay
 reachable, and writable, from another name), and only when the kernel copies it in place.
@@ -20,10 +21,11 @@ import stat
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 from gitmodel.cache.copying import COPY_RANGE_REFUSALS, KERNEL_COPY_MIN_SIZE, KernelCopier
 from gitmodel.errors import GitModelError
-from gitmodel.fsutil import hard_link, remove_quietly
+from gitmodel.fsutil import exchange, hard_link, remove_quietly
 from gitmodel.hashing import ByteRange, StreamDigest, hash_stream
 
 ADOPT_MIN_SIZE = KERNEL_COPY_MIN_SIZE
@@ -56,13 +58,23 @@ class Adopted:
         except FileNotFoundError:
             current = None
         if current is None or (current.st_dev, current.st_ino) != self.inode:
-            self.abandon()  # the user put something else there meanwhile: theirs stays
-            raise GitModelError(
-                f"{self.source} was replaced while it was being added",
-                "add it again once nothing else writes it",
-            )
-        os.replace(self.fresh_copy, self.source)
+            self._replaced()
+        if exchange(self.fresh_copy, self.source):
+            swapped_out = os.lstat(self.fresh_copy)
+            if (swapped_out.st_dev, swapped_out.st_ino) != self.inode:
+                exchange(self.fresh_copy, self.source)  # replaced just now: give it back
+                self._replaced()
+            os.unlink(self.fresh_copy)  # the adopted inode's old name: the object keeps it
+        else:
+            os.replace(self.fresh_copy, self.source)
         return os.lstat(self.source)
+
+    def _replaced(self) -> NoReturn:
+        self.abandon()  # the user put something else there meanwhile: theirs stays
+        raise GitModelError(
+            f"{self.source} was replaced while it was being added",
+            "add it again once nothing else writes it",
+        )
 
     def abandon(self) -> None:
         """Drop the fresh copy; the work file stays the adopted inode."""
