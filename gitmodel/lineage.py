@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 from gitmodel.artifacts import FileHasher, walk_folder
@@ -13,9 +14,32 @@ from gitmodel.pointer import DataRef, Lineage, pointer_path_for, read_pointer
 from gitmodel.workspace import Workspace
 
 
-def build_lineage(ws: Workspace, data: list[Path]) -> Lineage:
-    refs = tuple(data_ref(ws, path) for path in data)
-    return Lineage(commit=ws.repo.head_commit(), dirty=ws.repo.is_dirty(), data=refs)
+class LineageInProgress:
+    """A lineage whose code state (HEAD, and whether tracked code is dirty) Git works out in a
+    background thread while the artifact is stored: `git status` of a big work tree can take
+    as long as hashing a model. The data refs are checked first, so a bad --data refuses the
+    add before anything is stored."""
+
+    def __init__(self, ws: Workspace, data: list[Path]) -> None:
+        self._refs = tuple(data_ref(ws, path) for path in data)
+        self._code: tuple[str | None, bool] | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._ask_git, args=(ws,), daemon=True)
+        self._thread.start()
+
+    def _ask_git(self, ws: Workspace) -> None:
+        try:
+            self._code = (ws.repo.head_commit(), ws.repo.is_dirty())
+        except BaseException as exc:  # re-raised in the caller's thread by result()
+            self._error = exc
+
+    def result(self) -> Lineage:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._code is not None
+        commit, dirty = self._code
+        return Lineage(commit=commit, dirty=dirty, data=self._refs)
 
 
 def data_ref(ws: Workspace, path: Path) -> DataRef:

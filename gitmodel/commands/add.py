@@ -12,7 +12,7 @@ from gitmodel.cache.lock import file_lock
 from gitmodel.errors import PointerError, UsageError
 from gitmodel.gitignore import ensure_ignored
 from gitmodel.ingest import store_artifact
-from gitmodel.lineage import build_lineage
+from gitmodel.lineage import LineageInProgress
 from gitmodel.pointer import (
     NAME_RE,
     POINTER_SUFFIX,
@@ -131,7 +131,7 @@ def _add_one(
     )
     _check_name(draft.name)
     artifact_location(ws.repo.root, pointer_file, draft)
-    lineage = build_lineage(ws, data)
+    lineage_in_progress = LineageInProgress(ws, data)
     # The shared cache lock spans storing and the pointer write: a gc (exclusive) must not
     # run in between, or it would delete an object no pointer names yet.
     with file_lock(ws.cache_lock, shared=True):
@@ -141,6 +141,7 @@ def _add_one(
             previous.oid if previous else None,
             previous.format if previous else None,
         )
+        lineage = lineage_in_progress.result()
         changed = previous is None or previous.oid != stored.oid
         carried: tuple[str, ...] = ()
         if previous is not None and changed:
