@@ -14,6 +14,7 @@ See benchmarks/README.md for what is measured and how to read the table.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
 import resource
@@ -185,6 +186,36 @@ def remove_tree(path: Path) -> None:
             shutil.rmtree(path)
 
 
+def discard(path: Path) -> None:
+    """Set a finished run's files aside; `empty_trash` deletes them once all timing is done.
+
+    ext4 without a journal (this VM's disk) passes over every inode deleted in the last minute
+    (six, while its inode-table block is dirty) when it allocates a new one
+    (`recently_deleted()` in fs/ext4/ialloc.c). Creating 10,000 files just after 30,000 were
+    deleted took 3-5 s instead of 0.4-1 s here, for whichever tool ran next, so no timed op may
+    follow a mass delete. Big files are deleted at once (few inodes, much disk); the rest is
+    moved into the trash folder.
+    """
+    if path.is_symlink() or path.is_file():
+        path.unlink()
+        return
+    if not path.exists():
+        return
+    for root, _, files in os.walk(path):
+        for name in files:
+            file = os.path.join(root, name)
+            if os.lstat(file).st_size >= MiB:
+                with contextlib.suppress(PermissionError):
+                    os.unlink(file)
+    trash = SCRATCH_DIR / "trash"
+    trash.mkdir(exist_ok=True)
+    path.rename(trash / f"{time.monotonic_ns()}")
+
+
+def empty_trash() -> None:
+    remove_tree(SCRATCH_DIR / "trash")
+
+
 # --------------------------------------------------------------------------------------------
 # Data
 
@@ -252,7 +283,7 @@ class Figures:
 
 
 def new_repo(path: Path, env: dict[str, str]) -> Path:
-    remove_tree(path)
+    discard(path)
     path.mkdir(parents=True)
     run(["git", "init", "-q"], path, env)
     (path / "README.md").write_text("benchmark\n")
@@ -278,10 +309,10 @@ def bench_git_model(
         for _ in range(status_runs):
             prefault(0)
             fig.keep("status", timed([*gm, "status", "-q"], repo, tools.env))
-        remove_tree(artifact)
+        discard(artifact)
         warm(repo / ".git" / "model" / "cache" / "objects")
         fig.keep("checkout", timed([*gm, "checkout", "-q"], repo, tools.env))
-        remove_tree(repo)
+        discard(repo)
     return fig
 
 
@@ -307,10 +338,10 @@ def bench_dvc(
         for _ in range(status_runs):
             prefault(0)
             fig.keep("status", timed([*dvc, "status", "-q"], repo, tools.env))
-        remove_tree(artifact)
+        discard(artifact)
         warm(repo / ".dvc" / "cache")
         fig.keep("checkout", timed([*dvc, "checkout", "-q"], repo, tools.env))
-        remove_tree(repo)
+        discard(repo)
     return fig
 
 
@@ -322,7 +353,7 @@ def bench_cp(work: Path, source: Path, runs: int) -> Figures:
     """
     fig = Figures()
     base = work / "runs" / "cp"
-    remove_tree(base)
+    discard(base)
     base.mkdir(parents=True)
     recursive = ["-r"] if source.is_dir() else []
     cache_like = base / "cache"
@@ -333,25 +364,25 @@ def bench_cp(work: Path, source: Path, runs: int) -> Figures:
         dest = base / "dest"
         warm(work_file)
         fig.keep("add", timed(["cp", *recursive, work_file, dest], base, os.environ.copy()))
-        remove_tree(dest)
+        discard(dest)
         warm(work_file)
         cpu = children_cpu()
         start = time.perf_counter()
         run(["cp", *recursive, work_file, dest], base, os.environ.copy())
         run(["sync", "-f", dest] if source.is_file() else ["sync"], base, os.environ.copy())
         fig.keep("add+fsync", Timing(time.perf_counter() - start, children_cpu() - cpu))
-        remove_tree(dest)
-        remove_tree(work_file)
+        discard(dest)
+        discard(work_file)
         warm(cache_like)
         fig.keep("checkout", timed(["cp", *recursive, cache_like, dest], base, os.environ.copy()))
-        remove_tree(dest)
+        discard(dest)
         warm(cache_like)
         fig.keep(
             "checkout-link",
             timed(["cp", "-l", *recursive, cache_like, dest], base, os.environ.copy()),
         )
-        remove_tree(dest)
-    remove_tree(base)
+        discard(dest)
+    discard(base)
     return fig
 
 
@@ -487,6 +518,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     global SCRATCH_DIR
     SCRATCH_DIR = work
+    empty_trash()  # a run stopped half-way leaves its trash
     git_model = find_git_model(args.git_model)
     dvc = find_dvc(args.dvc, work, args.skip_dvc, args.install_dvc)
     tools = Tools(git_model, dvc, make_env(work, git_model))
@@ -519,7 +551,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         else None
     )
     git_status = best_of(["git", "status", "--porcelain"], scratch, tools.env, args.version_runs)
-    remove_tree(scratch)
+    discard(scratch)
+    empty_trash()
 
     def f(tool: str, label: str, mode: str, op: str) -> Timing | None:
         fig = figures.get((tool, label, mode))
