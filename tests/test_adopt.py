@@ -12,7 +12,7 @@ import pytest
 
 from gitmodel.cache.adopt import ADOPT_MIN_SIZE, Adopted
 from gitmodel.errors import GitModelError
-from gitmodel.fsutil import exchange
+from gitmodel.fsutil import exchange, preallocate
 from gitmodel.hashing import StreamDigest
 from tests.helpers import git, gm, gm_ok, object_path
 
@@ -170,3 +170,15 @@ def test_a_work_file_replaced_before_the_swap_is_left_as_the_user_made_it(tmp_pa
     assert source.read_bytes() == b"the user's new bytes\n"
     assert not fresh.exists()
     assert (tmp_path / "object").read_bytes() == b"adopted\n"
+
+
+def test_preallocate_reserves_blocks_and_keeps_the_size(tmp_path: Path) -> None:
+    target = tmp_path / "copy"
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        preallocate(fd, 4 * MiB)
+        st = os.fstat(fd)
+    finally:
+        os.close(fd)
+    assert st.st_size == 0
+    assert st.st_blocks * 512 >= 4 * MiB

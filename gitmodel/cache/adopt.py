@@ -25,7 +25,7 @@ from typing import NoReturn
 
 from gitmodel.cache.copying import COPY_RANGE_REFUSALS, KERNEL_COPY_MIN_SIZE, KernelCopier
 from gitmodel.errors import GitModelError
-from gitmodel.fsutil import exchange, hard_link, remove_quietly
+from gitmodel.fsutil import exchange, hard_link, preallocate, remove_quietly
 from gitmodel.hashing import ByteRange, StreamDigest, hash_stream
 
 ADOPT_MIN_SIZE = KERNEL_COPY_MIN_SIZE
@@ -126,6 +126,7 @@ def _hash_while_copying(
     dst = os.open(fresh_copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     kept = False
     try:
+        preallocate(dst, linked.st_size)
         try:
             first = os.copy_file_range(fd, dst, KERNEL_COPY_MIN_SIZE, 0, 0)
         except (AttributeError, OSError) as exc:

@@ -18,6 +18,7 @@ import threading
 from collections.abc import Callable, Iterable
 
 from gitmodel.cache.writebehind import WriteBehind
+from gitmodel.fsutil import preallocate
 from gitmodel.hashing import CHUNK_SIZE, ByteRange, StreamDigest, hash_stream
 
 MiB = 1024 * 1024
@@ -52,7 +53,9 @@ def copy_hashing(
 
     Copies until the source ends, whatever its size said when the copy began. Does not sync.
     """
-    if os.fstat(src).st_size >= KERNEL_COPY_MIN_SIZE:
+    size = os.fstat(src).st_size
+    if size >= KERNEL_COPY_MIN_SIZE:
+        preallocate(dst, size)
         copied = _first_kernel_copy(src, dst)
         if copied:
             return _hash_while_copying(src, dst, copied, ranges, progress)

@@ -8,7 +8,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from gitmodel.errors import GitModelError, UsageError
-from gitmodel.fsutil import hard_link, remove_quietly, try_link
+from gitmodel.fsutil import (
+    PREALLOCATE_MIN_SIZE,
+    hard_link,
+    preallocate,
+    remove_quietly,
+    try_link,
+)
 
 LINK_MODES = ("reflink", "hardlink", "symlink", "copy")
 DEFAULT_LINK_MODES = ("reflink", "copy")
@@ -120,6 +126,9 @@ def copy_file(source: Path | str, dest: str, mode: int) -> None:
     try:
         dst = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
+            size = os.fstat(src).st_size
+            if size >= PREALLOCATE_MIN_SIZE:
+                preallocate(dst, size)
             offset = 0
             try:
                 while sent := os.sendfile(dst, src, offset, 1 << 30):
