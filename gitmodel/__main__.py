@@ -17,7 +17,7 @@ def main() -> None:
         from gitmodel.commands.hook import main_hook
 
         exit_soon(main_hook(sys.argv[2:]))
-    from gitmodel.cli import run
+    from gitmodel.cli.app import run
 
     exit_soon(run())
 

@@ -12,7 +12,8 @@ from typing import Annotated
 
 import typer
 
-from gitmodel.cli import ANY_METRIC, JsonOption, QuietOption, app, handle_errors, say, warn
+from gitmodel.cli.app import ANY_METRIC, JsonOption, QuietOption, app
+from gitmodel.cli.common import handle_errors, say, warn
 from gitmodel.errors import UsageError
 from gitmodel.progress import is_quiet, set_quiet
 
@@ -108,7 +109,7 @@ def diff(
                 file=sys.stderr,
             )
         if worse:
-            raise typer.Exit(1)
+            raise SystemExit(1)
 
 
 @app.command()
@@ -242,4 +243,4 @@ def merge_driver(
     """Merge three versions of a pointer (Git's merge driver for *.gitmodel)."""
     from gitmodel.commands.merge_driver import merge_driver as merge
 
-    raise typer.Exit(merge(base, ours, theirs, path))
+    raise SystemExit(merge(base, ours, theirs, path))

@@ -13,7 +13,7 @@ from typing import Any
 import typer
 
 from gitmodel import __version__
-from gitmodel.cli import _name_placeholders, app, load_commands
+from gitmodel.cli.app import _name_placeholders, app, load_commands
 
 
 def render() -> str:

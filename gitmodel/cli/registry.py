@@ -9,7 +9,8 @@ from typing import Annotated
 
 import typer
 
-from gitmodel.cli import ForceOption, JsonOption, QuietOption, app, handle_errors, print_json, say
+from gitmodel.cli.app import ForceOption, JsonOption, QuietOption, app
+from gitmodel.cli.common import handle_errors, print_json, say
 from gitmodel.progress import is_quiet, set_quiet
 from gitmodel.table import (
     format_metrics,

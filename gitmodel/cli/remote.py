@@ -9,16 +9,8 @@ from typing import Annotated
 
 import typer
 
-from gitmodel.cli import (
-    ForceOption,
-    JsonOption,
-    QuietOption,
-    app,
-    handle_errors,
-    print_json,
-    say,
-    warn,
-)
+from gitmodel.cli.app import ForceOption, JsonOption, QuietOption, app
+from gitmodel.cli.common import handle_errors, print_json, say, warn
 from gitmodel.progress import is_quiet, set_quiet
 from gitmodel.table import human_size, render_table
 
@@ -177,7 +169,7 @@ def pull(
     quiet: QuietOption = False,
 ) -> None:
     """fetch, then checkout: the exact bytes of every pointer in the work tree."""
-    from gitmodel.cli.core import report_checkout
+    from gitmodel.cli.coreops import report_checkout
     from gitmodel.commands.checkout import CheckoutResult
     from gitmodel.commands.sync import pull as download_and_checkout
 
@@ -224,7 +216,7 @@ def fsck(
             "`git model push` from a clone that has good copies"
         )
         warn(hint)
-        raise typer.Exit(1)
+        raise SystemExit(1)
 
 
 @app.command()

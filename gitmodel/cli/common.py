@@ -1,0 +1,96 @@
+"""What every command shares and what does not need the CLI framework: error handling, the
+global options' effects and output helpers. The fast path (cli/fast.py) runs the hot commands
+with these alone, without importing typer."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from gitmodel.errors import GitModelError
+from gitmodel.progress import is_quiet
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_state = {"traceback": False}
+
+
+def show_tracebacks(enabled: bool) -> None:
+    _state["traceback"] = enabled
+
+
+def handle_errors(func: F) -> F:
+    """Errors become one line and exit 1; Ctrl-C exits 130; bugs exit 3 (with --traceback).
+
+    A command ends early with `SystemExit(code)`, which passes through untouched."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except GitModelError as exc:
+            if _state["traceback"]:
+                traceback.print_exc()
+            hint = f" ({exc.hint})" if exc.hint else ""
+            print(f"error: {exc.message}{hint}", file=sys.stderr)
+            raise SystemExit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            print("interrupted", file=sys.stderr)
+            raise SystemExit(130) from None
+        except BrokenPipeError:
+            # the reader went away (`git model ls | head -1`): stop quietly, as git does
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise SystemExit(141) from None
+        except OSError as exc:
+            if _state["traceback"]:
+                traceback.print_exc()
+            where = f": {exc.filename}" if exc.filename else ""
+            print(
+                f"error: {exc.strerror or exc}{where} (check permissions and free disk space)",
+                file=sys.stderr,
+            )
+            raise SystemExit(1) from None
+        except Exception as exc:
+            if _state["traceback"]:
+                traceback.print_exc()
+            print(
+                f"error: internal error: {type(exc).__name__}: {exc} (this is a bug in "
+                "git-model; re-run with --traceback and report it)",
+                file=sys.stderr,
+            )
+            raise SystemExit(3) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def change_directory(directory: str | os.PathLike[str]) -> None:
+    """`-C PATH`: run as if started there; one line and exit 1 if it is not a folder."""
+    try:
+        os.chdir(directory)
+    except OSError:
+        print(
+            f"error: cannot change to {directory}: no such directory "
+            "(pass an existing folder to -C)",
+            file=sys.stderr,
+        )
+        raise SystemExit(1) from None
+
+
+def say(text: str) -> None:
+    if not is_quiet():
+        print(text)
+
+
+def warn(text: str) -> None:
+    print(f"warning: {text}", file=sys.stderr)
+
+
+def print_json(value: object) -> None:
+    import json
+
+    json.dump(value, sys.stdout, indent=2, sort_keys=False)
+    sys.stdout.write("\n")
