@@ -17,9 +17,14 @@ def main() -> None:
         from gitmodel.commands.hook import main_hook
 
         exit_soon(main_hook(sys.argv[2:]))
-    from gitmodel.cli.app import run
+    from gitmodel.cli.fast import run_fast
 
-    exit_soon(run())
+    code = run_fast(sys.argv[1:])  # add, status, checkout: most runs need no CLI framework
+    if code is None:
+        from gitmodel.cli.app import run
+
+        code = run()
+    exit_soon(code)
 
 
 def exit_soon(code: int) -> NoReturn:
