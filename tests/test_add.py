@@ -411,6 +411,12 @@ REFUSALS = [
         id="bad-name",
     ),
     pytest.param(
+        ["new.bin", "--name", "good\n"],
+        "error: invalid model name 'good\\n' (use lowercase letters, digits, '-' or '/', "
+        "starting and ending with a letter or digit (it becomes part of Git tag names))",
+        id="name-ending-in-newline",
+    ),
+    pytest.param(
         ["new.bin", "other.bin", "--name", "foo"],
         "error: --name names one model, but several paths were given (add the paths one at a "
         "time, each with its own --name)",

@@ -334,7 +334,7 @@ def test_promote_to_the_same_version_is_a_no_op(reg: Path) -> None:
 
 
 def test_promote_stage_names(reg: Path) -> None:
-    for bad in ("Prod", "prod#1", "pro duction"):  # the full rule: test_semver_tags.py
+    for bad in ("Prod", "prod#1", "pro duction", "prod\n"):  # the full rule: test_semver_tags.py
         assert fails(reg, "promote", "sentiment@latest", bad) == (
             f"error: invalid stage name {bad!r} "
             "(use lowercase letters, digits, '-' or '/', e.g. staging or production)"

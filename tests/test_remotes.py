@@ -389,6 +389,10 @@ def test_remote_errors_and_the_only_remote_as_default(
         "error: invalid remote name 'no/slash' "
         "(use letters, digits, '.', '_' or '-', e.g. origin)\n"
     )
+    assert one_line_error(gm(w, "remote", "add", "origin2\n", backup)) == (
+        "error: invalid remote name 'origin2\\n' "
+        "(use letters, digits, '.', '_' or '-', e.g. origin)\n"
+    )
     assert one_line_error(gm(w, "push", "nope")) == (
         "error: no model remote named 'nope' (configured: origin) "
         "(list them with `git model remote list`)\n"

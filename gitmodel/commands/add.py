@@ -194,7 +194,7 @@ def default_name(artifact: Path) -> str:
 
 
 def _check_name(name: str) -> None:
-    if not NAME_RE.match(name):
+    if not NAME_RE.fullmatch(name):
         raise UsageError(
             f"invalid model name {name!r}",
             "use lowercase letters, digits, '-' or '/', starting and ending with a "

@@ -71,7 +71,7 @@ def demote(
 
 
 def check_stage_name(ws: Workspace, stage: str) -> None:
-    if not STAGE_NAME_RE.match(stage):
+    if not STAGE_NAME_RE.fullmatch(stage):
         raise UsageError(
             f"invalid stage name {stage!r}",
             "use lowercase letters, digits, '-' or '/', e.g. staging or production",

@@ -82,7 +82,7 @@ def resolve_remote(repo: GitRepo, name: str | None) -> Remote:
 
 
 def check_remote_name(name: str) -> None:
-    if not NAME_RE.match(name):
+    if not NAME_RE.fullmatch(name):
         raise UsageError(
             f"invalid remote name {name!r}", "use letters, digits, '.', '_' or '-', e.g. origin"
         )
