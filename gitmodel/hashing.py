@@ -62,7 +62,7 @@ def oid_hex(oid: str) -> str:
     return oid[len(OID_PREFIX) :]
 
 
-def oid_of_bytes(data: bytes) -> str:
+def oid_of_bytes(data: bytes | memoryview) -> str:
     return OID_PREFIX + xxhash.xxh3_128_hexdigest(data)
 
 
@@ -151,6 +151,18 @@ def _hash_whole(stream: ReadableInto, progress: Callable[[int], None] | None) ->
     finally:
         _buffers.buffer = buffer
     return StreamDigest(oid=OID_PREFIX + whole.hexdigest(), size=size, range_oids=())
+
+
+def digest_of_bytes(data: bytes, ranges: Iterable[ByteRange] = ()) -> StreamDigest:
+    """What `hash_stream` gives for a stream of these bytes (a small file read whole)."""
+    view = memoryview(data)
+    return StreamDigest(
+        oid=oid_of_bytes(data),
+        size=len(data),
+        range_oids=tuple(
+            oid_of_bytes(view[r.begin : r.end]) for r in sorted(ranges, key=lambda r: r.begin)
+        ),
+    )
 
 
 def hash_file(path: Path, progress: Callable[[int], None] | None = None) -> str:

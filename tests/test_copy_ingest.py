@@ -15,7 +15,7 @@ import pytest
 import xxhash
 
 from gitmodel.cache import copying
-from gitmodel.hashing import CHUNK_SIZE, ByteRange, StreamDigest
+from gitmodel.hashing import CHUNK_SIZE, ByteRange, StreamDigest, hash_stream
 from tests.helpers import git, gm, gm_ok, object_path
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="copy_file_range is Linux's")
@@ -241,3 +241,56 @@ def test_add_reports_a_copy_error_and_leaves_nothing_behind(
     assert not (cache / "objects").exists() or list((cache / "objects").rglob("*")) == []
     assert not (repo / "big.bin.gitmodel").exists()
     model.unlink()
+
+
+SMALL_RANGES = [
+    ByteRange(0, 10),
+    ByteRange(100, 4000),
+    ByteRange(4090, 5000),
+]  # the last: past the end
+
+
+@pytest.mark.parametrize(
+    "size",
+    [0, 1, 4096, copying.SMALL_FILE_SIZE - 1, copying.SMALL_FILE_SIZE],
+    ids=lambda n: f"{n}B",
+)
+def test_a_small_file_is_read_whole_and_gives_the_streaming_digest(
+    tmp_path: Path, size: int
+) -> None:
+    data = os.urandom(size)
+    (tmp_path / "small.bin").write_bytes(data)
+    steps: list[int] = []
+    src = os.open(tmp_path / "small.bin", os.O_RDONLY)
+    dst = os.open(tmp_path / "dest", os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        digest = copying.copy_hashing(src, dst, SMALL_RANGES, steps.append)
+    finally:
+        os.close(dst)
+        os.close(src)
+    with (tmp_path / "small.bin").open("rb", buffering=0) as f:
+        streamed = hash_stream(f, SMALL_RANGES)
+    assert digest == streamed
+    assert digest.oid == xxh(data)
+    assert (tmp_path / "dest").read_bytes() == data
+    assert steps == ([size] if size < copying.SMALL_FILE_SIZE else steps)
+    assert sum(steps) == size
+
+
+def test_a_file_bigger_than_its_stat_says_is_streamed_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # /proc files say size 0 and hold more: the whole-file read finds more than the limit,
+    # so the copy starts again from the beginning and streams.
+    monkeypatch.setattr(copying, "SMALL_FILE_SIZE", 64)
+    src = os.open("/proc/self/status", os.O_RDONLY)
+    dst = os.open(tmp_path / "dest", os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        digest = copying.copy_hashing(src, dst)
+    finally:
+        os.close(dst)
+        os.close(src)
+    copied = (tmp_path / "dest").read_bytes()
+    assert copied.startswith(b"Name:\t")  # from the first byte, not from where the read stopped
+    assert len(copied) > 64
+    assert (digest.oid, digest.size) == (xxh(copied), len(copied))

@@ -14,17 +14,21 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 import threading
 from collections.abc import Callable, Iterable
 
 from gitmodel.cache.writebehind import WriteBehind
 from gitmodel.fsutil import preallocate
-from gitmodel.hashing import CHUNK_SIZE, ByteRange, StreamDigest, hash_stream
+from gitmodel.hashing import CHUNK_SIZE, ByteRange, StreamDigest, digest_of_bytes, hash_stream
 
 MiB = 1024 * 1024
 # Below this size a file is read, hashed and written in Python: for small files the thread
 # and the extra system calls cost more than the kernel copy saves.
 KERNEL_COPY_MIN_SIZE = 64 * MiB
+# Below this size a file is read whole, hashed and written in one call each: for the many
+# small files of a folder, the streaming loop's set-up costs more than the copy.
+SMALL_FILE_SIZE = 1 * MiB
 # Bytes per copy_file_range call in the copier thread. Big enough that the thread rarely
 # wakes the hasher, small enough that little is left to hash once the copy ends.
 KERNEL_COPY_BLOCK = 64 * MiB
@@ -53,13 +57,43 @@ def copy_hashing(
 
     Copies until the source ends, whatever its size said when the copy began. Does not sync.
     """
-    size = os.fstat(src).st_size
+    st = os.fstat(src)
+    size = st.st_size
+    if size < SMALL_FILE_SIZE and stat.S_ISREG(st.st_mode):
+        data = _read_small(src, size)
+        if data is not None:
+            _write_all(dst, data)
+            if progress is not None:
+                progress(len(data))
+            return digest_of_bytes(data, ranges)
+        os.lseek(src, 0, os.SEEK_SET)  # it grew past the limit meanwhile: stream it
     if size >= KERNEL_COPY_MIN_SIZE:
         preallocate(dst, size)
         copied = _first_kernel_copy(src, dst)
         if copied:
             return _hash_while_copying(src, dst, copied, ranges, progress)
     return copy_hashing_in_python(src, dst, ranges, progress)
+
+
+def _read_small(src: int, size: int) -> bytes | None:
+    """The whole of `src` (whose stat said `size`) from where it is to its end, or None if
+    that is more than SMALL_FILE_SIZE. One read when the size held."""
+    chunks = []
+    total = 0
+    want = size + 1  # one more than the stat said: an empty read after it proves the end
+    while chunk := os.read(src, min(want, SMALL_FILE_SIZE + 1 - total)):
+        chunks.append(chunk)
+        total += len(chunk)
+        if total > SMALL_FILE_SIZE:
+            return None
+        want = 64 * 1024
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def _write_all(dst: int, data: bytes | memoryview) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(dst, view) :]
 
 
 def copy_hashing_in_python(
@@ -71,8 +105,7 @@ def copy_hashing_in_python(
     """The portable path: read a chunk, hash it, write it; memory stays at one chunk."""
 
     def write(chunk: memoryview) -> None:
-        while chunk:
-            chunk = chunk[os.write(dst, chunk) :]
+        _write_all(dst, chunk)
 
     with WriteBehind(dst) as behind, open(src, "rb", buffering=0, closefd=False) as reader:
         return hash_stream(reader, ranges, sinks=[write, behind.wrote], progress=progress)

@@ -150,24 +150,33 @@ class ObjectStore:
                 remove_quietly(temp)
             self._batch = None
 
-    def _keep(self, temp: str | Path, oid: str, durable: bool, fd: int | None = None) -> bool:
+    def _keep(
+        self,
+        temp: str | Path,
+        oid: str,
+        durable: bool,
+        fd: int | None = None,
+        *,
+        read_only: bool = False,
+    ) -> bool:
         """Publish a written temp now, or (unsynced, in a batch) when the batch ends.
 
         The caller checked that the object is not there yet (see `publish`). `fd`, if given,
-        is the temp file open, to make it read-only without looking its path up again.
-        True if the temp file was taken (moved or queued); False if the caller removes it.
+        is the temp file open, to make it read-only without looking its path up again;
+        `read_only`: it is already. True if the temp file was taken (moved or queued); False
+        if the caller removes it.
         """
         if durable:
             if fd is not None:
                 os.fchmod(fd, OBJECT_MODE)
-            self.publish(temp, oid, read_only_already=fd is not None)
+            self.publish(temp, oid, read_only_already=fd is not None or read_only)
             return True
         assert self._batch is not None
         if oid in self._batch:
             return False
         if fd is not None:
             os.fchmod(fd, OBJECT_MODE)
-        else:
+        elif not read_only:
             os.chmod(temp, OBJECT_MODE)
         self._batch[oid] = temp
         return True
@@ -271,7 +280,7 @@ class ObjectStore:
                         os.close(src)
                     if self._present(digest.oid):
                         return Ingested(digest, False)
-                    taken = self._keep(temp, digest.oid, durable)
+                    taken = self._keep(temp, digest.oid, durable, read_only=True)
                     return Ingested(digest, False)
                 else:
                     continue
@@ -373,9 +382,11 @@ def _copy_hashing(
     advance: Callable[[int], None] | None,
     durable: bool = True,
 ) -> StreamDigest:
-    # Read and write: a big file's copy is hashed by reading the temp file back.
-    dst = os.open(temp, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o666)
+    # Read and write: a big file's copy is hashed by reading the temp file back. Read-only
+    # from the start (the descriptor still writes), so publishing needs no chmod by path.
+    dst = os.open(temp, os.O_RDWR | os.O_CREAT | os.O_TRUNC, OBJECT_MODE)
     try:
+        os.fchmod(dst, OBJECT_MODE)  # the exact mode, whatever the umask
         digest = copy_hashing(src, dst, ranges, advance)
         if durable:
             os.fsync(dst)
