@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import os
 from pathlib import Path
 from typing import Any
@@ -88,20 +89,8 @@ def hard_link(source: str, dest: str) -> bool:
     return True
 
 
-# renameat2 flag: swap two names atomically. On ext4 this also skips the write-back that a
-# rename over an existing file starts for the new file's delayed blocks (auto_da_alloc):
-# 0.8 s for a 2 GiB file here, more than the copy itself.
-RENAME_EXCHANGE = 2
-AT_FDCWD = -100
-
-
-# fallocate flag: reserve blocks without changing the file's size.
-FALLOC_FL_KEEP_SIZE = 1
-# Files at least this big are preallocated before a copy (for small ones the call costs more).
-PREALLOCATE_MIN_SIZE = 64 * 1024 * 1024
-
-
-def _libc_function(name: str) -> Any:
+@functools.cache
+def libc_function(name: str) -> Any:
     """A C library function by name (errno kept for ctypes.get_errno), or None."""
     import ctypes
 
@@ -111,12 +100,19 @@ def _libc_function(name: str) -> Any:
         return None
 
 
+# renameat2 flag: swap two names atomically. On ext4 this also skips the write-back that a
+# rename over an existing file starts for the new file's delayed blocks (auto_da_alloc):
+# 0.8 s for a 2 GiB file here, more than the copy itself.
+RENAME_EXCHANGE = 2
+AT_FDCWD = -100
+
+
 def exchange(first: str, second: str) -> bool:
     """Swap the files at two existing paths in one atomic step; False where the system or
     file system cannot (the caller then renames instead). Other failures are raised."""
     import ctypes
 
-    renameat2 = _libc_function("renameat2")
+    renameat2 = libc_function("renameat2")
     if renameat2 is None:
         return False
     result = renameat2(AT_FDCWD, os.fsencode(first), AT_FDCWD, os.fsencode(second), RENAME_EXCHANGE)
@@ -128,6 +124,12 @@ def exchange(first: str, second: str) -> bool:
     raise OSError(code, os.strerror(code), first, None, second)
 
 
+# fallocate flag: reserve blocks without changing the file's size.
+FALLOC_FL_KEEP_SIZE = 1
+# Files at least this big are preallocated before a copy (for small ones the call costs more).
+PREALLOCATE_MIN_SIZE = 64 * 1024 * 1024
+
+
 def preallocate(fd: int, size: int) -> None:
     """Reserve disk blocks for the first `size` bytes of a file about to be written, without
     changing its size. Best effort: where the file system cannot, the writes allocate as usual.
@@ -137,7 +139,7 @@ def preallocate(fd: int, size: int) -> None:
     """
     import ctypes
 
-    fallocate = _libc_function("fallocate")
+    fallocate = libc_function("fallocate")
     if fallocate is None:
         return
     fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64]

@@ -15,7 +15,13 @@ from typing import BinaryIO
 from gitmodel.cache.adopt import adopt, adoptable
 from gitmodel.cache.copying import copy_hashing
 from gitmodel.errors import CorruptObjectError, GitModelError, ObjectMissingError
-from gitmodel.fsutil import atomic_write_bytes, hard_link, remove_quietly, try_link
+from gitmodel.fsutil import (
+    atomic_write_bytes,
+    hard_link,
+    libc_function,
+    remove_quietly,
+    try_link,
+)
 from gitmodel.hashing import ByteRange, StreamDigest, hash_stream, oid_hex, oid_of_bytes
 from gitmodel.progress import Progress
 
@@ -400,11 +406,10 @@ def sync_file_system(folder: Path) -> None:
 
     Where syncfs is not available, falls back to a system-wide sync.
     """
-    try:
-        import ctypes
+    import ctypes
 
-        syncfs = ctypes.CDLL(None, use_errno=True).syncfs
-    except (ImportError, OSError, AttributeError):
+    syncfs = libc_function("syncfs")
+    if syncfs is None:
         os.sync()
         return
     fd = os.open(folder, os.O_RDONLY)

@@ -16,6 +16,9 @@ import functools
 import threading
 from collections.abc import Callable
 from types import TracebackType
+from typing import cast
+
+from gitmodel.fsutil import libc_function
 
 MiB = 1024 * 1024
 # Start write-back each time this many more bytes were written.
@@ -94,12 +97,11 @@ class WriteBehind:
 
 @functools.cache
 def _sync_file_range() -> Callable[[int, int, int, int], int] | None:
-    try:
-        import ctypes
+    import ctypes
 
-        func = ctypes.CDLL(None, use_errno=True).sync_file_range
-    except (ImportError, OSError, AttributeError):  # not Linux
+    func = libc_function("sync_file_range")
+    if func is None:  # not Linux
         return None
     func.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
     func.restype = ctypes.c_int
-    return func
+    return cast("Callable[[int, int, int, int], int]", func)
