@@ -14,7 +14,7 @@ from gitmodel.tagnames import StageTag, VersionTag, parse_tag_name
 from gitmodel.workspace import Workspace
 
 _POINTER_LINE = re.compile(r"^pointer: (?P<path>\S.*)$", re.MULTILINE)
-_SPEC_RE = re.compile(r"^(?P<name>[a-z0-9](?:[a-z0-9/-]*[a-z0-9])?)(?P<sep>[@#])(?P<rest>.+)$")
+_SPEC_RE = re.compile(r"^(?P<name>[a-z0-9](?:[a-z0-9/-]*[a-z0-9])?)(?P<sep>[@#])(?P<rest>.+)\Z")
 
 
 @dataclass(frozen=True)

@@ -365,6 +365,10 @@ def test_promote_unknown_targets(reg: Path) -> None:
     assert fails(reg, "promote", "sentiment", "dev") == (
         "error: 'sentiment' is not a model version (use NAME@vX.Y.Z, NAME@latest or NAME#STAGE)"
     )
+    assert fails(reg, "promote", "sentiment@latest\n", "dev") == (
+        "error: 'sentiment@latest\\n' is not a model version "
+        "(use NAME@vX.Y.Z, NAME@latest or NAME#STAGE)"
+    )
     assert fails(reg, "promote", "encoder@latest", "dev") == (
         "error: model 'encoder' has no registered versions "
         "(register one with `git model tag encoder`)"
