@@ -210,6 +210,8 @@ def _scalars(raw: object, table: str, source: str) -> dict[str, Scalar]:
             full = f"{prefix}.{key}" if prefix else key
             if isinstance(value, dict):
                 walk(full, value)
+            elif full in flat:
+                raise _fail(source, f"{table} name {full!r} is defined twice")
             elif isinstance(value, str | int | float | bool):
                 flat[full] = value
             else:

@@ -125,6 +125,11 @@ class Registry:
     def history(self, name: str) -> ModelHistory:
         history = self.models.get(name)
         if history is None:
+            if not self.head_paths(name):
+                raise UsageError(
+                    f"there is no model named {name!r}",
+                    "list the models with `git model ls`; a name comes from `git model add`",
+                )
             raise no_versions(name)
         return history
 

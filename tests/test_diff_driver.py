@@ -104,6 +104,7 @@ def test_install_is_idempotent_and_uninstall_removes_the_driver(repo: Path) -> N
     )
     get = ("config", "--local", "--get", "diff.gitmodel.textconv")
     assert git(repo, *get).stdout == "git-model textconv\n"
+    git(repo, "add", ".gitattributes")
     out = gm_ok(repo, "uninstall")
     assert "config diff.gitmodel: removed" in out.splitlines()
     assert git(repo, *get, check=False).returncode == 1

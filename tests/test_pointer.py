@@ -657,3 +657,15 @@ def test_cli_symlink_link_mode_into_shared_cache_outside_repo(repo: Path, tmp_pa
     (repo / "model.bin").unlink()
     assert gm_ok(repo, "checkout") == "restored model.bin\n1 restored, 0 already up to date\n"
     assert (repo / "model.bin").read_bytes() == b"weights" * 100
+
+
+@pytest.mark.parametrize("table", ['"eval.f1" = 1\neval.f1 = 2\n', 'eval.f1 = 2\n"eval.f1" = 1\n'])
+def test_a_metric_defined_twice_is_refused_not_dropped(table: str) -> None:
+    raw = (
+        'version = 1\nname = "m"\npath = "m.bin"\n'
+        'oid = "xxh128:f4d0497cf9394caab34d1a3ab2bece70"\nsize = 3\nkind = "file"\n\n'
+        f"[metrics]\n{table}"
+    ).encode()
+    with pytest.raises(PointerError) as info:
+        parse_pointer(raw, "m.bin.gitmodel")
+    assert str(info.value) == "m.bin.gitmodel: metrics name 'eval.f1' is defined twice"

@@ -4,6 +4,7 @@ with these alone, without importing typer."""
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
 import sys
@@ -48,11 +49,7 @@ def handle_errors(func: F) -> F:
         except OSError as exc:
             if _state["traceback"]:
                 traceback.print_exc()
-            where = f": {exc.filename}" if exc.filename else ""
-            print(
-                f"error: {exc.strerror or exc}{where} (check permissions and free disk space)",
-                file=sys.stderr,
-            )
+            print(f"error: {describe_os_error(exc)}", file=sys.stderr)
             raise SystemExit(1) from None
         except Exception as exc:
             if _state["traceback"]:
@@ -65,6 +62,28 @@ def handle_errors(func: F) -> F:
             raise SystemExit(3) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+OS_ERROR_HINTS = {
+    errno.ENOENT: "check that the path and the folders above it exist",
+    errno.ENOTDIR: "a part of the path is a file, not a folder",
+    errno.EACCES: "check the permissions",
+    errno.EPERM: "check the permissions",
+    errno.EROFS: "the file system is read-only",
+    errno.ENOSPC: "free some disk space, then run the command again",
+    errno.EDQUOT: "you are over your disk quota: free some space, then run the command again",
+    errno.EISDIR: "a folder is in the way: choose another path",
+    errno.EEXIST: "something is already in the way at that path",
+    errno.EFBIG: "a file size limit (the file system's, or `ulimit -f`) refuses a file this big",
+}
+
+
+def describe_os_error(exc: OSError) -> str:
+    """One line for a failed file operation: what failed, where, and the hint that fits the
+    cause (a missing folder is not a permission problem)."""
+    where = f": {exc.filename}" if exc.filename else ""
+    hint = OS_ERROR_HINTS.get(exc.errno or 0, "check the path, its permissions and free disk space")
+    return f"{exc.strerror or exc}{where} ({hint})"
 
 
 def change_directory(directory: str | os.PathLike[str]) -> None:

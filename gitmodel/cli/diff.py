@@ -56,9 +56,13 @@ def diff(
         ),
     ] = None,
     tolerance: Annotated[
-        str,
-        typer.Option("--tolerance", help="Allowed worsening: absolute (0.01) or relative (1%)."),
-    ] = "0",
+        str | None,
+        typer.Option(
+            "--tolerance",
+            help="With --fail-on-regression: allowed worsening, absolute (0.01) or relative "
+            "(1%); default 0.",
+        ),
+    ] = None,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write to FILE instead of stdout.")
     ] = None,
@@ -76,7 +80,12 @@ def diff(
         render_text,
     )
 
-    gate = Tolerance.parse(tolerance)
+    if tolerance is not None and fail_on_regression is None:
+        raise UsageError(
+            "--tolerance applies only to --fail-on-regression",
+            "add --fail-on-regression, or drop --tolerance",
+        )
+    gate = Tolerance.parse(tolerance or "0")
     revisions, targets = split_arguments(args or [])
     result = compute(*revisions, targets=targets, cached=cached)
     opts = Options(show_all=show_all, precision=precision)
@@ -105,7 +114,7 @@ def diff(
         for model, change in worse:
             print(
                 f"regression: {model} {change.key} {fmt(change.old, precision)} -> "
-                f"{fmt(change.new, precision)} (worse by more than the tolerance {tolerance})",
+                f"{fmt(change.new, precision)} (worse by more than the tolerance {tolerance or 0})",
                 file=sys.stderr,
             )
         if worse:

@@ -123,7 +123,7 @@ def _add_one(
     pointer_file = pointer_path_for(artifact)
     previous = _previous_pointer(pointer_file)
     draft = Pointer(
-        name=name or (previous.name if previous else default_name(artifact)),
+        name=name if name is not None else (previous.name if previous else default_name(artifact)),
         path=artifact.name,
         oid="xxh128:" + "0" * 32,
         size=0,
