@@ -76,7 +76,8 @@ def scan(stream: HeaderStream, file_size: int) -> FormatScan:
         raise FormatError("header is not a JSON object")
     if len(header) > MAX_TENSORS + 1:  # the tensors, and maybe __metadata__
         raise FormatError(
-            f"{len(header)} header entries, over the limit of {MAX_TENSORS} tensors for reading facts"
+            f"{len(header)} header entries, over the limit of {MAX_TENSORS} tensors "
+            "for reading facts"
         )
     data_start = 8 + header_len
     tensors = [
