@@ -22,7 +22,8 @@ from gitmodel.formats import (
 
 MAX_HEADER_SIZE = 100 * 1024 * 1024  # the limit the reference implementation enforces
 # Parsing JSON costs about 20 times its size in memory until the tensor manifest is written:
-# a bigger header (over 50,000 tensors) is not read, and the file is stored without facts.
+# a bigger header (some 60,000 tensors of real names) is not read; the file is stored without
+# facts, with a warning.
 MAX_READ_HEADER = 8 * 1024 * 1024
 DTYPE_BITS = {
     "BOOL": 8,
