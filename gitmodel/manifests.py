@@ -176,18 +176,18 @@ def decode_dir_manifest(data: bytes, oid: str) -> list[FileEntry]:
 def encode_tensor_manifest(
     format_name: str, tensors: Sequence[TensorEntry], oids: Sequence[str]
 ) -> bytes:
-    items = [
-        {
-            "name": t.name,
-            "dtype": t.dtype,
-            "shape": list(t.shape),
-            "begin": t.begin,
-            "end": t.end,
-            "oid": oid,
-        }
+    """The canonical JSON of a tensor manifest, written out directly like `encode_dir_manifest`:
+    a dict per tensor would cost several times the header's size in memory."""
+    quote = encode_basestring
+    parts = [
+        f'{{"begin":{t.begin},"dtype":{quote(t.dtype)},"end":{t.end},"name":{quote(t.name)},'
+        f'"oid":{quote(oid)},"shape":[{",".join(map(str, t.shape))}]}}'
         for t, oid in sorted(zip(tensors, oids, strict=True), key=lambda pair: pair[0].name)
     ]
-    return _canonical({"version": MANIFEST_VERSION, "format": format_name, "tensors": items})
+    return (
+        f'{{"format":{quote(format_name)},"tensors":[{",".join(parts)}],'
+        f'"version":{MANIFEST_VERSION}}}'
+    ).encode()
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from gitmodel.errors import GitModelError
+from gitmodel.printable import printable
 from gitmodel.progress import is_quiet
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -37,7 +38,7 @@ def handle_errors(func: F) -> F:
             if _state["traceback"]:
                 traceback.print_exc()
             hint = f" ({exc.hint})" if exc.hint else ""
-            print(f"error: {exc.message}{hint}", file=sys.stderr)
+            print(printable(f"error: {exc.message}{hint}"), file=sys.stderr)
             raise SystemExit(exc.exit_code) from None
         except KeyboardInterrupt:
             print("interrupted", file=sys.stderr)
@@ -49,14 +50,16 @@ def handle_errors(func: F) -> F:
         except OSError as exc:
             if _state["traceback"]:
                 traceback.print_exc()
-            print(f"error: {describe_os_error(exc)}", file=sys.stderr)
+            print(printable(f"error: {describe_os_error(exc)}"), file=sys.stderr)
             raise SystemExit(1) from None
         except Exception as exc:
             if _state["traceback"]:
                 traceback.print_exc()
             print(
-                f"error: internal error: {type(exc).__name__}: {exc} (this is a bug in "
-                "git-model; re-run with --traceback and report it)",
+                printable(
+                    f"error: internal error: {type(exc).__name__}: {exc} (this is a bug in "
+                    "git-model; re-run with --traceback and report it)"
+                ),
                 file=sys.stderr,
             )
             raise SystemExit(3) from None
@@ -101,11 +104,11 @@ def change_directory(directory: str | os.PathLike[str]) -> None:
 
 def say(text: str) -> None:
     if not is_quiet():
-        print(text)
+        print(printable(text))
 
 
 def warn(text: str) -> None:
-    print(f"warning: {text}", file=sys.stderr)
+    print(printable(f"warning: {text}"), file=sys.stderr)
 
 
 def print_json(value: object) -> None:

@@ -15,6 +15,7 @@ import typer
 from gitmodel.cli.app import ANY_METRIC, JsonOption, QuietOption, app
 from gitmodel.cli.common import handle_errors, say, warn
 from gitmodel.errors import UsageError
+from gitmodel.printable import printable
 from gitmodel.progress import is_quiet, set_quiet
 
 ArgsArgument = Annotated[
@@ -90,7 +91,7 @@ def diff(
     result = compute(*revisions, targets=targets, cached=cached)
     opts = Options(show_all=show_all, precision=precision)
     for warning in result.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+        warn(warning)
     if as_json:
         text = json.dumps(render_json(result, opts), indent=2) + "\n"
     elif markdown:
@@ -113,8 +114,10 @@ def diff(
         worse = regressions(result, names, gate)
         for model, change in worse:
             print(
-                f"regression: {model} {change.key} {fmt(change.old, precision)} -> "
-                f"{fmt(change.new, precision)} (worse by more than the tolerance {tolerance or 0})",
+                printable(
+                    f"regression: {model} {change.key} {fmt(change.old, precision)} -> "
+                    f"{fmt(change.new, precision)} (worse by more than the tolerance {tolerance or 0})"
+                ),
                 file=sys.stderr,
             )
         if worse:
@@ -152,7 +155,7 @@ def report(
         for r in rows:
             stages = ", ".join(f"{s}: {v}" for s, v in r.stages.items()) or "-"
             head = r.head_version or "(unregistered)"
-            parts.append(f"| `{r.name}` | {r.latest or '-'} | {head} | {stages} |")
+            parts.append(printable(f"| `{r.name}` | {r.latest or '-'} | {head} | {stages} |"))
         parts.append("")
     output.write_text("\n".join(parts), encoding="utf-8")
     say(f"wrote {output}")

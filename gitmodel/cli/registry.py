@@ -12,6 +12,7 @@ import typer
 
 from gitmodel.cli.app import ForceOption, JsonOption, QuietOption, app
 from gitmodel.cli.common import handle_errors, print_json, say
+from gitmodel.printable import printable
 from gitmodel.progress import is_quiet, set_quiet
 from gitmodel.table import (
     format_metrics,
@@ -211,7 +212,7 @@ def show(
             lines.append(
                 f"  {format_time(e.created_at)}  {e.stage} {what} {version}  ({e.tag}, {e.tagger})"
             )
-    print("\n".join(lines))
+    print("\n".join(printable(line) for line in lines))
 
 
 def _show_json(result: object) -> dict[str, object]:

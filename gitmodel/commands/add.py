@@ -10,7 +10,7 @@ from pathlib import Path
 
 from gitmodel.cache.lock import file_lock
 from gitmodel.errors import PointerError, UsageError
-from gitmodel.gitignore import ensure_ignored
+from gitmodel.gitignore import ensure_ignored, ignore_line
 from gitmodel.ingest import store_artifact
 from gitmodel.lineage import LineageInProgress
 from gitmodel.pointer import (
@@ -89,6 +89,7 @@ def _check_addable(ws: Workspace, given: Path) -> Path:
         )
     if not os.path.lexists(artifact):
         raise UsageError(f"{shown}: no such file or folder", "check the path and try again")
+    ignore_line(artifact)  # refuses a name that .gitignore cannot hold, before anything is written
     if artifact.is_symlink() and not _points_into_cache(ws, artifact):
         raise UsageError(f"{shown} is a symlink", "add the file or folder it points to instead")
     if artifact.is_dir() and not artifact.is_symlink():
