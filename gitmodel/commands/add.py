@@ -17,14 +17,14 @@ from gitmodel.pointer import (
     NAME_RE,
     POINTER_SUFFIX,
     Pointer,
-    artifact_location,
+    has_git_segment,
     is_pointer_path,
     pointer_path_for,
     read_pointer,
     write_pointer,
 )
 from gitmodel.tomlfmt import Scalar
-from gitmodel.workspace import Workspace, open_workspace, register_repo
+from gitmodel.workspace import Workspace, locate_artifact, open_workspace, register_repo
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ def _check_addable(ws: Workspace, given: Path) -> Path:
     rel = ws.repo.relpath(given)
     artifact = ws.repo.root / rel
     shown = rel or "."
-    if rel in ("", ".") or rel == ".git" or rel.startswith(".git/"):
+    if rel in ("", ".") or has_git_segment(rel):
         raise UsageError(
             f"cannot add {shown}: it is the repository itself or inside .git",
             "name a model file or folder inside the work tree",
@@ -130,7 +130,7 @@ def _add_one(
         kind="file",
     )
     _check_name(draft.name)
-    artifact_location(ws.repo.root, pointer_file, draft)
+    locate_artifact(ws, pointer_file, draft)
     lineage_in_progress = LineageInProgress(ws, data)
     # The shared cache lock spans storing and the pointer write: a gc (exclusive) must not
     # run in between, or it would delete an object no pointer names yet.
