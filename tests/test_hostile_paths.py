@@ -322,8 +322,13 @@ def test_version_checkout_reads_the_rules_from_history(repo: Path) -> None:
     (repo / "m.bin.gitmodel").write_text(pointer)
     git(repo, "commit", "-q", "-am", "m v1")
     git(repo, "tag", "-a", "m@v1.0.0", "-m", "m v1.0.0")
+    commit = git(repo, "rev-parse", "HEAD").stdout[:12]
     proc = gm(repo, "checkout", "--force", "m@v1.0.0")
-    assert proc.returncode == 1
+    assert (proc.returncode, proc.stdout) == (1, "")
+    assert proc.stderr == (
+        f"error: m@v1.0.0 points at {commit}, which has no pointer for m (the tag was made on "
+        "the wrong commit; delete and recreate it)\n"
+    )
     assert (repo / ".git" / "config").read_bytes() == config
 
 
@@ -335,7 +340,8 @@ def test_add_refuses_a_folder_holding_the_cache(repo: Path) -> None:
     (repo / "a.bin").write_bytes(b"a" * 10)
     gm_ok(repo, "add", "-q", "a.bin")  # the cache is made at models/cache
     cache = os.path.realpath(repo / "models" / "cache")
-    proc = gm(repo, "add", "models")
+    (repo / "b.bin").write_bytes(b"b" * 10)
+    proc = gm(repo, "add", "b.bin", "models")  # every path is checked before any is stored
     assert (proc.returncode, proc.stdout) == (1, "")
     assert proc.stderr == (
         f"error: {repo / 'models.gitmodel'}: path 'models' resolves to "
@@ -345,6 +351,7 @@ def test_add_refuses_a_folder_holding_the_cache(repo: Path) -> None:
         "models) or move the cache)\n"
     )
     assert not (repo / "models.gitmodel").exists()
+    assert not (repo / "b.bin.gitmodel").exists()
 
 
 @pytest.mark.parametrize("spelling", [".git", ".GIT", "git~1"])
@@ -388,3 +395,20 @@ def test_add_skips_a_nested_git_folder_and_says_so(repo: Path, tmp_path: Path) -
         "sub",
         "sub/weights.bin",
     ]
+
+
+def test_checkout_never_deletes_a_nested_git_folder_without_force(repo: Path) -> None:
+    """A folder holding a nested repository stands where a file artifact goes: its `.git`
+    counts as unsaved changes, as any file not in the cache would."""
+    (repo / "m").write_bytes(b"weights")
+    gm_ok(repo, "add", "-q", "m")
+    (repo / "m").unlink()
+    (repo / "m").mkdir()
+    git(repo / "m", "init", "-q")
+    proc = gm(repo, "checkout")
+    assert (proc.returncode, proc.stdout) == (1, "")
+    assert proc.stderr == (
+        "error: checkout would overwrite changes not saved in the cache: m/.git (save them "
+        "with `git model add`, or discard them with --force)\n"
+    )
+    assert (repo / "m" / ".git" / "HEAD").is_file()

@@ -26,6 +26,8 @@ from gitmodel.pointer import (
 from gitmodel.tomlfmt import Scalar
 from gitmodel.workspace import Workspace, locate_artifact, open_workspace, register_repo
 
+NO_OID = "xxh128:" + "0" * 32  # a draft pointer's, until the artifact is stored
+
 
 @dataclass(frozen=True)
 class AddResult:
@@ -103,6 +105,10 @@ def _check_addable(ws: Workspace, given: Path) -> Path:
             f"{shown} is tracked by Git; git-model cannot take over a path Git stores",
             f"untrack it first: git rm -r --cached {rel} (then commit), and add it again",
         )
+    # where its pointer would send a checkout: not into the Git folder or the cache
+    kind = "dir" if artifact.is_dir() and not artifact.is_symlink() else "file"
+    probe = Pointer(name="model", path=artifact.name, oid=NO_OID, size=0, kind=kind)
+    locate_artifact(ws, pointer_path_for(artifact), probe)
     return artifact
 
 
@@ -125,12 +131,11 @@ def _add_one(
     draft = Pointer(
         name=name or (previous.name if previous else default_name(artifact)),
         path=artifact.name,
-        oid="xxh128:" + "0" * 32,
+        oid=NO_OID,
         size=0,
         kind="file",
     )
     _check_name(draft.name)
-    locate_artifact(ws, pointer_file, draft)
     lineage_in_progress = LineageInProgress(ws, data)
     # The shared cache lock spans storing and the pointer write: a gc (exclusive) must not
     # run in between, or it would delete an object no pointer names yet.
