@@ -61,11 +61,14 @@ class Workspace:
         return [self.repo.root / rel for rel in found if (self.repo.root / rel).is_file()]
 
 
-def locate_artifact(ws: Workspace, pointer_file: Path, pointer: Pointer) -> Path:
+def locate_artifact(
+    ws: Workspace, pointer_file: Path, pointer: Pointer, *, to_write: bool = False
+) -> Path:
     """Where the artifact `pointer_file` describes lives, refused (PointerError) if it leaves
     the repository (pointer.artifact_location), names a Git folder, or, with symlinks
     resolved, lies in or holds the Git folder, the common Git folder or the cache: a
-    committed symlink `tools -> .git/hooks` must not let a pointer `tools` write hooks."""
+    committed symlink `tools -> .git/hooks` must not let a pointer `tools` write hooks.
+    `to_write` (checkout, hooks, pull): also refused if it is or holds a tracked path."""
     location = artifact_location(ws.repo.root, pointer_file, pointer)
     rel = ws.repo.relpath(location)
     if has_git_segment(rel):
@@ -92,13 +95,14 @@ def locate_artifact(ws: Workspace, pointer_file: Path, pointer: Pointer) -> Path
             "a symlink on the way (or `git config model.cache`) leads there; remove the "
             f"symlink (see who committed it: git log -- {rel}) or move the cache",
         )
+    if to_write:
+        _refuse_tracked_overlap(ws, pointer_file, rel)
     return location
 
 
-def refuse_tracked_overlap(ws: Workspace, pointer_file: Path, artifact: Path) -> None:
+def _refuse_tracked_overlap(ws: Workspace, pointer_file: Path, rel: str) -> None:
     """Refuse an artifact that is, or holds, a path Git tracks: git-model must never write
     over tracked files or slip untracked ones among them (a `conftest.py` into `tests/`)."""
-    rel = ws.repo.relpath(artifact)
     tracked = ws.repo.ls_files([f":(literal){rel}"])
     if tracked:
         raise PointerError(

@@ -36,13 +36,7 @@ from gitmodel.manifests import decode_dir_columns
 from gitmodel.pointer import POINTER_SUFFIX, Pointer, is_git_name, read_pointer
 from gitmodel.progress import Progress
 from gitmodel.selection import select_pointers
-from gitmodel.workspace import (
-    Workspace,
-    locate_artifact,
-    open_workspace,
-    refuse_tracked_overlap,
-    register_repo,
-)
+from gitmodel.workspace import Workspace, locate_artifact, open_workspace, register_repo
 
 if TYPE_CHECKING:  # the registry (and Git history reading) is imported only for NAME@vX
     from gitmodel.registry import ModelVersion, Registry
@@ -232,8 +226,7 @@ def plan_artifact(
     ws: Workspace, pointer: Pointer, pointer_file: Path, plan: CheckoutPlan, verify: bool
 ) -> None:
     """Add to `plan` what it takes to make the work tree hold the bytes `pointer` names."""
-    artifact = locate_artifact(ws, pointer_file, pointer)
-    refuse_tracked_overlap(ws, pointer_file, artifact)
+    artifact = locate_artifact(ws, pointer_file, pointer, to_write=True)
     if not ws.store.has(pointer.oid):
         raise _missing(ws, pointer.oid, artifact)
     if pointer.kind == "dir" and is_new_folder(artifact):
