@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -412,3 +413,30 @@ def test_checkout_never_deletes_a_nested_git_folder_without_force(repo: Path) ->
         "with `git model add`, or discard them with --force)\n"
     )
     assert (repo / "m" / ".git" / "HEAD").is_file()
+
+
+def test_names_near_git_stay_ordinary(repo: Path) -> None:
+    """Only what Git refuses is refused: `.gitignore`, `.github`, `x.git` and `git~2` are
+    ordinary names, in a pointer's path and in a folder artifact."""
+    for rel in ("x.git", "git~2/m.bin", ".github/m.bin"):
+        (repo / rel).parent.mkdir(exist_ok=True)
+        (repo / rel).write_bytes(rel.encode())
+    model = repo / "bert"
+    (model / ".github").mkdir(parents=True)
+    for rel in (".gitignore", ".gitattributes", ".github/workflow.yml", "model.bin"):
+        (model / rel).write_text(rel)
+    proc = gm(repo, "add", "x.git", "git~2/m.bin", ".github/m.bin", "bert")
+    assert (proc.returncode, proc.stderr) == (0, "")
+    manifest = json.loads(object_path(repo, _pointer_oid(repo / "bert.gitmodel")).read_bytes())
+    assert [f["path"] for f in manifest["files"]] == [
+        ".gitattributes",
+        ".github/workflow.yml",
+        ".gitignore",
+        "model.bin",
+    ]
+    for rel in ("x.git", "git~2/m.bin", ".github/m.bin"):
+        (repo / rel).unlink()
+    shutil.rmtree(repo / "bert")
+    gm_ok(repo, "checkout")
+    assert (repo / "git~2" / "m.bin").read_bytes() == b"git~2/m.bin"
+    assert (repo / "bert" / ".gitignore").read_text() == ".gitignore"
