@@ -305,7 +305,7 @@ def check_relative_path(path: str, source: str = "pointer") -> None:
 def has_git_segment(paths: str) -> bool:
     """Whether a segment of `paths` ("/"-separated; several paths joined by NUL) may name
     Git's own folder on some file system: ".git", ".GIT", ".git. ", "git~1", ".git::$DATA",
-    ".g\u200cit" ... (docs/pointer-format.md, section 3.3). Plain string work: a folder
+    ".g\\u200cit" ... (docs/pointer-format.md, section 3.3). Plain string work: a folder
     manifest's whole path column is checked in one call."""
     if not paths.isascii():
         paths = paths.translate(_HFS_IGNORED)
