@@ -95,6 +95,17 @@ def cache_objects(repo: Path) -> list[str]:
     return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
 
 
+def location_error(pointer_file: Path, path: str, resolved: str, where: str) -> str:
+    """The error for an artifact at top level whose location resolves into (or holds) the
+    Git folder or the cache."""
+    return (
+        f"error: {pointer_file}: path {path!r} resolves to {resolved}, {where}; git-model "
+        "never places artifacts there (a symlink on the way (or `git config model.cache`) "
+        f"leads there; remove the symlink (see who committed it: git log -- {path}) or move "
+        "the cache)\n"
+    )
+
+
 def git_error(pointer_file: Path, path: str) -> str:
     return f"error: {pointer_file}: path {path!r} {INTO_GIT} {HINT_GIT}\n"
 
@@ -185,11 +196,8 @@ def test_pull_refuses_a_committed_symlink_into_git(team: Team) -> None:
     proc = gm(victim, "pull")
     real_git = os.path.realpath(victim / ".git")
     assert (proc.returncode, proc.stdout) == (1, "")
-    assert proc.stderr == (
-        f"error: {victim / 'tools.gitmodel'}: path 'tools' resolves to {real_git}/hooks, "
-        f"inside the Git folder {real_git}; git-model never places artifacts there (a symlink "
-        "on the way (or `git config model.cache`) leads there; remove the symlink (see who "
-        "committed it: git log -- tools) or move the cache)\n"
+    assert proc.stderr == location_error(
+        victim / "tools.gitmodel", "tools", f"{real_git}/hooks", f"inside the Git folder {real_git}"
     )
     assert not (victim / ".git" / "hooks" / "commit-msg").exists()
 
@@ -344,12 +352,11 @@ def test_add_refuses_a_folder_holding_the_cache(repo: Path) -> None:
     (repo / "b.bin").write_bytes(b"b" * 10)
     proc = gm(repo, "add", "b.bin", "models")  # every path is checked before any is stored
     assert (proc.returncode, proc.stdout) == (1, "")
-    assert proc.stderr == (
-        f"error: {repo / 'models.gitmodel'}: path 'models' resolves to "
-        f"{os.path.realpath(repo / 'models')}, which holds the git-model cache {cache}; "
-        "git-model never places artifacts there (a symlink on the way (or `git config "
-        "model.cache`) leads there; remove the symlink (see who committed it: git log -- "
-        "models) or move the cache)\n"
+    assert proc.stderr == location_error(
+        repo / "models.gitmodel",
+        "models",
+        os.path.realpath(repo / "models"),
+        f"which holds the git-model cache {cache}",
     )
     assert not (repo / "models.gitmodel").exists()
     assert not (repo / "b.bin.gitmodel").exists()
