@@ -180,7 +180,7 @@ class Registry:
             rel = self.ws.repo.relpath(pointer_file)
             try:
                 data = pointer_file.read_bytes()
-                paths.setdefault(parse_pointer(data, rel).name, []).append(rel)
+                paths.setdefault(parse_pointer(data, rel, location=rel).name, []).append(rel)
             except (GitModelError, OSError):
                 continue
         return paths
@@ -190,7 +190,9 @@ class Registry:
         if key not in self._pointer_cache:
             data = self.reader.read_file(commit, path)
             try:
-                self._pointer_cache[key] = parse_pointer(data, path) if data else None
+                self._pointer_cache[key] = (
+                    parse_pointer(data, path, location=path) if data else None
+                )
             except GitModelError:
                 self._pointer_cache[key] = None
         return self._pointer_cache[key]

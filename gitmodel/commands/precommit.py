@@ -101,7 +101,7 @@ def _check_pointers(repo: GitRepo, pointers: list[StagedFile]) -> tuple[list[str
     for f in pointers:
         data = run_git(["cat-file", "blob", f.blob], repo.root).stdout
         try:
-            pointer = parse_pointer(data, f.path)
+            pointer = parse_pointer(data, f.path, location=f.path)
         except GitModelError as exc:
             problems.append(f"{exc.message} (re-run `git model add` on its artifact)")
             continue

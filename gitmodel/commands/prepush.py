@@ -75,7 +75,7 @@ def _check_objects(repo: GitRepo, blobs: dict[str, str]) -> int:
     for blob, path in sorted(blobs.items(), key=lambda item: item[1]):
         data = run_git(["cat-file", "blob", blob], repo.root).stdout
         try:
-            pointer = parse_pointer(data, path)
+            pointer = parse_pointer(data, path, location=path)
         except GitModelError:
             continue  # the pre-commit check reports malformed pointers; nothing to upload
         objects = objects_of(ws, [pointer])
