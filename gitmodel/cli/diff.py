@@ -116,7 +116,8 @@ def diff(
             print(
                 printable(
                     f"regression: {model} {change.key} {fmt(change.old, precision)} -> "
-                    f"{fmt(change.new, precision)} (worse by more than the tolerance {tolerance or 0})"
+                    f"{fmt(change.new, precision)} "
+                    f"(worse by more than the tolerance {tolerance or 0})"
                 ),
                 file=sys.stderr,
             )
