@@ -12,8 +12,8 @@ import pytest
 
 from gitmodel.artifacts import folder_fingerprint, walk_folder
 from gitmodel.cache.placing import fill_new_folder
-from gitmodel.cache.tempfiles import TempFolder, WorkTemps
 from gitmodel.cache.statcache import StatCache
+from gitmodel.cache.tempfiles import TempFolder, WorkTemps
 from gitmodel.errors import WouldOverwriteError
 from gitmodel.hashing import oid_of_bytes
 from tests.helpers import git, gm, gm_ok, object_path

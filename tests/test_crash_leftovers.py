@@ -122,7 +122,7 @@ def test_killed_checkout_of_a_file_leaves_no_temp_in_the_work_tree(copy_repo: Pa
 
     # The whole copy was made, where Git never sees it, and not renamed into place.
     assert porcelain(copy_repo) == ""
-    assert sorted(os.listdir(copy_repo)) == LISTED + ["model.bin.gitmodel"]
+    assert sorted(os.listdir(copy_repo)) == [*LISTED, "model.bin.gitmodel"]
     [temp] = temps_in(cache_tmp(copy_repo))
     assert (cache_tmp(copy_repo) / temp).read_bytes() == data
 
@@ -147,7 +147,7 @@ def test_killed_checkout_of_a_folder_leaves_no_temp_folder(copy_repo: Path) -> N
     killed(copy_repo, "fill-started", "checkout")
 
     assert porcelain(copy_repo) == ""
-    assert sorted(os.listdir(copy_repo)) == LISTED + ["bert.gitmodel"]
+    assert sorted(os.listdir(copy_repo)) == [*LISTED, "bert.gitmodel"]
     [temp] = temps_in(cache_tmp(copy_repo))
     assert os.listdir(cache_tmp(copy_repo) / temp) == []  # its first subfolder comes next
 
