@@ -293,3 +293,63 @@ def test_add_after_a_kill_during_the_adopt_copy_adopts_again(copy_repo: Path) ->
     assert_own_copy(work, obj, data)
     assert (stat.S_IMODE(os.lstat(work).st_mode), os.lstat(work).st_mtime_ns) == (0o640, mtime)
     assert temps_in(cache_tmp(copy_repo)) == []
+
+
+def test_temps_beside_files_of_a_folder_are_swept_across_file_systems(
+    copy_repo: Path, other_file_system: Path
+) -> None:
+    model = copy_repo / "bert"
+    (model / "sub").mkdir(parents=True)
+    (model / "sub" / "weights.bin").write_bytes(b"w" * 4096)
+    (model / "config.json").write_bytes(b"{}\n")
+    gm_ok(copy_repo, "add", "bert")
+    git(copy_repo, "commit", "-q", "-m", "bert")
+    worktree = other_file_system / "wt"
+    git(copy_repo, "worktree", "add", "-q", str(worktree))
+
+    killed(worktree, "fill-started", "checkout")  # a new folder: filled in a temp folder
+    [temp] = [name for name in os.listdir(worktree) if name.startswith(".bert.")]
+    assert temp.startswith(".bert.gitmodel-tmp-")
+    assert porcelain(worktree) == ""
+    assert gm_ok(worktree, "status") == "missing from work tree  bert/\n"
+    assert sorted(os.listdir(worktree)) == [*LISTED, "bert.gitmodel"]
+
+    gm_ok(worktree, "checkout")
+    (worktree / "bert" / "sub" / "weights.bin").unlink()
+    killed(worktree, "copy-done", "checkout")  # one file: its temp goes beside it
+    [temp] = os.listdir(worktree / "bert" / "sub")
+    assert temp.startswith(".weights.bin.gitmodel-tmp-")
+    assert gm_ok(worktree, "status") == "modified                bert/: -sub/weights.bin\n"
+    assert os.listdir(worktree / "bert" / "sub") == []
+    git(copy_repo, "worktree", "remove", "--force", str(worktree))
+
+
+@pytest.mark.parametrize(
+    ("command", "output"),
+    [
+        (("add", "big"), "unchanged big: big.gitmodel (67.0 MiB, {oid}…)\n"),
+        (("status",), "up to date              big/\n"),
+        (("checkout",), "restored big/model.bin\n1 restored, 1 already up to date\n"),
+    ],
+)
+def test_a_folder_file_left_as_the_object_gets_its_own_copy(
+    copy_repo: Path, command: tuple[str, ...], output: str
+) -> None:
+    folder = copy_repo / "big"
+    folder.mkdir()
+    data = big_bytes(BIG)
+    (folder / "model.bin").write_bytes(data)
+    (folder / "config.json").write_bytes(b"{}\n")
+    gm_ok(copy_repo, "add", "big")
+    git(copy_repo, "commit", "-q", "-m", "big")
+    obj = object_path(copy_repo, oid_of_bytes(data))
+    obj.unlink()  # lost from the cache: the next add stores it again, by adopting
+    os.utime(folder / "model.bin")  # changed in the stat cache's eyes: hashed again
+    killed(copy_repo, "before-swap", "add", "big")
+    assert os.lstat(folder / "model.bin").st_ino == os.lstat(obj).st_ino
+
+    pointer = (copy_repo / "big.gitmodel").read_text()
+    manifest = pointer.split('oid = "', 1)[1][:19]
+    assert gm_ok(copy_repo, *command) == output.format(oid=manifest)
+    assert_own_copy(folder / "model.bin", obj, data)
+    assert gm_ok(copy_repo, "status") == "up to date              big/\n"

@@ -178,20 +178,30 @@ class WorkTemps:
             folder.sweep()
 
     def sweep_beside(self, target: str) -> None:
-        """Remove temps of gone owners left beside `target` (only where temps go there)."""
+        """Remove temps of gone owners left beside `target`, and in it if it is a folder
+        (only where temps go beside their targets: on another file system)."""
         parent, name = os.path.split(target)
         try:
             if self._folder_for(parent) is not None:
                 return
-            entries = list(os.scandir(parent))
         except (FileNotFoundError, NotADirectoryError):
             return
-        prefix = f".{name}{BESIDE_MARK}"
+        self._sweep_names(parent, f".{name}{BESIDE_MARK}")
+        if os.path.isdir(target) and not os.path.islink(target):
+            for folder, _, _ in os.walk(target):
+                self._sweep_names(folder, ".")
+
+    def _sweep_names(self, folder: str, prefix: str) -> None:
+        entries: list[os.DirEntry[str]] = []
+        with contextlib.suppress(FileNotFoundError, NotADirectoryError), os.scandir(folder) as it:
+            entries = list(it)
         owner = self.folders[0].path
         for entry in entries:
-            token = _token_of(entry.name[len(prefix) :])
-            if entry.name.startswith(prefix) and not owner_alive(owner, token):
-                remove_tree_or_file(entry.path)
+            mark = entry.name.find(BESIDE_MARK)
+            if entry.name.startswith(prefix) and mark > 0:
+                token = _token_of(entry.name[mark + len(BESIDE_MARK) :])
+                if not owner_alive(owner, token):
+                    remove_tree_or_file(entry.path)
 
     def _folder_for(self, parent: str) -> TempFolder | None:
         device = self._device_of_parent.get(parent)
