@@ -76,7 +76,7 @@ class TempFolder:
         """Remove the temps of owners that are gone; returns their names."""
         try:
             entries = list(os.scandir(self.path))
-        except (FileNotFoundError, NotADirectoryError):
+        except OSError:  # none yet, or not readable: nothing to sweep
             return []
         owners = {e.name[: -len(OWNER_SUFFIX)] for e in entries if e.name.endswith(OWNER_SUFFIX)}
         dead = {token for token in owners if not owner_alive(self.path, token)}
@@ -93,8 +93,7 @@ class TempFolder:
             remove_tree_or_file(entry.path)
             removed.append(entry.name)
         for token in dead:  # last: a sweep killed midway leaves unowned temps, not live ones
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(f"{self.path}/{token}{OWNER_SUFFIX}")
+            remove_tree_or_file(f"{self.path}/{token}{OWNER_SUFFIX}")
         return removed
 
 
@@ -104,6 +103,8 @@ def owner_alive(folder: str, token: str) -> bool:
         fd = os.open(f"{folder}/{token}{OWNER_SUFFIX}", os.O_RDONLY)
     except FileNotFoundError:
         return False
+    except OSError:
+        return True  # not ours to judge (another user's, in a shared cache): left alone
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError as exc:
@@ -135,13 +136,13 @@ def _mtime(entry: os.DirEntry[str]) -> float:
 
 
 def remove_tree_or_file(path: str) -> None:
-    """Remove a temp file or a temp folder (whose read-only files a hard link made so)."""
+    """Remove a temp file or a temp folder; best effort (a sweep never fails a command)."""
     try:
         os.unlink(path)
     except IsADirectoryError:
         shutil.rmtree(path, ignore_errors=True)
-    except FileNotFoundError:
-        pass
+    except OSError:
+        pass  # gone already, or not ours to remove (another user's, in a shared cache)
 
 
 class WorkTemps:
@@ -161,9 +162,9 @@ class WorkTemps:
     def name_for(self, target: str) -> str:
         """Where to make the temp that becomes `target` (its folder must exist)."""
         parent, name = os.path.split(target)
-        folder = self._folder_for(parent)
-        if folder is not None:
-            return folder.new_name()
+        for folder in self._folders_for(parent):
+            with contextlib.suppress(OSError):  # e.g. a read-only cache: try the next one
+                return folder.new_name()
         if not self._excluded:
             from gitmodel.gitignore import append_line_once
 
@@ -182,7 +183,7 @@ class WorkTemps:
         (only where temps go beside their targets: on another file system)."""
         parent, name = os.path.split(target)
         try:
-            if self._folder_for(parent) is not None:
+            if self._folders_for(parent):
                 return
         except (FileNotFoundError, NotADirectoryError):
             return
@@ -193,7 +194,7 @@ class WorkTemps:
 
     def _sweep_names(self, folder: str, prefix: str) -> None:
         entries: list[os.DirEntry[str]] = []
-        with contextlib.suppress(FileNotFoundError, NotADirectoryError), os.scandir(folder) as it:
+        with contextlib.suppress(OSError), os.scandir(folder) as it:
             entries = list(it)
         owner = self.folders[0].path
         for entry in entries:
@@ -203,12 +204,9 @@ class WorkTemps:
                 if not owner_alive(owner, token):
                     remove_tree_or_file(entry.path)
 
-    def _folder_for(self, parent: str) -> TempFolder | None:
+    def _folders_for(self, parent: str) -> list[TempFolder]:
+        """The temp folders on the file system of `parent` (which must exist)."""
         device = self._device_of_parent.get(parent)
         if device is None:
             device = self._device_of_parent[parent] = os.stat(parent).st_dev
-        for folder in self.folders:
-            with contextlib.suppress(OSError):  # e.g. a read-only cache: try the next one
-                if folder.device() == device:
-                    return folder
-        return None
+        return [folder for folder in self.folders if folder.device() == device]
