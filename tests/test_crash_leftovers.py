@@ -134,13 +134,19 @@ def test_killed_checkout_of_a_file_leaves_no_temp_in_the_work_tree(copy_repo: Pa
     assert porcelain(copy_repo) == ""
 
 
-def test_killed_checkout_of_a_folder_leaves_no_temp_folder(copy_repo: Path) -> None:
-    model = copy_repo / "bert"
+def commit_folder(repo: Path) -> Path:
+    """A small folder artifact `bert`, added and committed."""
+    model = repo / "bert"
     (model / "sub").mkdir(parents=True)
     (model / "sub" / "weights.bin").write_bytes(b"w" * 4096)
     (model / "config.json").write_bytes(b"{}\n")
-    gm_ok(copy_repo, "add", "bert")
-    git(copy_repo, "commit", "-q", "-m", "bert")
+    gm_ok(repo, "add", "bert")
+    git(repo, "commit", "-q", "-m", "bert")
+    return model
+
+
+def test_killed_checkout_of_a_folder_leaves_no_temp_folder(copy_repo: Path) -> None:
+    model = commit_folder(copy_repo)
     for path in (model / "sub" / "weights.bin", model / "config.json", model / "sub", model):
         path.unlink() if path.is_file() else path.rmdir()
 
@@ -298,12 +304,7 @@ def test_add_after_a_kill_during_the_adopt_copy_adopts_again(copy_repo: Path) ->
 def test_temps_beside_files_of_a_folder_are_swept_across_file_systems(
     copy_repo: Path, other_file_system: Path
 ) -> None:
-    model = copy_repo / "bert"
-    (model / "sub").mkdir(parents=True)
-    (model / "sub" / "weights.bin").write_bytes(b"w" * 4096)
-    (model / "config.json").write_bytes(b"{}\n")
-    gm_ok(copy_repo, "add", "bert")
-    git(copy_repo, "commit", "-q", "-m", "bert")
+    commit_folder(copy_repo)
     worktree = other_file_system / "wt"
     git(copy_repo, "worktree", "add", "-q", str(worktree))
 
