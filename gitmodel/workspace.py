@@ -9,6 +9,7 @@ from pathlib import Path
 from gitmodel.cache.links import parse_link_modes
 from gitmodel.cache.objects import ObjectStore
 from gitmodel.cache.statcache import StatCache
+from gitmodel.cache.tempfiles import TempFolder, WorkTemps
 from gitmodel.errors import PointerError
 from gitmodel.git import GitRepo
 from gitmodel.pointer import (
@@ -27,6 +28,7 @@ class Workspace:
     stat_cache: StatCache
     link_modes: tuple[str, ...]
     _folder_prefixes: dict[str, str] = field(default_factory=dict, repr=False)
+    _work_temps: WorkTemps | None = field(default=None, repr=False)
 
     def relpath(self, path: Path) -> str:
         """`repo.relpath(path)`, resolving each folder only once: for many files in a few folders.
@@ -41,6 +43,17 @@ class Workspace:
         if name and (rel == name or rel.endswith("/" + name)):
             self._folder_prefixes[parent] = rel[: len(rel) - len(name)]
         return rel
+
+    def work_temps(self) -> WorkTemps:
+        """Temp names for what a rename turns into work-tree files (cache/tempfiles.py)."""
+        if self._work_temps is None:
+            folders = [self.store.temps, TempFolder(str(self.state_dir / "tmp"))]
+            self._work_temps = WorkTemps(folders, self.repo.common_dir / "info" / "exclude")
+        return self._work_temps
+
+    def sweep_temps(self) -> None:
+        """Remove the temp files and folders that killed runs left behind."""
+        self.work_temps().sweep()
 
     @property
     def state_dir(self) -> Path:

@@ -60,6 +60,7 @@ def add(
         )
     ws = open_workspace(Path(repo))
     register_repo(ws)
+    ws.sweep_temps()  # a killed add's temps: one may be a hard link to a file being added
     cwd = Path(repo)
     artifacts = [_check_addable(ws, cwd / p) for p in paths]
     for artifact in artifacts:  # refuse a malformed pointer before anything is written

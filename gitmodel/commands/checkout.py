@@ -36,6 +36,7 @@ from gitmodel.manifests import decode_dir_columns
 from gitmodel.pointer import POINTER_SUFFIX, Pointer, is_git_name, read_pointer
 from gitmodel.progress import Progress
 from gitmodel.selection import select_pointers
+from gitmodel.unshare import shares_object_inode
 from gitmodel.workspace import Workspace, locate_artifact, open_workspace, register_repo
 
 if TYPE_CHECKING:  # the registry (and Git history reading) is imported only for NAME@vX
@@ -106,6 +107,7 @@ def _checkout(
 ) -> CheckoutResult:
     ws = open_workspace(repo)
     register_repo(ws)
+    ws.sweep_temps()
     specs = [str(t) for t in targets if _is_spec(repo, str(t))]
     paths = [t for t in targets if str(t) not in specs]
     plan = CheckoutPlan()
@@ -227,6 +229,7 @@ def plan_artifact(
 ) -> None:
     """Add to `plan` what it takes to make the work tree hold the bytes `pointer` names."""
     artifact = locate_artifact(ws, pointer_file, pointer, to_write=True)
+    ws.work_temps().sweep_beside(str(artifact))
     if not ws.store.has(pointer.oid):
         raise _missing(ws, pointer.oid, artifact)
     if pointer.kind == "dir" and is_new_folder(artifact):
@@ -336,10 +339,10 @@ def _plan_file(
         plan.folders_in_the_way.add(dest)
     elif st is not None:
         current = hasher.oid_of(dest, st)
-        if current == target.oid:
+        if current == target.oid and not shares_object_inode(ws, st, current):
             plan.unchanged.append(ws.relpath(dest))
             return
-        if _shares_inode(st, ws.store.path(target.oid)):
+        if current != target.oid and _shares_inode(st, ws.store.path(target.oid)):
             raise CorruptObjectError(
                 f"{ws.repo.relpath(dest)} was edited in place through a hard link, so object "
                 f"{target.oid} in the cache changed with it",
@@ -386,7 +389,7 @@ def execute_plan(ws: Workspace, plan: CheckoutPlan) -> None:
         if plan.folders_in_the_way and dest in plan.folders_in_the_way and dest.is_dir():
             shutil.rmtree(dest)
         location = ws.store.location(placement.oid)
-        mode = materialise(location, dest, ws.link_modes, placement.executable)
+        mode = materialise(location, dest, ws.link_modes, placement.executable, ws.work_temps())
         linked = plan.object_stats.get(placement.oid) if mode == "hardlink" else None
         recorded.append((dest, linked or os.lstat(dest), placement.oid))
         progress.advance(placement.size)
