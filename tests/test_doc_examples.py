@@ -9,16 +9,17 @@ Git configuration (only `user.name`/`user.email`) and fixed commit dates, so com
 pointer lineage are the same on every run.
 
 How the output is compared, all of it strict:
-- the scratch folder's real path is written as the folder the page names (SCRATCH below:
+- the scratch folder's real path is written as the folder the page names (in PAGES:
   `/tmp/git-model-tour` for getting-started, `/tmp/gm-docs` for the others);
 - trailing white space is ignored on each line (Markdown editors strip it; `git diff`
   prints a lone space for an empty context line), and so are blank lines at the end.
 Nothing else is loosened: every other character must match.
 
 A block that cannot run as written (it needs an S3 bucket, say) is fenced as ```text.
-Command pages say "The examples run in a new repository that holds the `train.py` from
-Getting started and one commit": SETUP builds exactly that, from getting-started's own
-`cat > train.py` command.
+The command pages and the README say their examples run in a new repository
+(`/tmp/gm-docs/PAGE/demo`, `git init -b main`) whose one commit holds the `train.py` of
+getting-started: setup_for builds exactly that, from getting-started's own `cat > train.py`
+command.
 
 To rewrite the expected output after a deliberate change of behaviour, run this module with
 DOC_EXAMPLES_UPDATE=1 and read the diff of the docs before committing it.
@@ -103,8 +104,11 @@ def setup_for(page: str) -> str:
     )
 
 
-def run_page(page: str, scratch: Path, home: Path, root: Path = ROOT) -> list[list[str]]:
-    """Run the page's commands in one bash; return each command's output lines."""
+def run_page(
+    page: str, scratch: Path, home: Path, root: Path = ROOT, bin_dir: Path | None = None
+) -> list[list[str]]:
+    """Run the page's commands in one bash (with `bin_dir` first on PATH, when given: an
+    installed git-model); return each command's output lines."""
     commands = commands_of(page, root)
     # The mark keeps $? so that a documented `echo $?` sees the command before it.
     script = ["exec 2>&1", f"__doc_mark() {{ set -- $? $1; printf '{MARK} %s\\n' $2; return $1; }}"]
@@ -129,6 +133,8 @@ def run_page(page: str, scratch: Path, home: Path, root: Path = ROOT) -> list[li
         PYTHONUNBUFFERED="1",  # stdout and stderr interleave as on a terminal
         TMPDIR=str(scratch),
     )
+    if bin_dir is not None:
+        env["PATH"] = f"{bin_dir}{os.pathsep}{env['PATH']}"
     proc = subprocess.run(
         ["bash", "--noprofile", "--norc"],
         input="\n".join(script) + "\n",
@@ -167,10 +173,14 @@ def rewrite_page(page: str, commands: list[Command], outputs: list[list[str]]) -
 
 @pytest.mark.parametrize("page", PAGES)
 def test_doc_examples_print_what_they_show(page: str, tmp_path: Path) -> None:
+    assert_page_runs_as_shown(page, tmp_path)
+
+
+def assert_page_runs_as_shown(page: str, tmp_path: Path, bin_dir: Path | None = None) -> None:
     scratch = tmp_path / "scratch"
     scratch.mkdir()
     commands = commands_of(page)
-    outputs = run_page(page, scratch.resolve(), tmp_path / "home")
+    outputs = run_page(page, scratch.resolve(), tmp_path / "home", bin_dir=bin_dir)
     wrong = [
         f"$ {command.text}\n--- the page shows:\n"
         + "\n".join(command.expected)
