@@ -5,7 +5,8 @@ Each page listed in PAGES is read for its ```console blocks. In a block, a line 
 to the next command are its expected output: standard output and standard error together, as
 a terminal shows them. All blocks of a page run in order in one `bash` process, so `cd`,
 files and variables carry over from block to block, in a fresh scratch folder with a fresh
-Git configuration (only `user.name`/`user.email`) and fixed commit dates, so commit ids and
+Git configuration (only `user.name`/`user.email`, in a HOME of `.home` in the scratch folder)
+and fixed commit dates, so commit ids and
 pointer lineage are the same on every run.
 
 How the output is compared, all of it strict:
@@ -42,6 +43,7 @@ PAGES = {
     "docs/commands/add.md": "/tmp/gm-docs",
     "docs/commands/checkout.md": "/tmp/gm-docs",
     "docs/commands/status.md": "/tmp/gm-docs",
+    "docs/configuration.md": "/tmp/gm-docs",
     "README.md": "/tmp/gm-docs",
 }
 FIXED_DATE = "2026-01-05T09:00:00+00:00"
@@ -55,22 +57,25 @@ class Command:
     expected: list[str]
     first_output_line: int  # 0-based index into the page's lines
     end_output_line: int
+    indent: str
 
 
 def commands_of(page: str, root: Path = ROOT) -> list[Command]:
     """Every command of every ```console block of `page`, with its expected output."""
     lines = (root / page).read_text(encoding="utf-8").split("\n")
     commands: list[Command] = []
-    in_block = False
+    indent: str | None = None  # of the open ```console fence (a block in a list is indented)
     index = 0
     while index < len(lines):
         line = lines[index]
-        if not in_block:
-            in_block = line.strip() == "```console"
+        if indent is None:
+            if line.strip() == "```console":
+                indent = line[: line.index("`")]
             index += 1
             continue
+        line = line.removeprefix(indent)
         if line.startswith("```"):
-            in_block = False
+            indent = None
             index += 1
             continue
         assert line.startswith("$ "), f"{page}:{index + 1}: output before any command: {line!r}"
@@ -78,15 +83,16 @@ def commands_of(page: str, root: Path = ROOT) -> list[Command]:
         index += 1
         heredoc = HEREDOC.search(text[0])
         if heredoc:
-            while lines[index] != heredoc.group(1):
-                text.append(lines[index])
+            while lines[index].removeprefix(indent) != heredoc.group(1):
+                text.append(lines[index].removeprefix(indent))
                 index += 1
-            text.append(lines[index])
+            text.append(heredoc.group(1))
             index += 1
         start = index
-        while not lines[index].startswith(("$ ", "```")):
+        while not lines[index].removeprefix(indent).startswith(("$ ", "```")):
             index += 1
-        commands.append(Command("\n".join(text), lines[start:index], start, index))
+        expected = [output.removeprefix(indent) for output in lines[start:index]]
+        commands.append(Command("\n".join(text), expected, start, index, indent))
     assert commands, f"{page} has no ```console block"
     return commands
 
@@ -105,7 +111,7 @@ def setup_for(page: str) -> str:
 
 
 def run_page(
-    page: str, scratch: Path, home: Path, root: Path = ROOT, bin_dir: Path | None = None
+    page: str, scratch: Path, root: Path = ROOT, bin_dir: Path | None = None
 ) -> list[list[str]]:
     """Run the page's commands in one bash (with `bin_dir` first on PATH, when given: an
     installed git-model); return each command's output lines."""
@@ -115,6 +121,7 @@ def run_page(
     script.append(setup_for(page))
     for number, command in enumerate(commands):
         script += [f"__doc_mark {number}", command.text]
+    home = scratch / ".home"  # so that the page can show paths in ~ as /tmp/gm-docs/.home
     home.mkdir()
     (home / ".gitconfig").write_text("[user]\n\tname = Ada Lovelace\n\temail = ada@example.com\n")
     env = {
@@ -167,7 +174,8 @@ def rewrite_page(page: str, commands: list[Command], outputs: list[list[str]]) -
     for command, output in reversed(list(zip(commands, outputs, strict=True))):
         if normalised(command.expected) != output:
             trailing_blank = command.expected[len(normalised(command.expected)) :]
-            lines[command.first_output_line : command.end_output_line] = output + trailing_blank
+            indented = [command.indent + line if line else line for line in output]
+            lines[command.first_output_line : command.end_output_line] = indented + trailing_blank
     (ROOT / page).write_text("\n".join(lines), encoding="utf-8")
 
 
@@ -180,7 +188,7 @@ def assert_page_runs_as_shown(page: str, tmp_path: Path, bin_dir: Path | None = 
     scratch = tmp_path / "scratch"
     scratch.mkdir()
     commands = commands_of(page)
-    outputs = run_page(page, scratch.resolve(), tmp_path / "home", bin_dir=bin_dir)
+    outputs = run_page(page, scratch.resolve(), bin_dir=bin_dir)
     wrong = [
         f"$ {command.text}\n--- the page shows:\n"
         + "\n".join(command.expected)
@@ -209,7 +217,7 @@ def test_a_wrong_example_and_exit_codes_are_seen(tmp_path: Path) -> None:
     )
     scratch = tmp_path / "scratch"
     scratch.mkdir()
-    outputs = run_page("page.md", scratch, tmp_path / "home", root=tmp_path)
+    outputs = run_page("page.md", scratch, root=tmp_path)
     expected = [command.expected for command in commands_of("page.md", tmp_path)]
     assert outputs == [["hello"], ["1"], ["/tmp/gm-docs/page/demo"]]
     assert expected == [["hallo"], ["1"], []]
