@@ -655,7 +655,7 @@ def test_fsck_remote_finds_a_corrupt_object(
     assert (proc.returncode, proc.stdout, proc.stderr) == (
         1,
         f"corrupt {oid} on {pushed.label()}\n"
-        f"checked {len(everything)} object(s) in {pushed.label()}: 1 corrupt\n",
+        f"checked {len(everything)} object(s) in {pushed.label()}: 1 corrupt, 0 missing\n",
         "warning: delete them from the remote (push skips objects already there), then "
         "`git model push` from a clone that has good copies\n",
     )
@@ -665,7 +665,53 @@ def test_fsck_remote_finds_a_corrupt_object(
     api_push(w, all_versions=True)
     assert pushed.read(key(oid)) == good
     assert gm_ok(w, "fsck", "-r", "origin") == (
-        f"checked {len(everything)} object(s) in {pushed.label()}: 0 corrupt\n"
+        f"checked {len(everything)} object(s) in {pushed.label()}: 0 corrupt, 0 missing\n"
+    )
+
+
+def test_fsck_remote_reports_every_needed_object_the_remote_lacks(
+    world: World, pushed: ModelRemote, versions: Versions
+) -> None:
+    """Needed: what gc keeps, here both versions and the folder; a fresh clone, whose cache
+    lacks the folder's manifest, reads it from the remote to know the folder's files."""
+    w = world.work
+    everything = versions.v1 | versions.v2 | versions.clf
+    folder_manifest = tomllib.loads((w / "clf.gitmodel").read_text())["oid"]
+    folder_files = versions.clf - {folder_manifest}
+    gone = sorted([min(versions.v1), min(versions.v2), min(folder_files)])
+    v3 = commit_model(w, 3, "v3, soon abandoned")
+    api_push(w)
+    git(w, "reset", "-q", "--hard", "HEAD~1")  # v3's objects on the remote are not needed
+    for oid in gone:
+        pushed.delete(key(oid))
+    label = pushed.label()
+
+    proc = gm(w, "fsck", "--remote", "origin")
+    assert (proc.returncode, proc.stdout, proc.stderr) == (
+        1,
+        "".join(f"missing {oid} on {label}\n" for oid in gone)
+        + f"checked {len(everything | v3) - 3} object(s) in {label}: 0 corrupt, 3 missing\n",
+        "warning: push the missing ones from a clone that has them (`git model push "
+        "--all-versions`, or `--rev REV` for the commits that name them)\n",
+    )
+    clone = world.clone("clone")
+    pushed.add(clone)
+    proc = gm(clone, "fsck", "-r", "origin", "--json")
+    assert (proc.returncode, json.loads(proc.stdout)) == (
+        1,
+        {
+            "where": label,
+            "checked": len(everything | v3) - 3,
+            "corrupt": [],
+            "quarantined": [],
+            "missing": gone,
+        },
+    )
+    assert cached(clone) == {}  # fsck never fills the cache
+
+    api_push(w, all_versions=True)
+    assert gm_ok(clone, "fsck", "-r", "origin") == (
+        f"checked {len(everything | v3)} object(s) in {label}: 0 corrupt, 0 missing\n"
     )
 
 

@@ -198,6 +198,7 @@ def fsck(
                 "checked": result.checked,
                 "corrupt": result.corrupt,
                 "quarantined": result.quarantined,
+                "missing": result.missing,
             }
         )
     else:
@@ -205,9 +206,11 @@ def fsck(
             print(f"corrupt {oid}: moved to {where}")
         for oid in result.corrupt[len(result.quarantined) :]:
             print(f"corrupt {oid} on {result.where}")
-        print(
-            f"checked {result.checked} object(s) in {result.where}: {len(result.corrupt)} corrupt"
-        )
+        for oid in result.missing:
+            print(f"missing {oid} on {result.where}")
+        summary = f"checked {result.checked} object(s) in {result.where}: "
+        summary += f"{len(result.corrupt)} corrupt"
+        print(summary + (f", {len(result.missing)} missing" if remote is not None else ""))
     if result.corrupt:
         hint = (
             "recover them with `git model fetch` (then `git model checkout`)"
@@ -216,6 +219,12 @@ def fsck(
             "`git model push` from a clone that has good copies"
         )
         warn(hint)
+    if result.missing:
+        warn(
+            "push the missing ones from a clone that has them (`git model push --all-versions`,"
+            " or `--rev REV` for the commits that name them)"
+        )
+    if result.corrupt or result.missing:
         raise SystemExit(1)
 
 

@@ -5,17 +5,21 @@ from __future__ import annotations
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import cast
 
 from gitmodel.cache.lock import file_lock
 from gitmodel.cache.objects import ObjectStore
-from gitmodel.git import GitRepo
-from gitmodel.hashing import OID_PREFIX, ReadableInto, hash_stream
+from gitmodel.hashing import OID_PREFIX, ReadableInto, hash_stream, oid_of_bytes
 from gitmodel.progress import Progress
+from gitmodel.reachability import ALL_REFS, needed_by_git
+from gitmodel.remotes.base import Remote
 from gitmodel.remotes.config import resolve_remote
 from gitmodel.transfer import default_jobs
-from gitmodel.workspace import open_workspace
+from gitmodel.workspace import Workspace, open_workspace
+
+MANIFEST_LIMIT = 256 * 1024 * 1024  # as the local cache reads a folder manifest
 
 
 @dataclass
@@ -23,6 +27,7 @@ class FsckResult:
     where: str  # "local cache" or the remote's label
     checked: int = 0
     corrupt: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)  # needed objects a remote lacks
     quarantined: list[str] = field(default_factory=list)  # paths corrupt objects were moved to
 
 
@@ -42,7 +47,7 @@ def fsck(
 ) -> FsckResult:
     ws = open_workspace(Path(repo))
     if remote is not None:
-        return _fsck_remote(ws.repo, remote, jobs or default_jobs())
+        return _fsck_remote(ws, remote, jobs or default_jobs())
     result = FsckResult("local cache")
     quarantine = ws.store.root / "quarantine"
     with file_lock(ws.cache_lock):  # exclusive: nothing may read an object we are moving
@@ -72,8 +77,11 @@ def fsck(
     return result
 
 
-def _fsck_remote(git: GitRepo, name: str, jobs: int) -> FsckResult:
-    target = resolve_remote(git, name)
+def _fsck_remote(ws: Workspace, name: str, jobs: int) -> FsckResult:
+    """Rehash every object the remote holds, and list every object that Git needs (what
+    `gc` keeps) and the remote lacks. A folder manifest that is not in the local cache is
+    read from the remote, so a fresh clone can check a remote without fetching."""
+    target = resolve_remote(ws.repo, name)
     result = FsckResult(target.label)
     oids = sorted(target.call(target.list_oids))
 
@@ -89,4 +97,23 @@ def _fsck_remote(git: GitRepo, name: str, jobs: int) -> FsckResult:
             result.checked += 1
             if not good:
                 result.corrupt.append(oid)
+    listed, corrupt = set(oids), set(result.corrupt)
+
+    def manifest(oid: str) -> bytes | None:
+        if ws.store.has(oid):
+            return ws.store.read_bytes(oid)
+        if oid not in listed or oid in corrupt:
+            return None  # reported as missing or corrupt itself
+        return target.call(partial(_read_verified, target, oid))
+
+    with file_lock(ws.cache_lock, shared=True):
+        needed = needed_by_git(ws, ALL_REFS, manifest)
+    result.missing = sorted(needed.oids - listed)
     return result
+
+
+def _read_verified(target: Remote, oid: str) -> bytes | None:
+    with target.open(oid) as stream:
+        data = stream.read(MANIFEST_LIMIT + 1)
+    good = len(data) <= MANIFEST_LIMIT and oid_of_bytes(data) == oid
+    return data if good else None
