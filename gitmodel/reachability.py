@@ -26,6 +26,9 @@ ManifestReader = Callable[[str], bytes | None]
 @dataclass
 class Needed:
     oids: set[str] = field(default_factory=set)
+    # oid -> each size recorded for it (by a file pointer or a folder manifest entry) -> who
+    # records it: what the object's bytes must measure (sizecheck.check_claimed_size).
+    sizes: dict[str, dict[int, str]] = field(default_factory=dict)
     # Folder pointers whose manifest could not be read: their files cannot be listed.
     unknown: list[Pointer] = field(default_factory=list)
     repos: list[Path] = field(default_factory=list)  # repositories whose refs were read
@@ -55,12 +58,14 @@ def needed_by_git(ws: Workspace, scope: str, manifests: ManifestReader | None = 
 
 def needed_objects(pointers: Iterable[Pointer], manifests: ManifestReader) -> Needed:
     needed = Needed()
+    sizes = needed.sizes
     for pointer in pointers:
         needed.oids.add(pointer.oid)
         manifest = pointer.format.facts.get("manifest") if pointer.format else None
         if isinstance(manifest, str):
             needed.oids.add(manifest)
         if pointer.kind != "dir":
+            sizes.setdefault(pointer.oid, {}).setdefault(pointer.size, _pointer_label(pointer))
             continue
         data = manifests(pointer.oid)
         if data is None:
@@ -70,7 +75,16 @@ def needed_objects(pointers: Iterable[Pointer], manifests: ManifestReader) -> Ne
             needed.oids.add(entry.oid)
             if entry.tensors:
                 needed.oids.add(entry.tensors)
+            claims = sizes.setdefault(entry.oid, {})
+            if entry.size not in claims:
+                claims[entry.size] = (
+                    f"{_pointer_label(pointer)}: folder manifest {pointer.oid} entry {entry.path!r}"
+                )
     return needed
+
+
+def _pointer_label(pointer: Pointer) -> str:
+    return f"pointer {pointer.path}{POINTER_SUFFIX} (model {pointer.name!r})"
 
 
 def needed_pointers(repo: GitRepo, scope: str) -> list[Pointer]:

@@ -199,6 +199,15 @@ def fsck(
                 "corrupt": result.corrupt,
                 "quarantined": result.quarantined,
                 "missing": result.missing,
+                "wrong_size": [
+                    {
+                        "oid": w.oid,
+                        "claimed_by": w.claimed_by,
+                        "expected": w.expected,
+                        "actual": w.actual,
+                    }
+                    for w in result.wrong_size
+                ],
             }
         )
     else:
@@ -208,9 +217,15 @@ def fsck(
             print(f"corrupt {oid} on {result.where}")
         for oid in result.missing:
             print(f"missing {oid} on {result.where}")
+        for wrong in result.wrong_size:
+            print(
+                f"wrong size {wrong.oid}: {wrong.claimed_by} says size = {wrong.expected}, "
+                f"the object holds {wrong.actual} bytes"
+            )
         summary = f"checked {result.checked} object(s) in {result.where}: "
         summary += f"{len(result.corrupt)} corrupt"
-        print(summary + (f", {len(result.missing)} missing" if remote is not None else ""))
+        summary += f", {len(result.missing)} missing" if remote is not None else ""
+        print(summary + (f", {len(result.wrong_size)} wrong size" if result.wrong_size else ""))
     if result.corrupt:
         hint = (
             "recover them with `git model fetch` (then `git model checkout`)"
@@ -224,7 +239,11 @@ def fsck(
             "push the missing ones from a clone that has them (`git model push --all-versions`,"
             " or `--rev REV` for the commits that name them)"
         )
-    if result.corrupt or result.missing:
+    if result.wrong_size:
+        from gitmodel.sizecheck import HINT
+
+        warn(HINT)
+    if result.corrupt or result.missing or result.wrong_size:
         raise SystemExit(1)
 
 

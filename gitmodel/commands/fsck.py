@@ -11,7 +11,7 @@ from typing import cast
 
 from gitmodel.cache.lock import file_lock
 from gitmodel.cache.objects import ObjectStore
-from gitmodel.hashing import OID_PREFIX, ReadableInto, hash_stream, oid_of_bytes
+from gitmodel.hashing import OID_PREFIX, ReadableInto, StreamDigest, hash_stream, oid_of_bytes
 from gitmodel.progress import Progress
 from gitmodel.reachability import ALL_REFS, needed_by_git
 from gitmodel.remotes.base import Remote
@@ -29,6 +29,25 @@ class FsckResult:
     corrupt: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)  # needed objects a remote lacks
     quarantined: list[str] = field(default_factory=list)  # paths corrupt objects were moved to
+    wrong_size: list[WrongSize] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class WrongSize:
+    """A sound object whose size a pointer or folder manifest records wrongly."""
+
+    oid: str
+    claimed_by: str  # the pointer, or the pointer and manifest entry
+    expected: int
+    actual: int
+
+
+def _check_sizes(
+    result: FsckResult, oid: str, actual: int, claims: dict[str, dict[int, str]]
+) -> None:
+    for expected, what in claims.get(oid, {}).items():
+        if expected != actual:
+            result.wrong_size.append(WrongSize(oid, what, expected, actual))
 
 
 def local_objects(store: ObjectStore) -> list[tuple[str, Path]]:
@@ -51,19 +70,21 @@ def fsck(
     result = FsckResult("local cache")
     quarantine = ws.store.root / "quarantine"
     with file_lock(ws.cache_lock):  # exclusive: nothing may read an object we are moving
+        claims = needed_by_git(ws, ALL_REFS).sizes
         objects = local_objects(ws.store)
         progress = Progress("Checking objects", sum(p.stat().st_size for _, p in objects))
 
-        def check(item: tuple[str, Path]) -> tuple[str, Path, bool]:
+        def check(item: tuple[str, Path]) -> tuple[str, Path, StreamDigest]:
             oid, path = item
             with path.open("rb") as f:
-                good = hash_stream(f, progress=progress.advance).oid == oid
-            return oid, path, good
+                return oid, path, hash_stream(f, progress=progress.advance)
 
         with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
-            for oid, path, good in pool.map(check, objects):
+            for oid, path, digest in pool.map(check, objects):
                 result.checked += 1
-                if not good:
+                if digest.oid == oid:
+                    _check_sizes(result, oid, digest.size, claims)
+                else:
                     if not result.corrupt:  # objects disappear: status re-checks what it trusted
                         ws.store.bump_generation()
                     quarantine.mkdir(parents=True, exist_ok=True)
@@ -85,17 +106,20 @@ def _fsck_remote(ws: Workspace, name: str, jobs: int) -> FsckResult:
     result = FsckResult(target.label)
     oids = sorted(target.call(target.list_oids))
 
-    def check(oid: str) -> tuple[str, bool]:
-        def rehash() -> bool:
+    def check(oid: str) -> tuple[str, StreamDigest]:
+        def rehash() -> StreamDigest:
             with target.open(oid) as stream:
-                return hash_stream(cast(ReadableInto, stream)).oid == oid
+                return hash_stream(cast(ReadableInto, stream))
 
         return oid, target.call(rehash)
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        for oid, good in pool.map(check, oids):
+        sizes = {}
+        for oid, digest in pool.map(check, oids):
             result.checked += 1
-            if not good:
+            if digest.oid == oid:
+                sizes[oid] = digest.size
+            else:
                 result.corrupt.append(oid)
     listed, corrupt = set(oids), set(result.corrupt)
 
@@ -109,6 +133,8 @@ def _fsck_remote(ws: Workspace, name: str, jobs: int) -> FsckResult:
     with file_lock(ws.cache_lock, shared=True):
         needed = needed_by_git(ws, ALL_REFS, manifest)
     result.missing = sorted(needed.oids - listed)
+    for oid, size in sorted(sizes.items()):
+        _check_sizes(result, oid, size, needed.sizes)
     return result
 
 
