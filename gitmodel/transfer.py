@@ -51,7 +51,7 @@ def upload(store: ObjectStore, remote: Remote, oids: Iterable[str], jobs: int) -
         remote.call(lambda: remote.upload(str(store.path(oid)), oid))
         return oid
 
-    _run(todo, send, jobs, result, sizes, progress)
+    _run(todo, send, jobs, result, sizes, progress, remote.cancel)
     return result
 
 
@@ -119,9 +119,13 @@ def _run(
     result: TransferResult,
     sizes: dict[str, int],
     progress: Progress,
+    cancel: Callable[[], None] | None = None,
 ) -> None:
+    """On Ctrl-C or an error that ends the transfer, `cancel` asks the transfers in flight
+    to stop and clean up (an upload aborts what it started); queued ones never start."""
     lock = threading.Lock()
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+    pool = ThreadPoolExecutor(max_workers=max(1, jobs))
+    try:
         futures = {pool.submit(action, oid): oid for oid in todo}
         for future in as_completed(futures):
             oid = futures[future]
@@ -138,5 +142,11 @@ def _run(
                 result.transferred.append(oid)
                 result.bytes += sizes.get(oid, 0)
                 progress.advance(sizes.get(oid, 0))
+    except BaseException:
+        if cancel is not None:
+            cancel()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
     progress.close()
     result.transferred.sort()

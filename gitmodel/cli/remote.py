@@ -270,8 +270,8 @@ def gc(
         typer.Option(
             "--grace",
             metavar="HOURS",
-            help="With --remote: keep unneeded objects written in the last HOURS "
-            "(default 24; 0 deletes them too).",
+            help="With --remote: keep unneeded objects written, and incomplete uploads "
+            "started, in the last HOURS (default 24; 0 deletes and aborts them too).",
         ),
     ] = None,
     as_json: JsonOption = False,
@@ -307,6 +307,10 @@ def gc(
                 "freed": result.freed,
                 "repos": result.repos,
                 "deleted": [{"oid": o, "size": s} for o, s in result.deleted],
+                "aborted_uploads": [
+                    {"key": u.key, "started": _utc(u.started)} for u in result.aborted
+                ],
+                "kept_recent_uploads": result.recent_uploads,
             }
         )
         return
@@ -318,9 +322,29 @@ def gc(
         f"{result.where}; kept {result.kept} needed by {result.scope} of "
         f"{len(result.repos)} repositor{'y' if len(result.repos) == 1 else 'ies'}"
     )
+    hours = DEFAULT_GRACE_HOURS if grace is None else grace
     if result.recent:
         say(
-            f"kept {result.recent} unneeded object(s) written in the last "
-            f"{DEFAULT_GRACE_HOURS if grace is None else grace:g} h (a push may still be "
-            "on its way; --grace 0 deletes them)"
+            f"kept {result.recent} unneeded object(s) written in the last {hours:g} h (a push "
+            "may still be on its way; --grace 0 deletes them)"
         )
+    abort = "would abort" if dry_run else "aborted"
+    for upload in result.aborted:
+        started = f" (started {_utc(upload.started)})" if upload.started is not None else ""
+        say(f"{abort} incomplete upload {upload.key}{started}")
+    if result.aborted:
+        say(f"{abort} {len(result.aborted)} incomplete upload(s) that pushes left behind")
+    if result.recent_uploads:
+        say(
+            f"kept {result.recent_uploads} incomplete upload(s) started in the last {hours:g} h "
+            "(a push may still be running; --grace 0 aborts them)"
+        )
+
+
+def _utc(seconds: float | None) -> str | None:
+    """A time as ISO 8601 in UTC, to the second."""
+    if seconds is None:
+        return None
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

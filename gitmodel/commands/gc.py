@@ -20,6 +20,7 @@ from gitmodel.commands.fsck import local_objects
 from gitmodel.errors import GitModelError
 from gitmodel.pointer import Pointer
 from gitmodel.reachability import ALL_REFS, KEEP_TAGS, needed_by_git
+from gitmodel.remotes.base import IncompleteUpload
 from gitmodel.remotes.config import resolve_remote
 from gitmodel.workspace import Workspace, open_workspace
 
@@ -36,6 +37,9 @@ class GcResult:
     kept: int = 0
     deleted: list[tuple[str, int]] = field(default_factory=list)  # oid, size
     recent: int = 0  # unneeded remote objects kept because they are younger than the grace
+    # Incomplete uploads on a remote (killed or failed pushes): aborted, or kept as recent.
+    aborted: list[IncompleteUpload] = field(default_factory=list)
+    recent_uploads: int = 0
     repos: list[str] = field(default_factory=list)  # repositories whose refs were read
 
     @property
@@ -100,7 +104,8 @@ def _gc_remote(
 ) -> GcResult:
     """Unneeded objects written within the grace period stay: they may belong to a commit
     whose `git push` has not landed yet (objects go up before the commit that names them).
-    Where the remote does not tell an object's age, only --grace 0 deletes it."""
+    Where the remote does not tell an object's age, only --grace 0 deletes it. Incomplete
+    uploads that killed or failed pushes left are aborted under the same grace."""
     target = resolve_remote(ws.repo, name)
     result = GcResult(target.label, scope, dry_run)
     cutoff = time.time() - grace_hours * 3600
@@ -113,10 +118,17 @@ def _gc_remote(
             result.recent += 1
         else:
             result.deleted.append((oid, size))
+    for upload in target.call(target.incomplete_uploads):
+        if grace_hours > 0 and (upload.started is None or upload.started > cutoff):
+            result.recent_uploads += 1  # perhaps a push still running
+        else:
+            result.aborted.append(upload)
     _refuse_if_unknown(unknown, result)
     if not dry_run:
         for oid, _ in result.deleted:
             target.call(partial(target.delete, oid))
+        for upload in result.aborted:
+            target.call(partial(target.abort_upload, upload))
     return result
 
 
