@@ -1032,8 +1032,8 @@ def test_remote_gc_aborts_incomplete_s3_uploads(
     assert gm_ok(w, "gc", "-r", "origin") == summary(label, kept)
 
 
-@pytest.mark.parametrize("remote", ["folder"], indirect=True)
-def test_remote_gc_removes_old_temp_files_of_a_folder_remote(
+@pytest.mark.parametrize("remote", ["folder", "ssh"], indirect=True)
+def test_remote_gc_removes_old_temp_files_of_a_folder_or_ssh_remote(
     world: World, pushed: ModelRemote, versions: Versions
 ) -> None:
     assert pushed.folder is not None

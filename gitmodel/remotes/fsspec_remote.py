@@ -136,15 +136,20 @@ class FsspecRemote(Remote):
             self.fs.put_file(source, final)  # large files go up as multipart, atomic at the end
             return
         temp = f"{self.base}/tmp/{oid[7:]}.{os.getpid()}-{os.urandom(4).hex()}"
-        self.fs.put_file(source, temp)
-        # SFTP's rename neither makes the fan-out folder nor replaces an existing file
-        self.fs.makedirs(final.rsplit("/", 1)[0], exist_ok=True)
         try:
-            self.fs.mv(temp, final)
-        except OSError:
-            if not self.fs.exists(final):  # not another push of the same bytes that won
-                raise
-            self.fs.rm_file(temp)
+            self.fs.put_file(source, temp)
+            # SFTP's rename neither makes the fan-out folder nor replaces an existing file
+            self.fs.makedirs(final.rsplit("/", 1)[0], exist_ok=True)
+            try:
+                self.fs.mv(temp, final)
+            except OSError:
+                if not self.fs.exists(final):  # not another push of the same bytes that won
+                    raise
+                self.fs.rm_file(temp)
+        except BaseException:
+            with contextlib.suppress(Exception):  # what cannot be removed now, gc removes later
+                self.fs.rm_file(temp)
+            raise
 
     def _upload_in_parts(self, source: str, path: str) -> None:
         """An S3 multipart upload of our own rather than s3fs's, so that whatever stops it
