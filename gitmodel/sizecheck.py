@@ -56,8 +56,16 @@ def check_folder_sizes(
             raise wrong_size(what, size, oid, st.st_size)
 
 
+def size_mismatches(
+    oid: str, actual: int, claims: Mapping[str, Mapping[int, str]]
+) -> list[tuple[int, str]]:
+    """The sizes recorded for `oid` (reachability.Needed.sizes) other than its `actual` one,
+    each with who records it."""
+    return [
+        (expected, what) for expected, what in claims.get(oid, {}).items() if expected != actual
+    ]
+
+
 def check_claimed_size(oid: str, actual: int, claims: Mapping[str, Mapping[int, str]]) -> None:
-    """Every size recorded for `oid` (reachability.Needed.sizes) against its `actual` size."""
-    for expected, what in claims.get(oid, {}).items():
-        if expected != actual:
-            raise wrong_size(what, expected, oid, actual)
+    for expected, what in size_mismatches(oid, actual, claims)[:1]:
+        raise wrong_size(what, expected, oid, actual)

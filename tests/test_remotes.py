@@ -706,6 +706,7 @@ def test_fsck_remote_reports_every_needed_object_the_remote_lacks(
             "corrupt": [],
             "quarantined": [],
             "missing": gone,
+            "wrong_size": [],
         },
     )
     assert cached(clone) == {}  # fsck never fills the cache

@@ -16,6 +16,7 @@ from gitmodel.progress import Progress
 from gitmodel.reachability import ALL_REFS, needed_by_git
 from gitmodel.remotes.base import Remote
 from gitmodel.remotes.config import resolve_remote
+from gitmodel.sizecheck import size_mismatches
 from gitmodel.transfer import default_jobs
 from gitmodel.workspace import Workspace, open_workspace
 
@@ -45,9 +46,8 @@ class WrongSize:
 def _check_sizes(
     result: FsckResult, oid: str, actual: int, claims: dict[str, dict[int, str]]
 ) -> None:
-    for expected, what in claims.get(oid, {}).items():
-        if expected != actual:
-            result.wrong_size.append(WrongSize(oid, what, expected, actual))
+    for expected, what in size_mismatches(oid, actual, claims):
+        result.wrong_size.append(WrongSize(oid, what, expected, actual))
 
 
 def local_objects(store: ObjectStore) -> list[tuple[str, Path]]:
