@@ -11,10 +11,10 @@ from pathlib import Path
 from gitmodel.artifacts import FileHasher, WorkFile, folder_fingerprint, walk_folder
 from gitmodel.cache.statcache import FolderState
 from gitmodel.errors import CorruptObjectError, GitModelError
-from gitmodel.pointer import POINTER_SUFFIX, Pointer, artifact_location, read_pointer
+from gitmodel.pointer import POINTER_SUFFIX, Pointer, read_pointer
 from gitmodel.selection import select_pointers
 from gitmodel.sizecheck import check_file_size, check_folder_sizes
-from gitmodel.workspace import Workspace, open_workspace
+from gitmodel.workspace import Workspace, locate_artifact, open_workspace
 
 UP_TO_DATE = "up to date"
 MODIFIED = "modified"
@@ -65,7 +65,7 @@ def artifact_status(ws: Workspace, pointer_file: Path, *, thorough: bool = False
     rel_pointer = ws.repo.relpath(pointer_file)
     try:
         pointer = read_pointer(pointer_file)
-        artifact = artifact_location(ws.repo.root, pointer_file, pointer)
+        artifact = locate_artifact(ws, pointer_file, pointer)
     except GitModelError as exc:
         return ArtifactStatus(
             rel_pointer.removesuffix(".gitmodel"), rel_pointer, None, INVALID, None, exc.message
