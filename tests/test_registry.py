@@ -569,6 +569,7 @@ def test_ls(reg: Path) -> None:
             "head_version": None,
             "stages": {},
             "metrics": {"bleu": 31.5},
+            "deprecated": False,
         },
         {
             "name": "sentiment",
@@ -579,6 +580,7 @@ def test_ls(reg: Path) -> None:
             "head_version": "v0.2.1",
             "stages": {"production": "v0.2.0", "staging": "v0.2.1"},
             "metrics": V3,
+            "deprecated": False,
         },
     ]
     commit_version(reg, 4, "retrain", {"accuracy": 0.96})
