@@ -72,7 +72,13 @@ class HistoryReader:
     def _commit(self, sha: str) -> Commit:
         from dulwich.objects import Commit
 
-        obj = self._repo[sha.encode()]
+        try:
+            obj = self._repo[sha.encode()]
+        except KeyError:
+            raise GitError(
+                f"commit {sha} is not in this repository",
+                "fetch it (`git fetch`), or check the id with `git log --oneline`",
+            ) from None
         if not isinstance(obj, Commit):
             raise GitError(f"{sha} is not a commit", "check it with `git cat-file -t`")
         return obj
