@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import git, gm, gm_ok, write_safetensors
+from tests.helpers import git, gm, gm_ok, register_versions, write_safetensors
 
 MODEL = "models/sentiment.safetensors"
 POINTER = MODEL + ".gitmodel"
@@ -23,11 +23,7 @@ IDENTITY_HINT = (
 @pytest.fixture
 def two(repo: Path) -> Path:
     """sentiment v0.1.0 and v0.1.1 (HEAD), both registered."""
-    for fill in (1, 2):
-        write_safetensors(repo / MODEL, {"w": ("F32", [2, 2], fill)})
-        gm_ok(repo, "add", MODEL, "--name", "sentiment", f"--metric=accuracy=0.{fill}")
-        git(repo, "commit", "-q", "-m", f"train {fill}")
-        gm_ok(repo, "tag", "sentiment")
+    register_versions(repo, MODEL, "sentiment", 2)
     return repo
 
 
@@ -77,9 +73,7 @@ def test_a_missing_identity_is_gits_own_message_with_a_hint(two: Path) -> None:
     git(two, "config", "user.useConfigOnly", "true")
     git(two, "config", "--global", "--unset", "user.email")
     before = snapshot(two)
-    expected = (
-        "fatal: no email was given and auto-detection is disabled " + IDENTITY_HINT + "\n"
-    )
+    expected = "fatal: no email was given and auto-detection is disabled " + IDENTITY_HINT + "\n"
     assert failure(two, "promote", "sentiment@v0.1.0", "production") == (
         "error: git tag failed: " + expected
     )

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import git, gm, gm_ok, write_safetensors
+from tests.helpers import git, gm, gm_ok, register_versions
 
 T0 = 1_699_999_200  # 2023-11-14 22:00:00 UTC
 MODEL = "models/sentiment.safetensors"
@@ -27,11 +27,7 @@ def frozen(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def three(repo: Path, frozen: None) -> Path:
     """sentiment v0.1.0, v0.1.1, v0.1.2 (HEAD), registered within one second."""
-    for fill in (1, 2, 3):
-        write_safetensors(repo / MODEL, {"w": ("F32", [2, 2], fill)})
-        gm_ok(repo, "add", MODEL, "--name", "sentiment", f"--metric=accuracy=0.{fill}")
-        git(repo, "commit", "-q", "-m", f"train {fill}")
-        gm_ok(repo, "tag", "sentiment")
+    register_versions(repo, MODEL, "sentiment", 3)
     return repo
 
 
@@ -72,8 +68,10 @@ def test_back_to_back_promotes_demotes_and_rollbacks_agree_with_gto(three: Path)
         for version in ("v0.1.0", "v0.1.1", "v0.1.2", last):  # order puts #10 before #9
             gm_ok(repo, "promote", f"sentiment@{version}", "production")
         assert assert_gto_agrees(repo) == {"production": last}
-    assert gm_ok(repo, "demote", "sentiment", "production").splitlines()[1].startswith(
-        "sentiment production now falls back to v0.1.2"
+    assert (
+        gm_ok(repo, "demote", "sentiment", "production")
+        .splitlines()[1]
+        .startswith("sentiment production now falls back to v0.1.2")
     )
     assert assert_gto_agrees(repo) == {"production": "v0.1.2"}
     gm_ok(repo, "promote", "sentiment@v0.1.0", "staging")
@@ -121,8 +119,10 @@ def test_deprecate_hides_the_model_as_gto_does(three: Path) -> None:
     assert [(r["name"], r["stages"], r["deprecated"]) for r in rows] == [
         ("sentiment", {"production": "v0.1.1"}, True)
     ]
-    assert gm_ok(repo, "ls", "--deprecated").splitlines()[1].startswith(
-        "sentiment (deprecated)  v0.1.2  v0.1.2  production=v0.1.1"
+    assert (
+        gm_ok(repo, "ls", "--deprecated")
+        .splitlines()[1]
+        .startswith("sentiment (deprecated)  v0.1.2  v0.1.2  production=v0.1.1")
     )
     proc = gm(repo, "versions", "sentiment")
     assert (proc.returncode, proc.stdout) == (1, "")

@@ -60,7 +60,8 @@ def rollback(
         head = ws.repo.head_commit()
         relpath = ws.repo.relpath(pointer_file)
         changed = head is None or registry.reader.read_file(head, relpath) != data
-        before = _PointerState(relpath, _read_optional(pointer_file), ws.repo.index_entry(relpath))
+        old = pointer_file.read_bytes() if pointer_file.is_file() else None
+        before = _PointerState(relpath, old, ws.repo.index_entry(relpath))
         write_pointers(ws, [(pointer_file, data)])
         execute_plan(ws, plan)
     ws.stat_cache.close()
@@ -85,13 +86,6 @@ class _PointerState:
     relpath: str
     data: bytes | None
     index_entry: str | None
-
-
-def _read_optional(path: Path) -> bytes | None:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        return None
 
 
 def _undo(ws: Workspace, before: _PointerState) -> str:
