@@ -140,7 +140,15 @@ def _store_folder(
 ) -> StoredArtifact:
     generation = ws.store.generation()
     known = _known_tensor_manifests(ws, previous_oid)
-    files = walk_folder(folder)
+    nested_git: list[str] = []
+    files = walk_folder(folder, nested_git)
+    if nested_git:
+        shown = ", ".join(f"{folder.name}/{rel}" for rel in nested_git[:3])
+        more = f" and {len(nested_git) - 3} more" if len(nested_git) > 3 else ""
+        warnings.append(
+            f"skipped {shown}{more}: a nested Git repository's own folder is not stored "
+            "(docs/commands/add.md)"
+        )
     progress = Progress(f"Adding {folder.name}/", sum(f.st.st_size for f in files))
     entries: list[FileEntry] = []
     stored_as: list[WorkFile] = []  # each file with the stat its oid was found for

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from gitmodel.errors import GitModelError, WouldOverwriteError
 from gitmodel.fsutil import FICLONE, LINK_REFUSALS
+from gitmodel.pointer import git_folder_error, has_git_segment
 
 Advance = Callable[[int], None]
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
@@ -48,6 +49,8 @@ def fill_new_folder(
     stat of every object (hard links share it). Returns each file's stat as placed, in the
     order of `paths`. Refuses, touching nothing, if `target` became non-empty meanwhile.
     """
+    if has_git_segment("\0".join(paths)):  # manifests are checked when read; never place one
+        raise git_folder_error(f"{target}: path {next(p for p in paths if has_git_segment(p))!r}")
     parent, name = os.path.split(target)
     os.makedirs(parent, exist_ok=True)
     temp = f"{parent}/.{name}.tmp-{os.urandom(6).hex()}"

@@ -33,10 +33,10 @@ from gitmodel.commands.folderfill import (
 from gitmodel.errors import CorruptObjectError, UsageError, WouldOverwriteError
 from gitmodel.fsutil import atomic_write_bytes, make_writable
 from gitmodel.manifests import decode_dir_columns
-from gitmodel.pointer import POINTER_SUFFIX, Pointer, artifact_location, read_pointer
+from gitmodel.pointer import POINTER_SUFFIX, Pointer, is_git_name, read_pointer
 from gitmodel.progress import Progress
 from gitmodel.selection import select_pointers
-from gitmodel.workspace import Workspace, open_workspace, register_repo
+from gitmodel.workspace import Workspace, locate_artifact, open_workspace, register_repo
 
 if TYPE_CHECKING:  # the registry (and Git history reading) is imported only for NAME@vX
     from gitmodel.registry import ModelVersion, Registry
@@ -226,7 +226,7 @@ def plan_artifact(
     ws: Workspace, pointer: Pointer, pointer_file: Path, plan: CheckoutPlan, verify: bool
 ) -> None:
     """Add to `plan` what it takes to make the work tree hold the bytes `pointer` names."""
-    artifact = artifact_location(ws.repo.root, pointer_file, pointer)
+    artifact = locate_artifact(ws, pointer_file, pointer, to_write=True)
     if not ws.store.has(pointer.oid):
         raise _missing(ws, pointer.oid, artifact)
     if pointer.kind == "dir" and is_new_folder(artifact):
@@ -276,6 +276,8 @@ def _found_in_folder(folder: Path) -> dict[str, os.stat_result]:
     def visit(directory: str) -> None:
         with os.scandir(directory) as entries:
             for entry in entries:
+                if is_git_name(entry.name):
+                    continue  # a nested repository's own folder is never touched
                 st = entry.stat(follow_symlinks=False)
                 found[entry.path] = st
                 if stat.S_ISDIR(st.st_mode):
@@ -306,9 +308,11 @@ def _plan_root(
 ) -> None:
     """Handle a folder standing where a file goes, or a file where a folder goes."""
     if kind == "file" and artifact.is_dir() and not artifact.is_symlink():
-        for work in walk_folder(artifact):
+        nested_git: list[str] = []  # never in the cache: in the way, like a changed file
+        for work in walk_folder(artifact, nested_git):
             if not ws.store.has(hasher.oid_of(work.path, work.st)):
                 plan.conflicts.append(ws.repo.relpath(work.path))
+        plan.conflicts += [ws.repo.relpath(artifact / rel) for rel in nested_git]
         plan.replace_trees.append(artifact)
     elif kind == "dir" and os.path.lexists(artifact) and not artifact.is_dir():
         st = os.lstat(artifact)

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING
 from gitmodel.artifacts import FileHasher, WorkFile, folder_fingerprint, walk_folder
 from gitmodel.cache.statcache import FolderState
 from gitmodel.errors import GitModelError
-from gitmodel.pointer import Pointer, artifact_location, read_pointer
+from gitmodel.pointer import Pointer, read_pointer
 from gitmodel.selection import select_pointers
-from gitmodel.workspace import Workspace, open_workspace
+from gitmodel.workspace import Workspace, locate_artifact, open_workspace
 
 if TYPE_CHECKING:
     from gitmodel.manifests import FileEntry
@@ -68,7 +68,7 @@ def artifact_status(ws: Workspace, pointer_file: Path, *, thorough: bool = False
     rel_pointer = ws.repo.relpath(pointer_file)
     try:
         pointer = read_pointer(pointer_file)
-        artifact = artifact_location(ws.repo.root, pointer_file, pointer)
+        artifact = locate_artifact(ws, pointer_file, pointer)
     except GitModelError as exc:
         return ArtifactStatus(
             rel_pointer.removesuffix(".gitmodel"), rel_pointer, None, INVALID, None, exc.message
