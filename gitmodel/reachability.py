@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gitmodel.errors import GitModelError, UsageError
-from gitmodel.git import GitRepo, run_git
+from gitmodel.git import GitRepo, is_null_oid, run_git
 from gitmodel.manifests import decode_dir_manifest
 from gitmodel.pointer import POINTER_SUFFIX, Pointer, parse_pointer
 from gitmodel.workspace import Workspace, registered_repos
@@ -94,7 +94,8 @@ def needed_pointers(repo: GitRepo, scope: str) -> list[Pointer]:
     if scope == ALL_REFS:
         blobs |= _pointer_blobs_in_history(repo, ["--all", *heads])
     elif scope == KEEP_TAGS:
-        tips = run_git(["rev-list", "--no-walk", "--tags", "HEAD", *heads], repo.root).stdout
+        head = ["HEAD"] if repo.head_commit() is not None else []  # none in a new repository
+        tips = run_git(["rev-list", "--no-walk", "--tags", *head, *heads], repo.root).stdout
         for tip in tips.decode().split():
             blobs |= _pointer_blobs_in_tree(repo, tip)
         blobs |= _pointer_blobs_in_history(repo, ["--branches", "--not", "--remotes"])
@@ -123,7 +124,8 @@ def _pointer_blobs_in_tree(repo: GitRepo, commit: str) -> set[str]:
 
 def _worktree_heads(repo: GitRepo) -> list[str]:
     out = run_git(["worktree", "list", "--porcelain"], repo.root).stdout.decode()
-    return [line.split()[1] for line in out.splitlines() if line.startswith("HEAD ")]
+    heads = [line.split()[1] for line in out.splitlines() if line.startswith("HEAD ")]
+    return [h for h in heads if not is_null_oid(h)]  # a worktree without a commit yet
 
 
 def _worktree_roots(repo: GitRepo) -> list[Path]:
