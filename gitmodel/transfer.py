@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from functools import partial
@@ -17,6 +17,7 @@ from gitmodel.fsutil import remove_quietly
 from gitmodel.hashing import ReadableInto, hash_stream
 from gitmodel.progress import Progress
 from gitmodel.remotes.base import Remote
+from gitmodel.sizecheck import check_claimed_size
 
 
 def default_jobs() -> int:
@@ -50,11 +51,19 @@ def upload(store: ObjectStore, remote: Remote, oids: Iterable[str], jobs: int) -
         remote.call(lambda: remote.upload(str(store.path(oid)), oid))
         return oid
 
-    _run(todo, send, jobs, result, sizes, progress)
+    _run(todo, send, jobs, result, sizes, progress, remote.cancel)
     return result
 
 
-def download(store: ObjectStore, remote: Remote, oids: Iterable[str], jobs: int) -> TransferResult:
+def download(
+    store: ObjectStore,
+    remote: Remote,
+    oids: Iterable[str],
+    jobs: int,
+    claimed_sizes: Mapping[str, Mapping[int, str]] | None = None,
+) -> TransferResult:
+    """`claimed_sizes`: what pointers and manifests record for an object's size (a mismatch is
+    refused like a wrong hash)."""
     wanted = set(oids)
     todo = sorted(o for o in wanted if not store.has(o))
     result = TransferResult(present=len(wanted) - len(todo))
@@ -68,7 +77,7 @@ def download(store: ObjectStore, remote: Remote, oids: Iterable[str], jobs: int)
     progress = Progress(f"Downloading from {remote.name}", sum(sizes.values()))
 
     def fetch(oid: str) -> str:
-        remote.call(lambda: _fetch_one(store, remote, oid))
+        remote.call(lambda: _fetch_one(store, remote, oid, claimed_sizes or {}))
         return oid
 
     _run(todo, fetch, jobs, result, sizes, progress)
@@ -80,7 +89,9 @@ def _remote_sizes(remote: Remote, oids: list[str]) -> dict[str, int]:
     return {oid: remote.call(partial(remote.size, oid)) for oid in oids}
 
 
-def _fetch_one(store: ObjectStore, remote: Remote, oid: str) -> None:
+def _fetch_one(
+    store: ObjectStore, remote: Remote, oid: str, claimed_sizes: Mapping[str, Mapping[int, str]]
+) -> None:
     """Stream one object into a temp file while hashing; keep it only if the hash matches."""
     temp = store.new_temp()
     try:
@@ -95,6 +106,7 @@ def _fetch_one(store: ObjectStore, remote: Remote, oid: str) -> None:
                 f"delete {remote.key(oid)} from the remote, then `git model push` from a clone "
                 f"that has it; find all corrupt ones: git model fsck --remote {remote.name}",
             )
+        check_claimed_size(oid, digest.size, claimed_sizes)
         store.publish(temp, oid)
     finally:
         remove_quietly(temp)
@@ -107,9 +119,13 @@ def _run(
     result: TransferResult,
     sizes: dict[str, int],
     progress: Progress,
+    cancel: Callable[[], None] | None = None,
 ) -> None:
+    """On Ctrl-C or an error that ends the transfer, `cancel` asks the transfers in flight
+    to stop and clean up (an upload aborts what it started); queued ones never start."""
     lock = threading.Lock()
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+    pool = ThreadPoolExecutor(max_workers=max(1, jobs))
+    try:
         futures = {pool.submit(action, oid): oid for oid in todo}
         for future in as_completed(futures):
             oid = futures[future]
@@ -126,5 +142,11 @@ def _run(
                 result.transferred.append(oid)
                 result.bytes += sizes.get(oid, 0)
                 progress.advance(sizes.get(oid, 0))
+    except BaseException:
+        if cancel is not None:
+            cancel()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
     progress.close()
     result.transferred.sort()

@@ -100,7 +100,7 @@ def run() -> int:
 # more than some whole commands do.
 COMMAND_MODULES = {
     "core": ("add", "status", "checkout"),
-    "registry": ("tag", "promote", "demote", "versions", "ls", "show", "rollback"),
+    "registry": ("tag", "promote", "demote", "deprecate", "versions", "ls", "show", "rollback"),
     "diff": ("diff", "report", "textconv", "install", "uninstall", "merge-driver"),
     "remote": ("remote", "push", "fetch", "pull", "fsck", "gc"),
 }

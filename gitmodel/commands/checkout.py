@@ -36,6 +36,7 @@ from gitmodel.manifests import decode_dir_columns
 from gitmodel.pointer import POINTER_SUFFIX, Pointer, is_git_name, read_pointer
 from gitmodel.progress import Progress
 from gitmodel.selection import select_pointers
+from gitmodel.sizecheck import check_file_size, check_folder_sizes
 from gitmodel.unshare import shares_object_inode
 from gitmodel.workspace import Workspace, locate_artifact, open_workspace, register_repo
 
@@ -232,13 +233,16 @@ def plan_artifact(
     ws.work_temps().sweep_beside(str(artifact))
     if not ws.store.has(pointer.oid):
         raise _missing(ws, pointer.oid, artifact)
+    what = ws.repo.relpath(pointer_file)
     if pointer.kind == "dir" and is_new_folder(artifact):
-        plan.fills.append(plan_fill(ws, pointer.oid, artifact, verify))
+        plan.fills.append(fill := plan_fill(ws, pointer.oid, artifact, verify))
+        check_folder_sizes(what, pointer.oid, pointer.size, fill.files, fill.object_stats)
         return
     if pointer.kind == "file":
         targets = [Placement(pointer.oid, artifact, pointer.size)]
     else:
         c = decode_dir_columns(ws.store.read_bytes(pointer.oid), pointer.oid)
+        check_folder_sizes(what, pointer.oid, pointer.size, c, {})  # the total, at least
         if not verify and folder_unchanged(ws, artifact, pointer.oid):
             prefix = ws.repo.relpath(artifact) + "/"
             plan.unchanged += [prefix + path for path in c.paths]
@@ -254,6 +258,10 @@ def plan_artifact(
     for target in targets:
         if target.oid not in stats:
             raise _missing(ws, target.oid, target.dest)
+    if pointer.kind == "file":
+        check_file_size(what, pointer.oid, pointer.size, stats.get(pointer.oid))
+    else:
+        check_folder_sizes(what, pointer.oid, pointer.size, c, stats)
     plan.object_stats.update(stats)
     if verify:
         for oid in stats:

@@ -9,7 +9,7 @@ from pathlib import Path
 from gitmodel.cache.lock import file_lock
 from gitmodel.errors import GitModelError, UsageError
 from gitmodel.pointer import Pointer, parse_pointer, read_pointer
-from gitmodel.reachability import objects_of
+from gitmodel.reachability import local_manifests, needed_objects, objects_of
 from gitmodel.registry import Registry
 from gitmodel.remotes.config import resolve_remote
 from gitmodel.selection import select_pointers
@@ -59,17 +59,17 @@ def fetch(
     pointers = _fetch_pointers(ws, targets, revs, all_versions, Path(repo))
     total = TransferResult()
     with file_lock(ws.cache_lock, shared=True):
-        wanted = objects_of(ws, pointers)
+        needed = needed_objects(pointers, local_manifests(ws))
         asked: set[str] = set()
-        while wanted - asked:  # folder manifests arrive first, then the files they list
-            batch = wanted - asked
+        while needed.oids - asked:  # folder manifests arrive first, then the files they list
+            batch = needed.oids - asked
             asked |= batch
-            step = download(ws.store, source, batch, jobs or default_jobs())
+            step = download(ws.store, source, batch, jobs or default_jobs(), needed.sizes)
             total.transferred += step.transferred
             total.present += step.present
             total.bytes += step.bytes
             total.failed += step.failed
-            wanted = objects_of(ws, pointers)
+            needed = needed_objects(pointers, local_manifests(ws))
     _raise_failures(total, "fetch")
     return SyncResult(source.label, len(pointers), total)
 
