@@ -55,6 +55,15 @@ def add(
             metavar="PATH",
         ),
     ] = None,
+    digest: Annotated[
+        str | None,
+        typer.Option(
+            "--digest",
+            help="Also record the content's SHA-256 (sha256), or not (none); default: "
+            "`git config model.digest`, else as the previous pointer did.",
+            metavar="ALGO",
+        ),
+    ] = None,
     quiet: QuietOption = False,
 ) -> None:
     """Store an artifact in the cache and stage its pointer (PATH.gitmodel)."""
@@ -66,6 +75,7 @@ def add(
         param=param or (),
         params_file=params_file,
         data=data or (),
+        digest=digest,
         quiet=quiet,
     )
 
