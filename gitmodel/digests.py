@@ -68,11 +68,15 @@ def refuse_without_digest(ws: Workspace, pointers: Iterable[tuple[str, Pointer]]
             )
 
 
-def expected_digests(ws: Workspace, pointers: Iterable[Pointer]) -> dict[str, str]:
+def expected_digests(
+    ws: Workspace, pointers: Iterable[Pointer], *, strict: bool = True
+) -> dict[str, str]:
     """Object id -> the SHA-256 its bytes must have, from every pointer that records one: a
     file's object, a folder's manifest, and (once the manifest is cached) the folder's files.
 
-    Two pointers that record different digests for one oid cannot both be right: refused.
+    Two pointers that record different digests for one oid cannot both be right: refused. A
+    cached manifest that does not match its pointer's digest is refused, or with `strict`
+    false (fsck, which reports that object itself) its files are left out.
     """
     wanted: dict[str, str] = {}
 
@@ -92,14 +96,32 @@ def expected_digests(ws: Workspace, pointers: Iterable[Pointer]) -> dict[str, st
             data = ws.store.read_bytes(pointer.oid)
             actual = digest_of_data(data)
             if actual != pointer.digest:  # small: checked each time its file digests are used
+                if not strict:
+                    continue
                 where = str(ws.store.path(pointer.oid))
                 raise digest_mismatch(pointer.oid, where, pointer.digest, actual)
             files = decode_dir_columns(data, pointer.oid)
             for path, oid, digest in zip(files.paths, files.oids, files.digests, strict=True):
                 if digest is None:
+                    if not strict:
+                        break
                     raise PointerError(
                         f"{pointer.path}: its digest names a folder manifest without digests",
                         "re-add the folder with `git model add --digest sha256`",
                     )
                 expect(oid, digest, f"{pointer.path}/{path}")
     return wanted
+
+
+def work_tree_digests(ws: Workspace) -> dict[str, str]:
+    """`expected_digests` of every readable pointer in the work tree (for fsck)."""
+    from gitmodel.errors import GitModelError
+    from gitmodel.pointer import read_pointer
+
+    pointers = []
+    for pointer_file in ws.pointer_files():
+        try:
+            pointers.append(read_pointer(pointer_file))
+        except GitModelError:
+            continue  # status reports it; fsck checks objects
+    return expected_digests(ws, pointers, strict=False)

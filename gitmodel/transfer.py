@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from functools import partial
 from typing import cast
 
-from gitmodel.cache.objects import ObjectStore
+from gitmodel.cache.objects import ObjectStore, digest_mismatch
 from gitmodel.errors import CorruptObjectError, GitModelError
 from gitmodel.fsutil import remove_quietly
-from gitmodel.hashing import ReadableInto, hash_stream
+from gitmodel.hashing import ChunkSink, DigestSink, ReadableInto, hash_stream
 from gitmodel.progress import Progress
 from gitmodel.remotes.base import Remote
 
@@ -54,7 +54,15 @@ def upload(store: ObjectStore, remote: Remote, oids: Iterable[str], jobs: int) -
     return result
 
 
-def download(store: ObjectStore, remote: Remote, oids: Iterable[str], jobs: int) -> TransferResult:
+def download(
+    store: ObjectStore,
+    remote: Remote,
+    oids: Iterable[str],
+    jobs: int,
+    digests: Mapping[str, str] | None = None,
+) -> TransferResult:
+    """Fetch what the cache lacks; an object with an entry in `digests` (oid -> SHA-256) must
+    match that digest too, checked in the same pass as its xxh128."""
     wanted = set(oids)
     todo = sorted(o for o in wanted if not store.has(o))
     result = TransferResult(present=len(wanted) - len(todo))
@@ -68,7 +76,7 @@ def download(store: ObjectStore, remote: Remote, oids: Iterable[str], jobs: int)
     progress = Progress(f"Downloading from {remote.name}", sum(sizes.values()))
 
     def fetch(oid: str) -> str:
-        remote.call(lambda: _fetch_one(store, remote, oid))
+        remote.call(lambda: _fetch_one(store, remote, oid, (digests or {}).get(oid)))
         return oid
 
     _run(todo, fetch, jobs, result, sizes, progress)
@@ -80,12 +88,15 @@ def _remote_sizes(remote: Remote, oids: list[str]) -> dict[str, int]:
     return {oid: remote.call(partial(remote.size, oid)) for oid in oids}
 
 
-def _fetch_one(store: ObjectStore, remote: Remote, oid: str) -> None:
-    """Stream one object into a temp file while hashing; keep it only if the hash matches."""
+def _fetch_one(store: ObjectStore, remote: Remote, oid: str, expected: str | None) -> None:
+    """Stream one object into a temp file while hashing; keep it only if the hash (and the
+    SHA-256, when one is `expected`) matches."""
     temp = store.new_temp()
+    sink = DigestSink() if expected is not None else None
     try:
         with remote.open(oid) as src, temp.open("wb") as dst:
-            digest = hash_stream(cast(ReadableInto, src), sinks=[dst.write])
+            sinks: list[ChunkSink] = [dst.write, sink] if sink is not None else [dst.write]
+            digest = hash_stream(cast(ReadableInto, src), sinks=sinks)
             dst.flush()
             os.fsync(dst.fileno())
         if digest.oid != oid:
@@ -95,6 +106,10 @@ def _fetch_one(store: ObjectStore, remote: Remote, oid: str) -> None:
                 f"delete {remote.key(oid)} from the remote, then `git model push` from a clone "
                 f"that has it; find all corrupt ones: git model fsck --remote {remote.name}",
             )
+        if sink is not None and expected is not None and sink.digest != expected:
+            error = digest_mismatch(oid, f"from remote {remote.label}", expected, sink.digest)
+            error.message += "; the bad bytes were not kept"
+            raise error
         store.publish(temp, oid)
     finally:
         remove_quietly(temp)

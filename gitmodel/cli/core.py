@@ -1,4 +1,5 @@
-"""Core commands of the CLI: add, status, checkout (their options; cli/coreops.py runs them)."""
+"""Core commands of the CLI: add, status, checkout (their options; cli/coreops.py runs them),
+and migrate."""
 
 from __future__ import annotations
 
@@ -116,3 +117,22 @@ def checkout(
 ) -> None:
     """Put the bytes every pointer names (or the named ones) into the work tree."""
     run_checkout(targets or (), force=force, verify=verify, quiet=quiet)
+
+
+@app.command()
+@handle_errors
+def migrate(targets: TargetsArgument = None, quiet: QuietOption = False) -> None:
+    """Record a SHA-256 digest in pointers that lack one (from the cache), and stage them."""
+    import os
+
+    from gitmodel.cli.common import say
+    from gitmodel.commands.migrate import migrate as migrate_pointers
+    from gitmodel.progress import is_quiet, set_quiet
+
+    set_quiet(quiet or is_quiet())
+    results = migrate_pointers(targets or ())
+    for result in results:
+        what = "migrated" if result.changed else "already has a digest:"
+        say(f"{what} {result.pointer.name}: {os.path.relpath(result.pointer_file)}")
+    changed = sum(r.changed for r in results)
+    say(f"{changed} pointer(s) migrated; commit them, then tag new versions (docs/security.md)")

@@ -198,13 +198,19 @@ def fsck(
                 "checked": result.checked,
                 "corrupt": result.corrupt,
                 "quarantined": result.quarantined,
+                "wrong_digest": result.wrong_digest,
             }
         )
     else:
+        wrong = set(result.wrong_digest)
+
+        def why(oid: str) -> str:
+            return " (its bytes do not match the digest a pointer records)" if oid in wrong else ""
+
         for oid, where in zip(result.corrupt, result.quarantined, strict=False):
-            print(f"corrupt {oid}: moved to {where}")
+            print(f"corrupt {oid}: moved to {where}{why(oid)}")
         for oid in result.corrupt[len(result.quarantined) :]:
-            print(f"corrupt {oid} on {result.where}")
+            print(f"corrupt {oid} on {result.where}{why(oid)}")
         print(
             f"checked {result.checked} object(s) in {result.where}: {len(result.corrupt)} corrupt"
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,9 +11,10 @@ from typing import cast
 
 from gitmodel.cache.lock import file_lock
 from gitmodel.cache.objects import ObjectStore
-from gitmodel.git import GitRepo
-from gitmodel.hashing import OID_PREFIX, ReadableInto, hash_stream
+from gitmodel.digests import work_tree_digests
+from gitmodel.hashing import OID_PREFIX, DigestSink, ReadableInto, hash_stream
 from gitmodel.progress import Progress
+from gitmodel.remotes.base import Remote
 from gitmodel.remotes.config import resolve_remote
 from gitmodel.transfer import default_jobs
 from gitmodel.workspace import open_workspace
@@ -24,6 +26,8 @@ class FsckResult:
     checked: int = 0
     corrupt: list[str] = field(default_factory=list)
     quarantined: list[str] = field(default_factory=list)  # paths corrupt objects were moved to
+    # Of `corrupt`: bytes that hash to their oid but not to the SHA-256 a pointer records.
+    wrong_digest: list[str] = field(default_factory=list)
 
 
 def local_objects(store: ObjectStore) -> list[tuple[str, Path]]:
@@ -42,23 +46,27 @@ def fsck(
 ) -> FsckResult:
     ws = open_workspace(Path(repo))
     if remote is not None:
-        return _fsck_remote(ws.repo, remote, jobs or default_jobs())
+        target = resolve_remote(ws.repo, remote)
+        return _fsck_remote(target, jobs or default_jobs(), work_tree_digests(ws))
     result = FsckResult("local cache")
     quarantine = ws.store.root / "quarantine"
     with file_lock(ws.cache_lock):  # exclusive: nothing may read an object we are moving
+        digests = work_tree_digests(ws)
         objects = local_objects(ws.store)
         progress = Progress("Checking objects", sum(p.stat().st_size for _, p in objects))
 
-        def check(item: tuple[str, Path]) -> tuple[str, Path, bool]:
+        def check(item: tuple[str, Path]) -> tuple[str, Path, str | None]:
             oid, path = item
-            with path.open("rb") as f:
-                good = hash_stream(f, progress=progress.advance).oid == oid
-            return oid, path, good
+            with path.open("rb", buffering=0) as f:
+                problem = _rehash(f, oid, digests.get(oid), progress.advance)
+            return oid, path, problem
 
         with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
-            for oid, path, good in pool.map(check, objects):
+            for oid, path, problem in pool.map(check, objects):
                 result.checked += 1
-                if not good:
+                if problem == "digest":
+                    result.wrong_digest.append(oid)
+                if problem is not None:
                     if not result.corrupt:  # objects disappear: status re-checks what it trusted
                         ws.store.bump_generation()
                     quarantine.mkdir(parents=True, exist_ok=True)
@@ -72,21 +80,33 @@ def fsck(
     return result
 
 
-def _fsck_remote(git: GitRepo, name: str, jobs: int) -> FsckResult:
-    target = resolve_remote(git, name)
+def _rehash(
+    stream: ReadableInto, oid: str, digest: str | None, advance: Callable[[int], None] | None
+) -> str | None:
+    """What is wrong with an object's bytes: "oid", "digest" (a recorded SHA-256, checked in
+    the same pass, does not match), or None."""
+    sink = DigestSink() if digest is not None else None
+    if hash_stream(stream, sinks=[sink] if sink else (), progress=advance).oid != oid:
+        return "oid"
+    return "digest" if sink is not None and sink.digest != digest else None
+
+
+def _fsck_remote(target: Remote, jobs: int, digests: dict[str, str]) -> FsckResult:
     result = FsckResult(target.label)
     oids = sorted(target.call(target.list_oids))
 
-    def check(oid: str) -> tuple[str, bool]:
-        def rehash() -> bool:
+    def check(oid: str) -> tuple[str, str | None]:
+        def rehash() -> str | None:
             with target.open(oid) as stream:
-                return hash_stream(cast(ReadableInto, stream)).oid == oid
+                return _rehash(cast(ReadableInto, stream), oid, digests.get(oid), None)
 
         return oid, target.call(rehash)
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        for oid, good in pool.map(check, oids):
+        for oid, problem in pool.map(check, oids):
             result.checked += 1
-            if not good:
+            if problem == "digest":
+                result.wrong_digest.append(oid)
+            if problem is not None:
                 result.corrupt.append(oid)
     return result
