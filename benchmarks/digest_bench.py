@@ -81,10 +81,10 @@ def time_add(git_model: Path, data: Path, work: Path, digest: bool, runs: int) -
             ["git", "config", "model.linkType", "copy"],
         ):
             subprocess.run(args, cwd=repo, check=True, env=env)
-        target = repo / "model.bin"
-        os.link(data, target)  # same bytes, already in the page cache; add copies them
+        shutil.copyfile(data, repo / "model.bin")
         subprocess.run(["sync"], check=True)
-        command = [str(git_model), "add", "model.bin"] + (["--digest", "sha256"] if digest else [])
+        command = [str(git_model.resolve()), "add", "model.bin"]
+        command += ["--digest", "sha256"] if digest else []
         start = time.perf_counter()
         subprocess.run(command, cwd=repo, check=True, env=env, stdout=subprocess.DEVNULL)
         times.append(time.perf_counter() - start)

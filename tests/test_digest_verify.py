@@ -256,6 +256,12 @@ def test_require_digest_refuses_old_pointers_until_they_are_migrated(
     git(repo, "commit", "-q", "-m", "record digests")
     gm_ok(repo, "tag", "-q", "model", "--bump", "patch")
     gm_ok(repo, "checkout", "-q", "model@v1.0.1")
+    proc = gm(repo, "rollback", "model", "--to", "v1.0.0")
+    assert (proc.returncode, proc.stderr) == (
+        1,
+        "error: model@v1.0.0:model.bin.gitmodel: pointer has no digest, and "
+        "model.requireDigest is set " + NO_DIGEST_HINT,
+    )
     assert gm_ok(repo, "migrate", "model") == (
         "already has a digest: model: model.bin.gitmodel\n"
         "0 pointer(s) migrated; commit them, then tag new versions (docs/security.md)\n"

@@ -15,6 +15,7 @@ from gitmodel.commands.checkout import (
     write_pointers,
 )
 from gitmodel.commands.promote import StageChange, assign_stage, check_stage_name
+from gitmodel.digests import refuse_without_digest
 from gitmodel.errors import UsageError
 from gitmodel.registry import ModelHistory, ModelVersion, Registry
 from gitmodel.semver import SemVer
@@ -49,6 +50,8 @@ def rollback(
         check_stage_name(ws, stage)
     current = _current_version(ws, registry, history, stage)
     target = _target_version(history, current, to)
+    if target.pointer is not None:
+        refuse_without_digest(ws, [(f"{target.tag}:{target.pointer_path}", target.pointer)])
     plan = CheckoutPlan()
     with paused_gc(), file_lock(ws.cache_lock, shared=True):
         pointer_file, data = plan_version(ws, registry, target, plan, False, force)
