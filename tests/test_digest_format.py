@@ -191,3 +191,42 @@ def test_bad_digest_choices_are_refused_before_anything_is_written(repo: Path) -
         "error: model.requireDigest is 'maybe', not a boolean "
         "(set it with `git config model.requireDigest true` (or false))\n"
     )
+
+
+def test_show_prints_the_digest(repo: Path) -> None:
+    (repo / "model.bin").write_bytes(WEIGHTS)
+    gm_ok(repo, "add", "-q", "model.bin", "--digest", "sha256")
+    out = gm_ok(repo, "show", "model.bin")
+    assert f"\noid:       {oid_of_bytes(WEIGHTS)}\ndigest:    {sha256(WEIGHTS)}\nsize:  " in out
+    assert json.loads(gm_ok(repo, "show", "model.bin", "--json"))["pointer"]["digest"] == (
+        sha256(WEIGHTS)
+    )
+    gm_ok(repo, "add", "-q", "model.bin", "--digest", "none")
+    assert "digest:" not in gm_ok(repo, "show", "model.bin")
+
+
+WEIGHTS = b"weights v1\n" * 1000
+
+
+def sha256(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def test_the_merge_driver_keeps_a_digest_added_on_one_side(repo: Path) -> None:
+    gm_ok(repo, "install", "-q")
+    (repo / "model.bin").write_bytes(WEIGHTS)
+    gm_ok(repo, "add", "-q", "model.bin", "-m", "acc=0.9")
+    git(repo, "commit", "-q", "-m", "base")
+    git(repo, "checkout", "-q", "-b", "t")
+    gm_ok(repo, "migrate", "-q")
+    git(repo, "commit", "-q", "-m", "digest")
+    git(repo, "checkout", "-q", "-")
+    gm_ok(repo, "add", "-q", "model.bin", "-m", "acc=0.95")
+    ours = (repo / "model.bin.gitmodel").read_text()
+    git(repo, "commit", "-q", "-m", "metric")
+    proc = git(repo, "merge", "--no-edit", "-q", "t", check=False)
+    assert proc.returncode == 0, proc.stderr
+    merged = (repo / "model.bin.gitmodel").read_text()
+    assert merged == ours.replace("version = 1", "version = 2").replace(
+        "\nsize = ", f'\ndigest = "{sha256(WEIGHTS)}"\nsize = '
+    )
