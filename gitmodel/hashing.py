@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 import threading
 from collections.abc import Callable, Iterable
@@ -67,6 +66,8 @@ class DigestSink:
     """A chunk sink for `hash_stream` that computes the SHA-256 digest in the same pass."""
 
     def __init__(self) -> None:
+        import hashlib  # lazily: OpenSSL's loading costs start-up time; most runs hash no SHA
+
         self._hash = hashlib.sha256()
 
     def __call__(self, chunk: memoryview) -> None:
@@ -78,6 +79,8 @@ class DigestSink:
 
 
 def digest_of_data(data: bytes | memoryview) -> str:
+    import hashlib
+
     return DIGEST_PREFIX + hashlib.sha256(data).hexdigest()
 
 
