@@ -208,19 +208,25 @@ def fsck(
                     }
                     for w in result.wrong_size
                 ],
+                "wrong_digest": result.wrong_digest,
             }
         )
     else:
+        wrong = set(result.wrong_digest)
+
+        def why(oid: str) -> str:
+            return " (its bytes do not match the digest a pointer records)" if oid in wrong else ""
+
         for oid, where in zip(result.corrupt, result.quarantined, strict=False):
-            print(f"corrupt {oid}: moved to {where}")
+            print(f"corrupt {oid}: moved to {where}{why(oid)}")
         for oid in result.corrupt[len(result.quarantined) :]:
-            print(f"corrupt {oid} on {result.where}")
+            print(f"corrupt {oid} on {result.where}{why(oid)}")
         for oid in result.missing:
             print(f"missing {oid} on {result.where}")
-        for wrong in result.wrong_size:
+        for mismatch in result.wrong_size:
             print(
-                f"wrong size {wrong.oid}: {wrong.claimed_by} says size = {wrong.expected}, "
-                f"the object holds {wrong.actual} bytes"
+                f"wrong size {mismatch.oid}: {mismatch.claimed_by} says size = "
+                f"{mismatch.expected}, the object holds {mismatch.actual} bytes"
             )
         summary = f"checked {result.checked} object(s) in {result.where}: "
         summary += f"{len(result.corrupt)} corrupt"
