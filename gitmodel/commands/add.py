@@ -47,8 +47,12 @@ def add(
     metrics: Mapping[str, Scalar] | None = None,
     params: Mapping[str, Scalar] | None = None,
     data: Sequence[str | Path] = (),
+    force: bool = False,
 ) -> list[AddResult]:
-    """Track each path (file or folder): cache its bytes, write and stage its pointer."""
+    """Track each path (file or folder): cache its bytes, write and stage its pointer.
+
+    Refuses stale bytes (those of another version, placed or stored by git-model, while the
+    pointer changed under them, e.g. by `git stash` or `git reset --hard`) unless `force`."""
     if not paths:
         raise UsageError("nothing to add", "name a file or folder: git model add PATH")
     if name is not None and len(paths) > 1:
@@ -60,8 +64,10 @@ def add(
     register_repo(ws)
     cwd = Path(repo)
     artifacts = [_check_addable(ws, cwd / p) for p in paths]
-    for artifact in artifacts:  # refuse a malformed pointer before anything is written
-        _previous_pointer(pointer_path_for(artifact))
+    for artifact in artifacts:  # refuse a malformed pointer or stale bytes before any write
+        previous = _previous_pointer(pointer_path_for(artifact))
+        if previous is not None and not force:
+            _refuse_stale(ws, artifact, previous)
     results = []
     for artifact in artifacts:
         results.append(
@@ -104,6 +110,20 @@ def _check_addable(ws: Workspace, given: Path) -> Path:
             f"untrack it first: git rm -r --cached {rel} (then commit), and add it again",
         )
     return artifact
+
+
+def _refuse_stale(ws: Workspace, artifact: Path, previous: Pointer) -> None:
+    from gitmodel.artifacts import placed_oid
+
+    if previous.oid != (oid := placed_oid(ws, artifact)) and oid is not None:
+        rel = ws.repo.relpath(artifact)
+        raise UsageError(
+            f"{rel} holds the bytes of another version ({oid}, in the cache), not the "
+            f"{previous.oid} its pointer names: the pointer changed under them (a stash, reset, "
+            "merge or checkout of the pointer)",
+            f"bring the pointer's bytes with `git model checkout {rel}`, or record these "
+            f"with `git model add --force {rel}`",
+        )
 
 
 def _points_into_cache(ws: Workspace, path: Path) -> bool:
