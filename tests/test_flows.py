@@ -4,16 +4,22 @@ without a hook (stash, reset --hard, checkout REV -- PTR: the bytes are reported
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.helpers import git, gm, gm_ok
-from tests.test_hooks import UPDATED, add, commit, head, installed, weights
+from tests.test_hooks import add, commit, head, installed, metric_branches, weights
 
 MODEL = "model.safetensors"
 POINTER = "model.safetensors.gitmodel"
+
+
+@pytest.fixture
+def hooked(repo: Path) -> Path:
+    return installed(repo)
 
 
 def rebase(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -22,7 +28,7 @@ def rebase(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
         cwd=repo,
         capture_output=True,
         text=True,
-        env={**__import__("os").environ, "GIT_SEQUENCE_EDITOR": ":"},
+        env={**os.environ, "GIT_SEQUENCE_EDITOR": ":"},
     )
     assert proc.returncode == 0, proc.stderr
     return proc
@@ -129,3 +135,167 @@ def test_pull_rebase(flow_repo: Path) -> None:
     proc = git(flow_repo, "pull", "-q", "--rebase", ".", "feature")  # replays main.txt
     assert proc.returncode == 0
     assert (flow_repo / MODEL).read_bytes() == v2
+
+
+# --- pointers changed without a hook: stale bytes --------------------------------------------
+
+STALE = "stale                   model.safetensors: pointer changed; run `git model checkout`\n"
+UP_TO_DATE = "up to date              model.safetensors\n"
+
+
+def refused_add(repo: Path, old: str, new: str) -> str:
+    return (
+        f"error: model.safetensors holds the bytes of another version ({old}, in the cache), "
+        f"not the {new} its pointer names: the pointer changed under them (a stash, reset, "
+        "merge or checkout of the pointer) (bring the pointer's bytes with `git model checkout "
+        "model.safetensors`, or record these with `git model add --force model.safetensors`)\n"
+    )
+
+
+def pointer_oid(repo: Path, rev: str = "") -> str:
+    text = (repo / POINTER).read_text() if not rev else git(repo, "show", f"{rev}:{POINTER}").stdout
+    return next(line.split('"')[1] for line in text.splitlines() if line.startswith("oid ="))
+
+
+def test_stash_reset_and_file_checkout_leave_stale_bytes(hooked: Path) -> None:
+    v1, v2 = model_branches(hooked)
+    model = hooked / MODEL
+    # git checkout REV -- PTR: a file checkout, no hook brings the bytes
+    git(hooked, "checkout", "feature", "--", POINTER)
+    assert status_line(hooked) == STALE
+    proc = gm(hooked, "add", MODEL)
+    assert (proc.returncode, proc.stderr) == (
+        1,
+        refused_add(hooked, pointer_oid(hooked, "main"), pointer_oid(hooked)),
+    )
+    assert pointer_oid(hooked) == pointer_oid(hooked, "feature")  # nothing was written
+    assert "restored model.safetensors" in gm_ok(hooked, "checkout")
+    assert (model.read_bytes(), status_line(hooked)) == (v2, UP_TO_DATE)
+
+    # git stash: the pointer goes back to HEAD's, the v2 bytes stay
+    proc = git(hooked, "stash", "-q")
+    assert status_line(hooked) == STALE
+    gm_ok(hooked, "checkout")
+    assert model.read_bytes() == v1
+    git(hooked, "stash", "pop", "-q")  # and back to v2's pointer
+    assert status_line(hooked) == STALE
+    gm_ok(hooked, "checkout")
+    assert model.read_bytes() == v2
+
+    # git reset --hard: the pointer is HEAD's again
+    git(hooked, "reset", "-q", "--hard")
+    assert status_line(hooked) == STALE
+    # --force records the bytes anyway (here: v2 again, with main's metrics)
+    proc = gm(hooked, "add", "-q", "--force", MODEL)
+    assert proc.returncode == 0, proc.stderr
+    assert (pointer_oid(hooked), status_line(hooked)) == (
+        pointer_oid(hooked, "feature"),
+        UP_TO_DATE,
+    )
+
+
+def test_changed_bytes_are_modified_not_stale(hooked: Path) -> None:
+    model_branches(hooked)
+    weights(hooked, 7)  # bytes that are in no cache
+    assert status_line(hooked) == "modified                model.safetensors\n"
+    add(hooked, MODEL)
+    assert status_line(hooked) == UP_TO_DATE
+
+
+def test_stale_folder(hooked: Path) -> None:
+    folder = hooked / "clf"
+    weights(hooked, 1, "clf/model.safetensors")
+    (folder / "config.json").write_text("{}\n")
+    add(hooked, "clf")
+    assert commit(hooked, "clf v1").returncode == 0
+    weights(hooked, 2, "clf/model.safetensors")
+    (folder / "extra.txt").write_text("new\n")
+    add(hooked, "clf")
+    assert commit(hooked, "clf v2").returncode == 0
+    git(hooked, "checkout", "HEAD~1", "--", "clf.gitmodel")
+    stale = "stale                   clf/: pointer changed; run `git model checkout`\n"
+    assert gm_ok(hooked, "status") == stale
+    proc = gm(hooked, "status", "--check")
+    assert (proc.returncode, proc.stdout) == (1, stale)
+    assert gm(hooked, "add", "clf").returncode == 1
+    gm_ok(hooked, "checkout")
+    assert gm_ok(hooked, "status") == "up to date              clf/\n"
+    assert not (folder / "extra.txt").exists()
+    # a file deleted by hand is a change of the user's, not stale bytes
+    (folder / "config.json").unlink()
+    assert gm_ok(hooked, "status") == "modified                clf/: -config.json\n"
+
+
+# --- merge conflicts on a pointer ----------------------------------------------------------
+
+
+def conflicted(repo: Path) -> tuple[bytes, bytes]:
+    """Both sides re-trained the model (fill 2 on main, 3 on `t`): `git merge t` stops on the
+    pointer. Returns (ours, theirs) artifact bytes; ours are in the work tree."""
+    ours_theirs = metric_branches(repo, (2, "0.9", "0.3"), (3, "0.95", "0.3"))
+    assert ours_theirs[0] != ours_theirs[1]
+    proc = git(repo, "merge", "--no-edit", "-q", "t", check=False)
+    assert proc.returncode == 1
+    return weights(repo.parent, 2), weights(repo.parent, 3)
+
+
+CONFLICT_STATUS = (
+    "conflict                model.safetensors: both sides changed artifact; pick one: "
+    "git model checkout --ours model.safetensors.gitmodel (or --theirs)\n"
+)
+
+
+def test_conflict_in_status_and_diff(hooked: Path) -> None:
+    conflicted(hooked)
+    assert status_line(hooked) == CONFLICT_STATUS
+    proc = gm(hooked, "diff")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[0].endswith("1 model in conflict, 1 of 1 model changed")
+    assert "model (in conflict)" in proc.stdout
+    assert proc.stderr == (
+        "warning: work tree: model.safetensors.gitmodel is in a merge conflict (both sides "
+        "changed artifact); pick one: git model checkout --ours "
+        "model.safetensors.gitmodel (or --theirs)\n"
+    )
+
+
+def test_resolve_the_git_way_then_checkout(hooked: Path) -> None:
+    ours, theirs = conflicted(hooked)
+    model = hooked / MODEL
+    git(hooked, "checkout", "--theirs", POINTER)
+    git(hooked, "add", POINTER)
+    assert status_line(hooked) == STALE  # theirs' pointer, ours' bytes
+    proc = gm(hooked, "add", MODEL)  # would record ours' bytes under theirs' metrics
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("error: model.safetensors holds the bytes of another version")
+    proc = commit(hooked, "merge t")
+    assert (proc.returncode, proc.stderr) == (0, "")
+    assert (
+        git(hooked, "show", f"HEAD:{POINTER}").stdout == git(hooked, "show", f"t:{POINTER}").stdout
+    )
+    assert model.read_bytes() == ours
+    gm_ok(hooked, "checkout")
+    assert (model.read_bytes(), status_line(hooked)) == (theirs, UP_TO_DATE)
+
+
+@pytest.mark.parametrize("side", ["ours", "theirs"])
+def test_checkout_a_side(hooked: Path, side: str) -> None:
+    ours, theirs = conflicted(hooked)
+    proc = gm(hooked, "checkout", f"--{side}", POINTER)
+    assert (proc.returncode, proc.stderr) == (0, "")
+    restored = "restored model.safetensors\n1 restored, 0 already up to date\n"
+    assert proc.stdout == (restored if side == "theirs" else "0 restored, 1 already up to date\n")
+    expected = {"ours": ours, "theirs": theirs}[side]
+    assert (hooked / MODEL).read_bytes() == expected
+    branch = {"ours": "main", "theirs": "t"}[side]
+    assert (hooked / POINTER).read_text() == git(hooked, "show", f"{branch}:{POINTER}").stdout
+    assert git(hooked, "diff", "--name-only", "--diff-filter=U").stdout == ""  # resolved
+    assert status_line(hooked) == UP_TO_DATE
+    assert commit(hooked, "merge t").returncode == 0
+    proc = gm(hooked, "checkout", "--theirs", POINTER)
+    assert (proc.returncode, proc.stderr) == (
+        1,
+        "error: model.safetensors.gitmodel is not in a merge conflict (--theirs picks a side "
+        "of a conflicted pointer; without it, `git model checkout` brings the bytes the "
+        "pointer names)\n",
+    )
