@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import git, gm, gm_ok
-from tests.test_hooks import add, commit, head, installed, metric_branches, weights
+from tests.test_hooks import REFUSED, add, commit, head, installed, metric_branches, weights
 
 MODEL = "model.safetensors"
 POINTER = "model.safetensors.gitmodel"
@@ -299,3 +299,21 @@ def test_checkout_a_side(hooked: Path, side: str) -> None:
         "of a conflicted pointer; without it, `git model checkout` brings the bytes the "
         "pointer names)\n",
     )
+
+
+def test_committing_conflict_markers_is_refused(hooked: Path) -> None:
+    conflicted(hooked)
+    git(hooked, "add", POINTER)  # marks it resolved, markers and all
+    proc = commit(hooked, "merge t")
+    assert proc.returncode == 1
+    assert proc.stderr == (
+        "git-model: model.safetensors.gitmodel still holds merge conflict markers (both sides "
+        "changed artifact; pick one: git model checkout --ours model.safetensors.gitmodel (or "
+        "--theirs))\n" + REFUSED
+    )
+    # the hint works although the pointer is no longer unmerged in the index
+    proc = gm(hooked, "checkout", "--theirs", POINTER)
+    assert (proc.returncode, proc.stderr) == (0, "")
+    assert (hooked / POINTER).read_text() == git(hooked, "show", f"t:{POINTER}").stdout
+    assert (hooked / MODEL).read_bytes() == weights(hooked.parent, 3)
+    assert commit(hooked, "merge t").returncode == 0

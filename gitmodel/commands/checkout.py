@@ -87,36 +87,11 @@ def checkout(
     With `side` ("ours" or "theirs"), each target is a pointer in a merge conflict (default:
     every one): that side's pointer is written and staged, resolving it, then its bytes."""
     if side is not None:
+        from gitmodel.conflicts import resolve_conflicts
+
         targets = resolve_conflicts(Path(repo), targets, side)
     with paused_gc():
         return _checkout(targets, Path(repo), force, verify)
-
-
-def resolve_conflicts(cwd: Path, targets: Sequence[str | Path], side: str) -> list[str]:
-    """`git checkout --ours/--theirs` and `git add` for conflicted pointers; their paths."""
-    from gitmodel.git import GitRepo
-
-    repo = GitRepo.discover(cwd)
-    wanted = []
-    for target in targets:
-        rel = repo.relpath(cwd / target)
-        wanted.append(rel if rel.endswith(POINTER_SUFFIX) else rel + POINTER_SUFFIX)
-    out = repo.git("ls-files", "-u", "-z", "--", *(wanted or [f"*{POINTER_SUFFIX}"]))
-    unmerged = sorted({entry.split("\t", 1)[1] for entry in out.split("\0") if "\t" in entry})
-    for rel in wanted:
-        if rel not in unmerged:
-            raise UsageError(
-                f"{rel} is not in a merge conflict",
-                f"--{side} picks a side of a conflicted pointer; without it, "
-                "`git model checkout` brings the bytes the pointer names",
-            )
-    if not unmerged:
-        raise UsageError(
-            "no pointer is in a merge conflict", f"run `git model checkout` without --{side}"
-        )
-    repo.git("checkout", f"--{side}", "--", *unmerged)
-    repo.stage(unmerged)
-    return [str(repo.root / rel) for rel in unmerged]
 
 
 @contextmanager
