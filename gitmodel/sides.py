@@ -30,7 +30,7 @@ class Side:
         conflict = parse_conflict(data)
         try:
             # a conflicted pointer stands for our side, the one the branch had before
-            pointer = parse_pointer(conflict.ours if conflict else data, path)
+            pointer = parse_pointer(conflict.ours if conflict else data, path, location=path)
         except GitModelError as exc:
             self.warnings.append(f"{self.label}: skipped {exc.message}")
             return
