@@ -6,7 +6,15 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from gitmodel.commands.diff import ADDED, REMOVED, RENAMED, UNCHANGED, DiffResult, ModelDiff
+from gitmodel.commands.diff import (
+    ADDED,
+    CONFLICT,
+    REMOVED,
+    RENAMED,
+    UNCHANGED,
+    DiffResult,
+    ModelDiff,
+)
 from gitmodel.compare import BETTER, CHANGED, SAME, WORSE, Tolerance, ValueChange
 from gitmodel.pointer import FactValue
 from gitmodel.printable import printable
@@ -30,7 +38,7 @@ def headline(result: DiffResult) -> str:
                 counts[change.verdict] += 1
     changed = [m for m in result.models if m.status != UNCHANGED]
     parts = [f"{counts[BETTER]} improved", f"{counts[WORSE]} regressed"]
-    for status in (ADDED, REMOVED, RENAMED):
+    for status in (ADDED, REMOVED, RENAMED, CONFLICT):
         n = sum(1 for m in changed if m.status == status)
         if n:
             parts.append(f"{n} {'model' if n == 1 else 'models'} {status}")

@@ -6,6 +6,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gitmodel.conflicts import parse_conflict
 from gitmodel.errors import GitModelError, UsageError
 from gitmodel.pointer import Pointer, parse_pointer
 from gitmodel.registry import Registry, is_version_spec
@@ -23,13 +24,22 @@ class Side:
     pointers: dict[str, tuple[str, Pointer]] = field(default_factory=dict)  # name -> path, ptr
     directions: dict[str, str] = field(default_factory=dict)  # from the repo config file
     warnings: list[str] = field(default_factory=list)
+    conflicts: set[str] = field(default_factory=set)  # pointer paths left in a merge conflict
 
     def add(self, path: str, data: bytes) -> None:
+        conflict = parse_conflict(data)
         try:
-            pointer = parse_pointer(data, path, location=path)
+            # a conflicted pointer stands for our side, the one the branch had before
+            pointer = parse_pointer(conflict.ours if conflict else data, path, location=path)
         except GitModelError as exc:
             self.warnings.append(f"{self.label}: skipped {exc.message}")
             return
+        if conflict is not None:
+            self.conflicts.add(path)
+            self.warnings.append(
+                f"{self.label}: {path} is in a merge conflict (both sides changed "
+                f"{conflict.clash}); {conflict.hint(path)}"
+            )
         self.pointers.setdefault(pointer.name, (path, pointer))
 
 

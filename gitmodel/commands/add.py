@@ -51,12 +51,16 @@ def add(
     params: Mapping[str, Scalar] | None = None,
     data: Sequence[str | Path] = (),
     digest: str | None = None,
+    force: bool = False,
 ) -> list[AddResult]:
     """Track each path (file or folder): cache its bytes, write and stage its pointer.
 
     `digest` ("sha256" or "none") says whether to record a SHA-256 digest (a version-2
     pointer); by default `git config model.digest` says, else whether the previous pointer
     had one (or model.requireDigest is set).
+
+    Refuses stale bytes (those of another version, placed or stored by git-model, while the
+    pointer changed under them, e.g. by `git stash` or `git reset --hard`) unless `force`.
     """
     if not paths:
         raise UsageError("nothing to add", "name a file or folder: git model add PATH")
@@ -71,9 +75,11 @@ def add(
     cwd = Path(repo)
     artifacts = [_check_addable(ws, cwd / p) for p in paths]
     with_digest = {}
-    for artifact in artifacts:  # refuse a bad pointer or setting before anything is written
+    for artifact in artifacts:  # refuse a bad pointer, setting or stale bytes before any write
         previous = _previous_pointer(pointer_path_for(artifact))
         with_digest[artifact] = records_digest(ws, digest, previous)
+        if previous is not None and not force:
+            _refuse_stale(ws, artifact, previous)
     digests = Digests(ws)
     results = []
     for artifact in artifacts:
@@ -128,6 +134,20 @@ def _check_addable(ws: Workspace, given: Path) -> Path:
     probe = Pointer(name="model", path=artifact.name, oid=NO_OID, size=0, kind=kind)
     locate_artifact(ws, pointer_path_for(artifact), probe)
     return artifact
+
+
+def _refuse_stale(ws: Workspace, artifact: Path, previous: Pointer) -> None:
+    from gitmodel.artifacts import placed_oid
+
+    if previous.oid != (oid := placed_oid(ws, artifact)) and oid is not None:
+        rel = ws.repo.relpath(artifact)
+        raise UsageError(
+            f"{rel} holds the bytes of another version ({oid}, in the cache), not the "
+            f"{previous.oid} its pointer names: the pointer changed under them (a stash, reset, "
+            "merge or checkout of the pointer)",
+            f"bring the pointer's bytes with `git model checkout {rel}`, or record these "
+            f"with `git model add --force {rel}`",
+        )
 
 
 def _points_into_cache(ws: Workspace, path: Path) -> bool:

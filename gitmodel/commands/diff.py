@@ -26,6 +26,7 @@ ADDED, REMOVED, MODIFIED, UNCHANGED, RENAMED = (
     "unchanged",
     "renamed",
 )
+CONFLICT = "in conflict"
 
 
 @dataclass
@@ -150,6 +151,9 @@ def compare_sides(
         new = after.pointers.get(name)
         diffs.append(_model_diff(ws, name, old, new, directions))
     paired = _pair_renames(ws, diffs, directions)  # before filtering: either name finds a rename
+    for d in paired:
+        if d.new_path in after.conflicts or d.old_path in before.conflicts:
+            d.status = CONFLICT
     return [d for d in paired if wanted is None or wanted & {d.name, d.old_name}]
 
 
