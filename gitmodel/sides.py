@@ -20,7 +20,7 @@ REPO_CONFIG = ".gitmodel.toml"
 class Side:
     label: str
     commit: str | None  # None for the work tree and the index
-    pointers: dict[str, tuple[str, Pointer]] = field(default_factory=dict)  # name -> path, ptr
+    pointers: dict[str, Pointer] = field(default_factory=dict)  # pointer path -> pointer
     directions: dict[str, str] = field(default_factory=dict)  # from the repo config file
     warnings: list[str] = field(default_factory=list)
 
@@ -30,7 +30,7 @@ class Side:
         except GitModelError as exc:
             self.warnings.append(f"{self.label}: skipped {exc.message}")
             return
-        self.pointers.setdefault(pointer.name, (path, pointer))
+        self.pointers[path] = pointer
 
 
 def split_range(text: str) -> tuple[str, str, bool] | None:
@@ -64,7 +64,7 @@ def resolve_side(ws: Workspace, registry: Registry, spec: str) -> Side:
         version = registry.resolve(spec)
         side = Side(spec, version.commit)
         if version.pointer is not None and version.pointer_path is not None:
-            side.pointers[version.name] = (version.pointer_path, version.pointer)
+            side.pointers[version.pointer_path] = version.pointer
         side.directions = _directions(registry.reader.read_file(version.commit, REPO_CONFIG), side)
         return side
     commit = ws.repo.resolve_commit(spec)

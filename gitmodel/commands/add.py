@@ -62,6 +62,7 @@ def add(
     artifacts = [_check_addable(ws, cwd / p) for p in paths]
     for artifact in artifacts:  # refuse a malformed pointer before anything is written
         _previous_pointer(pointer_path_for(artifact))
+    shared_name_warnings = _check_new_names(ws, artifacts, name)
     results = []
     for artifact in artifacts:
         results.append(
@@ -70,7 +71,49 @@ def add(
             )
         )
     ws.stat_cache.close()
+    if shared_name_warnings:
+        results[-1] = replace(
+            results[-1], warnings=results[-1].warnings + tuple(shared_name_warnings)
+        )
     return results
+
+
+def _check_new_names(ws: Workspace, artifacts: list[Path], name: str | None) -> list[str]:
+    """A new pointer must not silently take the name of another: the registry keys on names.
+
+    Without --name that is refused; an explicit --name that another pointer has is a choice,
+    made with a warning (tag and promote then refuse that name as ambiguous).
+    """
+    new = [a for a in artifacts if not pointer_path_for(a).exists()]
+    if not new:
+        return []
+    taken: dict[str, list[str]] = {}
+    for pointer_file in ws.pointer_files():
+        try:
+            taken.setdefault(read_pointer(pointer_file).name, []).append(
+                ws.repo.relpath(pointer_file)
+            )
+        except PointerError:
+            continue
+    warnings = []
+    for artifact in new:
+        model = name or default_name(artifact)
+        pointer_rel = ws.repo.relpath(pointer_path_for(artifact))
+        others = taken.get(model, [])
+        if others and name is None:
+            raise UsageError(
+                f"{pointer_rel} would be a second pointer of model {model!r} "
+                f"(already: {', '.join(others)})",
+                f"give it a name of its own: git model add {ws.repo.relpath(artifact)} "
+                "--name NAME",
+            )
+        if others:
+            warnings.append(
+                f"model {model!r} now has {len(others) + 1} pointers ({', '.join(others)}, "
+                f"{pointer_rel}); `git model tag {model}` will refuse it as ambiguous"
+            )
+        taken.setdefault(model, []).append(pointer_rel)
+    return warnings
 
 
 def _check_addable(ws: Workspace, given: Path) -> Path:
