@@ -15,6 +15,7 @@ from gitmodel.cache.links import materialise
 from gitmodel.cache.statcache import FolderState
 from gitmodel.formats import FormatError, FormatScan, scan_fd
 from gitmodel.hashing import ByteRange
+from gitmodel.lfsstubs import is_lfs_stub, refuse_lfs_stubs
 from gitmodel.manifests import (
     FileEntry,
     encode_dir_manifest,
@@ -110,17 +111,25 @@ def store_file(
 
 
 def store_artifact(
-    ws: Workspace, path: Path, previous_oid: str | None, previous_format: FormatInfo | None
+    ws: Workspace,
+    path: Path,
+    previous_oid: str | None,
+    previous_format: FormatInfo | None,
+    *,
+    allow_lfs_stubs: bool = False,
 ) -> StoredArtifact:
+    """Store a file or folder; Git LFS pointer stubs in it are refused unless allowed."""
     warnings: list[str] = []
     if path.is_dir() and not path.is_symlink():
-        return _store_folder(ws, path, previous_oid, warnings)
+        return _store_folder(ws, path, previous_oid, warnings, allow_lfs_stubs)
     known: dict[str, str | None] = {}
     if previous_oid is not None:
         manifest = previous_format.facts.get("manifest") if previous_format else None
         if manifest is None or (isinstance(manifest, str) and ws.store.has(manifest)):
             known[previous_oid] = manifest if isinstance(manifest, str) else None
     size = os.lstat(path).st_size
+    if not allow_lfs_stubs and is_lfs_stub(os.fspath(path), size):
+        refuse_lfs_stubs(ws.repo.relpath(path), [""])
     progress = Progress(f"Adding {path.name}", size)
     stored = store_file(ws, path, known, progress, warnings)
     progress.close()
@@ -136,11 +145,20 @@ def store_artifact(
 
 
 def _store_folder(
-    ws: Workspace, folder: Path, previous_oid: str | None, warnings: list[str]
+    ws: Workspace, folder: Path, previous_oid: str | None, warnings: list[str], allow_stubs: bool
 ) -> StoredArtifact:
     generation = ws.store.generation()
     known = _known_tensor_manifests(ws, previous_oid)
     files = walk_folder(folder)
+    if not allow_stubs:
+        refuse_lfs_stubs(
+            ws.repo.relpath(folder),
+            (
+                f.relpath
+                for f in files
+                if stat.S_ISREG(f.st.st_mode) and is_lfs_stub(f.location, f.st.st_size)
+            ),
+        )
     progress = Progress(f"Adding {folder.name}/", sum(f.st.st_size for f in files))
     entries: list[FileEntry] = []
     stored_as: list[WorkFile] = []  # each file with the stat its oid was found for

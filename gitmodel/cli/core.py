@@ -55,6 +55,12 @@ def add(
             metavar="PATH",
         ),
     ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", "-f", help="Add Git LFS pointer files (a clone without `git lfs pull`)."
+        ),
+    ] = False,
     quiet: QuietOption = False,
 ) -> None:
     """Store an artifact in the cache and stage its pointer (PATH.gitmodel)."""
@@ -66,6 +72,7 @@ def add(
         param=param or (),
         params_file=params_file,
         data=data or (),
+        force=force,
         quiet=quiet,
     )
 

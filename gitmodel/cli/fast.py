@@ -33,6 +33,8 @@ COMMAND_OPTIONS: dict[str, Options] = {
         "--params": ("params_file", "value"),
         "--data": ("data", "list"),
         "-d": ("data", "list"),
+        "--force": ("force", "flag"),
+        "-f": ("force", "flag"),
         **QUIET,
     },
     "status": {

@@ -47,8 +47,12 @@ def add(
     metrics: Mapping[str, Scalar] | None = None,
     params: Mapping[str, Scalar] | None = None,
     data: Sequence[str | Path] = (),
+    force: bool = False,
 ) -> list[AddResult]:
-    """Track each path (file or folder): cache its bytes, write and stage its pointer."""
+    """Track each path (file or folder): cache its bytes, write and stage its pointer.
+
+    Git LFS pointer stubs (a clone without `git lfs pull`) are refused unless `force`.
+    """
     if not paths:
         raise UsageError("nothing to add", "name a file or folder: git model add PATH")
     if name is not None and len(paths) > 1:
@@ -67,7 +71,13 @@ def add(
     for artifact in artifacts:
         results.append(
             _add_one(
-                ws, artifact, name, dict(metrics or {}), dict(params or {}), [cwd / d for d in data]
+                ws,
+                artifact,
+                name,
+                dict(metrics or {}),
+                dict(params or {}),
+                [cwd / d for d in data],
+                force,
             )
         )
     ws.stat_cache.close()
@@ -104,8 +114,7 @@ def _check_new_names(ws: Workspace, artifacts: list[Path], name: str | None) -> 
             raise UsageError(
                 f"{pointer_rel} would be a second pointer of model {model!r} "
                 f"(already: {', '.join(others)})",
-                f"give it a name of its own: git model add {ws.repo.relpath(artifact)} "
-                "--name NAME",
+                f"give it a name of its own: git model add {ws.repo.relpath(artifact)} --name NAME",
             )
         if others:
             warnings.append(
@@ -162,6 +171,7 @@ def _add_one(
     metrics: dict[str, Scalar],
     params: dict[str, Scalar],
     data: list[Path],
+    force: bool,
 ) -> AddResult:
     pointer_file = pointer_path_for(artifact)
     previous = _previous_pointer(pointer_file)
@@ -183,6 +193,7 @@ def _add_one(
             artifact,
             previous.oid if previous else None,
             previous.format if previous else None,
+            allow_lfs_stubs=force,
         )
         lineage = lineage_in_progress.result()
         changed = previous is None or previous.oid != stored.oid

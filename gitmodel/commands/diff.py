@@ -145,7 +145,9 @@ def compare_sides(
     wanted: set[str] | None,
 ) -> list[ModelDiff]:
     """One entry per pointer path; two pointers may share a model name, so names are no key."""
-    pairs = [(path, path) for path in sorted(set(before.pointers) & set(after.pointers))]
+    pairs: list[tuple[str | None, str | None]] = [
+        (path, path) for path in sorted(set(before.pointers) & set(after.pointers))
+    ]
     gone = sorted(set(before.pointers) - set(after.pointers))
     new = sorted(set(after.pointers) - set(before.pointers))
     moved = _pair_moves(before, after, gone, new)
