@@ -13,11 +13,18 @@ from typing import NamedTuple
 from gitmodel.artifacts import FileHasher, WorkFile, folder_fingerprint, walk_folder
 from gitmodel.cache.links import materialise
 from gitmodel.cache.statcache import FolderState
+from gitmodel.externaldata import (
+    external_scan,
+    missing_in_folder_warning,
+    summary_of,
+    untracked_data_warning,
+)
 from gitmodel.formats import FormatError, FormatScan, scan_fd
 from gitmodel.hashing import ByteRange
 from gitmodel.lfsstubs import is_lfs_stub, refuse_lfs_stubs
 from gitmodel.manifests import (
     FileEntry,
+    TensorSummary,
     encode_dir_manifest,
     encode_tensor_manifest,
     tensor_summary,
@@ -133,6 +140,9 @@ def store_artifact(
     progress = Progress(f"Adding {path.name}", size)
     stored = store_file(ws, path, known, progress, warnings)
     progress.close()
+    if external := external_scan(path, stored.scan):
+        warning = untracked_data_warning(ws.repo.relpath(path), path, external)
+        warnings += [warning] if warning else []
     if not stored.hashed:
         return StoredArtifact(stored.oid, stored.size, "file", previous_format, 0, tuple(warnings))
     fmt = None
@@ -164,6 +174,7 @@ def _store_folder(
     stored_as: list[WorkFile] = []  # each file with the stat its oid was found for
     all_present = True
     hashed = 0
+    external_models: list[tuple[str, FormatScan]] = []  # ONNX files with external data
     hasher = FileHasher(ws, folder)
     with _object_batch(ws):
         for work in files:
@@ -181,6 +192,8 @@ def _store_folder(
                 FileEntry(work.relpath, stored.oid, stored.size, work.executable, stored.tensors)
             )
             stored_as.append(work if stored.st is work.st else work._replace(st=stored.st))
+            if stored.tensors is None and (scan := external_scan(work.location, stored.scan)):
+                external_models.append((work.relpath, scan))
     hasher.save()
     progress.close()
     oid = ws.store.put_bytes(encode_dir_manifest(entries))
@@ -188,7 +201,12 @@ def _store_folder(
         state = FolderState(folder_fingerprint(stored_as), oid, str(ws.store.root), generation)
         ws.stat_cache.record_folder(folder, state)
     size = sum(e.size for e in entries)
-    fmt = FormatInfo("dir", folder_facts(ws, entries))
+    relpaths = {e.path for e in entries}
+    for relpath, scan in external_models:
+        warning = missing_in_folder_warning(ws.repo.relpath(folder), relpath, scan, relpaths)
+        warnings += [warning] if warning else []
+    extra = [summary_of(scan) for _, scan in external_models]
+    fmt = FormatInfo("dir", folder_facts(ws, entries, extra))
     return StoredArtifact(oid, size, "dir", fmt, hashed, tuple(warnings))
 
 
@@ -201,12 +219,16 @@ def _object_batch(ws: Workspace) -> AbstractContextManager[None]:
     return nullcontext() if ws.link_modes[0] == "symlink" else ws.store.batch()
 
 
-def folder_facts(ws: Workspace, entries: list[FileEntry]) -> dict[str, FactValue]:
-    """File count, plus parameters, tensors and dtypes summed over the folder's tensor files."""
+def folder_facts(
+    ws: Workspace, entries: list[FileEntry], extra: Sequence[TensorSummary] = ()
+) -> dict[str, FactValue]:
+    """File count, plus parameters, tensors and dtypes summed over the folder's tensor files
+    (and `extra`: models whose tensors have no manifest, such as ONNX with external data)."""
     facts: dict[str, FactValue] = {"files": len(entries)}
     summaries = [
         tensor_summary(ws.store.read_bytes(e.tensors), e.tensors) for e in entries if e.tensors
     ]
+    summaries += extra
     if summaries:
         facts["parameters"] = sum(s.parameters for s in summaries)
         facts["tensors"] = sum(s.tensors for s in summaries)
