@@ -39,3 +39,7 @@ class GitError(GitModelError):
 
 class UsageError(GitModelError):
     """Arguments or input files the command cannot accept."""
+
+
+class InstallationError(GitModelError):
+    """git-model itself is installed incompletely (a file the package should ship is missing)."""

@@ -1058,3 +1058,28 @@ def test_pull_rebase_materialises_the_pulled_artifact(hooked: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == UPDATED
     assert (hooked / "model.safetensors").read_bytes() == v2
+
+
+def test_framework_install_in_a_fresh_repo_creates_the_config_without_a_warning(
+    repo: Path,
+) -> None:
+    proc = gm(repo, "install", "-q", "--pre-commit-framework")
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", "")
+    config = (repo / ".pre-commit-config.yaml").read_text()
+    assert pre_commit(repo, "validate-config", ".pre-commit-config.yaml").returncode == 0
+    assert "id: git-model-check" in config
+
+
+def test_uninstall_removes_an_attributes_line_that_was_never_committed(repo: Path) -> None:
+    gm_ok(repo, "install", "-q")
+    proc = gm(repo, "uninstall")
+    assert proc.stdout.splitlines()[-1] == (
+        "the *.gitmodel line was removed from .gitattributes (it was never committed)"
+    )
+    assert not (repo / ".gitattributes").exists()
+
+    (repo / ".gitattributes").write_text("*.bin binary\n")
+    gm_ok(repo, "install", "-q")
+    gm_ok(repo, "uninstall", "-q")
+    assert (repo / ".gitattributes").read_text() == "*.bin binary\n"
+    assert git(repo, "status", "--porcelain").stdout == "?? .gitattributes\n"

@@ -18,7 +18,7 @@ from importlib import resources
 from pathlib import Path
 
 from gitmodel.commands.hook import HOOK_NAMES, hooks_dir
-from gitmodel.errors import UsageError
+from gitmodel.errors import InstallationError, UsageError
 from gitmodel.fsutil import atomic_write_bytes
 from gitmodel.gitignore import append_line_once
 from gitmodel.workspace import Workspace, open_workspace
@@ -50,7 +50,14 @@ class InstallResult:
 
 
 def shim_source(hook: str) -> bytes:
-    return resources.files("gitmodel.shims").joinpath(hook).read_bytes()
+    try:
+        return resources.files("gitmodel.shims").joinpath(hook).read_bytes()
+    except (FileNotFoundError, ModuleNotFoundError) as exc:
+        raise InstallationError(
+            f"this git-model installation is incomplete: its {hook} hook shim is missing",
+            "reinstall git-model (pip install --force-reinstall git-model); "
+            "please report this packaging bug",
+        ) from exc
 
 
 def install(
@@ -64,7 +71,10 @@ def install(
     ws = open_workspace(Path(repo))
     result = InstallResult()
     folder = hooks_dir(ws.repo.root)
-    plans = {} if pre_commit_framework else {h: _plan_hook(folder, h, force) for h in HOOK_NAMES}
+    # Every shim is read and every hook planned before anything is written: a refusal, or a
+    # broken installation, changes nothing.
+    sources = {} if pre_commit_framework else {h: shim_source(h) for h in HOOK_NAMES}
+    plans = {h: _plan_hook(folder, h, source, force) for h, source in sources.items()}
     for key, value in DRIVER_CONFIG.items():  # (plans made first: a refusal changes nothing)
         ws.repo.git("config", "--local", key, value)
         result.config[key] = value
@@ -72,7 +82,7 @@ def install(
         result.attributes_file = ".gitattributes"
     if pre_commit_framework:
         result.framework_file = PRE_COMMIT_CONFIG
-        if not _write_framework_config(ws, framework_repo, framework_rev):
+        if _write_framework_config(ws, framework_repo, framework_rev) == "rewritten":
             result.notes.append(
                 f"{PRE_COMMIT_CONFIG} was written anew: its layout was too unusual to edit in "
                 "place, so its comments are gone (the settings are all kept)"
@@ -80,16 +90,16 @@ def install(
         return result
     folder.mkdir(parents=True, exist_ok=True)
     for hook, action in plans.items():
-        result.hooks[hook] = _apply_hook(folder, hook, action)
+        result.hooks[hook] = _apply_hook(folder, hook, sources[hook], action)
     return result
 
 
-def _plan_hook(folder: Path, hook: str, force: bool) -> str:
+def _plan_hook(folder: Path, hook: str, source: bytes, force: bool) -> str:
     path = folder / hook
     if not path.exists():
         return "install"
     current = path.read_bytes()
-    if current == shim_source(hook):
+    if current == source:
         return "keep"
     if SHIM_MARKER.search(current):
         return "upgrade"
@@ -103,7 +113,7 @@ def _plan_hook(folder: Path, hook: str, force: bool) -> str:
     return "chain"
 
 
-def _apply_hook(folder: Path, hook: str, action: str) -> str:
+def _apply_hook(folder: Path, hook: str, source: bytes, action: str) -> str:
     path = folder / hook
     if action == "keep":
         return "already installed"
@@ -115,7 +125,7 @@ def _apply_hook(folder: Path, hook: str, action: str) -> str:
                 n += 1
             legacy.rename(folder / f"{hook}.legacy.{n}")
         path.rename(legacy)
-    atomic_write_bytes(path, shim_source(hook), mode=0o755)
+    atomic_write_bytes(path, source, mode=0o755)
     os.chmod(path, 0o755)
     return {
         "install": "installed",
@@ -142,14 +152,37 @@ def uninstall(*, repo: str | Path = ".") -> InstallResult:
         if ws.repo.config_get_regexp("^" + re.escape(section) + r"\."):
             ws.repo.git("config", "--local", "--remove-section", section)
             result.config[section] = "removed"
-    result.notes.append("the *.gitmodel line in .gitattributes is kept (it is committed)")
+    note = _forget_attributes(ws)
+    if note:
+        result.notes.append(note)
     return result
 
 
-def _write_framework_config(ws: Workspace, url: str | None, rev: str | None) -> bool:
+def _forget_attributes(ws: Workspace) -> str | None:
+    """Keep a committed `*.gitmodel` line (teammates' clones rely on it); remove one that was
+    never committed, and the file with it when nothing else is left."""
+    path = ws.repo.root / ".gitattributes"
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return None
+    ours = (ATTRIBUTES_LINE, *OLD_ATTRIBUTES_LINES)
+    if not any(line in ours for line in lines):
+        return None
+    if ws.repo.is_tracked(".gitattributes"):
+        return "the *.gitmodel line in .gitattributes is kept (it is committed)"
+    rest = [line for line in lines if line not in ours]
+    if rest:
+        atomic_write_bytes(path, ("\n".join(rest) + "\n").encode("utf-8"))
+    else:
+        path.unlink()
+    return "the *.gitmodel line was removed from .gitattributes (it was never committed)"
+
+
+def _write_framework_config(ws: Workspace, url: str | None, rev: str | None) -> str:
     """Add git-model's hooks to .pre-commit-config.yaml (hooks from the installed git-model,
-    or from the git-model repository at `url`/`rev`); False if the file had to be written
-    anew, losing its comments."""
+    or from the git-model repository at `url`/`rev`). Says what happened to the file:
+    "created", "edited" (the user's text kept) or "rewritten" (its comments lost)."""
     import yaml
 
     from gitmodel.precommitconfig import edit_config
@@ -192,7 +225,9 @@ def _write_framework_config(ws: Workspace, url: str | None, rev: str | None) -> 
     new_text, kept = edit_config(text, doc, intended, _is_ours)
     if new_text != text:
         atomic_write_bytes(path, new_text.encode())
-    return kept
+    if not text.strip():
+        return "created"
+    return "edited" if kept else "rewritten"
 
 
 def _is_ours(entry: object) -> bool:
