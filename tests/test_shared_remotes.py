@@ -183,3 +183,23 @@ def test_a_committed_remote_may_not_set_other_keys(tmp_path: Path, repo: Path) -
     assert gm(repo, "remote", "list").stderr.startswith(
         "error: .gitmodel.toml: remotes.origin.url carries credentials, in a committed file"
     )
+
+
+def test_the_pre_push_hook_uploads_to_a_committed_remote_only_once_approved(
+    tmp_path: Path,
+) -> None:
+    up, store = upstream(tmp_path)
+    git(tmp_path, "clone", "-q", "--bare", str(up), str(tmp_path / "up.git"))
+    down = clone(tmp_path, tmp_path / "up.git")
+    gm_ok(down, "install", "-q")
+    (down / "new.bin").write_bytes(b"new weights\n")
+    gm_ok(down, "add", "-q", "new.bin")
+    git(down, "commit", "-q", "-m", "new model")
+    pushed = git(down, "push", "-q", "origin", "HEAD", check=False)
+    assert pushed.returncode != 0
+    hook_line = not_approved("origin", str(store)).replace("error: ", "git-model pre-push: ")
+    assert pushed.stderr.startswith(hook_line)
+    gm_ok(down, "remote", "approve", "origin")
+    pushed = git(down, "push", "-q", "origin", "HEAD", check=False)
+    assert pushed.returncode == 0, pushed.stderr
+    assert "git-model pre-push: uploaded 1 object(s) to origin" in pushed.stderr
