@@ -203,3 +203,11 @@ def test_the_pre_push_hook_uploads_to_a_committed_remote_only_once_approved(
     pushed = git(down, "push", "-q", "origin", "HEAD", check=False)
     assert pushed.returncode == 0, pushed.stderr
     assert "git-model pre-push: uploaded 1 object(s) to origin" in pushed.stderr
+
+
+def test_remote_add_shared_refuses_a_file_it_cannot_extend(repo: Path) -> None:
+    (repo / ".gitmodel.toml").write_text("remotes = { }\n")
+    proc = gm(repo, "remote", "add", "--shared", "origin", "s3://bucket/models")
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("error: cannot add a [remotes.origin] table to .gitmodel.toml: ")
+    assert (repo / ".gitmodel.toml").read_text() == "remotes = { }\n"

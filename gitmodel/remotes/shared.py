@@ -19,6 +19,7 @@ import tomllib
 from dataclasses import dataclass
 
 from gitmodel.errors import UsageError
+from gitmodel.fsutil import atomic_write_bytes
 from gitmodel.git import GitRepo
 from gitmodel.remotes.config import NAME_RE, OPTION_KEYS, RemoteConfig
 from gitmodel.tomlfmt import format_string
@@ -179,4 +180,12 @@ def append_shared_remote(
     if default:
         lines.append("default = true")
     separator = "" if not before else "\n" if before.endswith("\n") else "\n\n"  # a blank line
-    path.write_text(before + separator + "\n".join(lines) + "\n", encoding="utf-8")
+    after = before + separator + "\n".join(lines) + "\n"
+    try:
+        tomllib.loads(after)
+    except tomllib.TOMLDecodeError as exc:  # e.g. `remotes` written as an inline table
+        raise UsageError(
+            f"cannot add a [remotes.{key}] table to {SHARED_FILE}: {exc}",
+            f"add it by hand: {_FORMAT_HINT}",
+        ) from None
+    atomic_write_bytes(path, after.encode())
