@@ -13,7 +13,7 @@ import xxhash
 from gitmodel.cache.statcache import StatKey, stat_key
 from gitmodel.errors import UsageError
 from gitmodel.hashing import OID_PREFIX, hash_file
-from gitmodel.pointer import POINTER_SUFFIX
+from gitmodel.pointer import POINTER_SUFFIX, is_git_name
 from gitmodel.workspace import Workspace
 
 
@@ -63,9 +63,11 @@ def object_link_oid(ws: Workspace, path: Path) -> str | None:
     return OID_PREFIX + digits if len(rel.parts) == 2 and len(digits) == 32 else None
 
 
-def walk_folder(folder: Path) -> list[WorkFile]:
+def walk_folder(folder: Path, skipped: list[str] | None = None) -> list[WorkFile]:
     """Every regular file (and symlink) under `folder`, sorted by relative path.
 
+    A nested Git folder (`.git`, as a folder or a file, in any spelling Git refuses) is no
+    part of an artifact: it is left out, and its relative path added to `skipped`.
     Each folder is listed through an open descriptor, so stat resolves only a file's own name
     rather than its whole path again: a folder of many small files is mostly stat calls.
     """
@@ -76,6 +78,10 @@ def walk_folder(folder: Path) -> list[WorkFile]:
         with os.scandir(dir_fd) as entries:
             for entry in entries:
                 name = entry.name
+                if is_git_name(name):
+                    if skipped is not None:
+                        skipped.append(prefix + name)
+                    continue
                 st = entry.stat(follow_symlinks=False)
                 mode = st.st_mode
                 if S_ISDIR(mode):

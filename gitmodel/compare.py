@@ -74,12 +74,14 @@ class Tolerance:
         raw = text.strip()
         try:
             relative = raw.endswith("%")
-            amount = abs(float(raw[:-1] if relative else raw))
-            if math.isnan(amount):
+            amount = float(raw[:-1] if relative else raw)
+            if math.isnan(amount) or amount < 0:
                 raise ValueError(raw)
         except ValueError:
             raise UsageError(
-                f"invalid tolerance {text!r}", "give a number (0.01) or a percentage (1%)"
+                f"invalid tolerance {text!r}",
+                "give how much worse a metric may get, as a number (0.01) or a percentage (1%), "
+                "not negative",
             ) from None
         return cls(amount / 100 if relative else amount, relative=relative)
 

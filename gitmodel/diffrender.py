@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from gitmodel.commands.diff import ADDED, REMOVED, RENAMED, UNCHANGED, DiffResult, ModelDiff
 from gitmodel.compare import BETTER, CHANGED, SAME, WORSE, Tolerance, ValueChange
 from gitmodel.pointer import FactValue
+from gitmodel.printable import printable
 from gitmodel.table import human_size, render_table
 
 MARKS = {BETTER: "▲ better", WORSE: "▼ worse", SAME: "= same"}
@@ -130,7 +131,7 @@ def render_text(result: DiffResult, opts: Options) -> str:
                 table = [_text_row(c, opts, marks) for c in rows]
                 headers = [heading, "OLD", "NEW", "CHANGE", "REL", ""]
                 lines += ["  " + line for line in render_table(headers, table).splitlines()]
-    return "\n".join(lines)
+    return "\n".join(printable(line) for line in lines)
 
 
 def _text_row(change: ValueChange, opts: Options, marks: bool) -> list[str]:
@@ -205,7 +206,7 @@ def render_markdown(result: DiffResult, opts: Options) -> str:
                     mark,
                 ]
                 out.append("| " + " | ".join(_md_cell(c) for c in cells) + " |")
-    return "\n".join(out) + "\n"
+    return "\n".join(printable(line) for line in out) + "\n"
 
 
 def render_json(result: DiffResult, opts: Options) -> dict[str, object]:

@@ -146,6 +146,21 @@ class GitRepo:
         out = run_git([*args, "--", *pathspecs], self.root).stdout.decode()
         return sorted({p for p in out.split("\0") if p})
 
+    def push_remote(self) -> str | None:
+        """The remote a plain `git push` would use from here (branch.NAME.pushRemote,
+        remote.pushDefault, branch.NAME.remote, then `origin` or the only remote)."""
+        branch = run_git(["symbolic-ref", "-q", "--short", "HEAD"], self.root, check=False)
+        name = branch.stdout.decode().strip()
+        keys = [f"branch.{name}.pushRemote", "remote.pushDefault", f"branch.{name}.remote"]
+        remotes = self.git("remote").split()
+        for key in keys if name else keys[1:2]:
+            value = self.config_get(key)
+            if value and value in remotes:
+                return value
+        if "origin" in remotes:
+            return "origin"
+        return remotes[0] if len(remotes) == 1 else None
+
     def is_tracked(self, relpath: str) -> bool:
         proc = run_git(["ls-files", "-z", "--error-unmatch", "--", relpath], self.root, check=False)
         return proc.returncode == 0 and bool(proc.stdout)

@@ -31,6 +31,7 @@ from gitmodel.manifests import (
 )
 from gitmodel.pointer import FactValue, FormatInfo
 from gitmodel.progress import Progress
+from gitmodel.unshare import give_own_copy, shares_object_inode
 from gitmodel.workspace import Workspace
 
 
@@ -73,6 +74,8 @@ def store_file(
     if st is None:
         st = os.lstat(location)
     cached = hasher.cached_oid(location, st) if hasher else ws.stat_cache.lookup(location, st)
+    if cached is not None and shares_object_inode(ws, st, cached):
+        cached = None  # a killed add left it the object itself: the copy below repairs that
     if cached is not None and ws.store.has(cached) and cached in known_tensors:
         size = os.stat(location).st_size  # the object's size, also through a symlink into the cache
         if progress:
@@ -106,10 +109,12 @@ def store_file(
         # link to the object-to-be (the same inode), and the work file keeps its bytes if the
         # batch fails.
         source = ws.store.pending(digest.oid) or ws.store.path(digest.oid)
-        materialise(source, Path(location), ws.link_modes, executable=False)
+        materialise(source, Path(location), ws.link_modes, False, ws.work_temps())
     # The stat from before the file was read (unless a link replaced it): had the file
     # changed meanwhile, its new mtime makes the next status rehash it.
     recorded = os.lstat(location) if relinked else ingested.replaced_work_file or st
+    if shares_object_inode(ws, recorded, digest.oid):
+        recorded = give_own_copy(ws, location, digest.oid, executable=False)
     if hasher is not None:
         hasher.fresh.append((location, recorded, digest.oid))
     else:
@@ -159,7 +164,8 @@ def _store_folder(
 ) -> StoredArtifact:
     generation = ws.store.generation()
     known = _known_tensor_manifests(ws, previous_oid)
-    files = walk_folder(folder)
+    nested_git: list[str] = []
+    files = walk_folder(folder, nested_git)
     if not allow_stubs:
         refuse_lfs_stubs(
             ws.repo.relpath(folder),
@@ -168,6 +174,13 @@ def _store_folder(
                 for f in files
                 if stat.S_ISREG(f.st.st_mode) and is_lfs_stub(f.location, f.st.st_size)
             ),
+        )
+    if nested_git:
+        shown = ", ".join(f"{folder.name}/{rel}" for rel in nested_git[:3])
+        more = f" and {len(nested_git) - 3} more" if len(nested_git) > 3 else ""
+        warnings.append(
+            f"skipped {shown}{more}: a nested Git repository's own folder is not stored "
+            "(docs/commands/add.md)"
         )
     progress = Progress(f"Adding {folder.name}/", sum(f.st.st_size for f in files))
     entries: list[FileEntry] = []

@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
+from stat import S_ISLNK, S_ISREG
 
-from gitmodel.artifacts import FileHasher, walk_folder
+from gitmodel.artifacts import FileHasher, WorkFile, walk_folder
 from gitmodel.errors import GitError, UsageError
 from gitmodel.hashing import oid_of_bytes
 from gitmodel.manifests import FileEntry, encode_dir_manifest
@@ -42,6 +43,25 @@ class LineageInProgress:
         return Lineage(commit=commit, dirty=dirty, data=self._refs)
 
 
+def _data_entry(hasher: FileHasher, file: WorkFile) -> FileEntry:
+    """A data folder's file, by content. Data is only hashed, never placed, so a symlink is
+    followed to the file it names; one that names no file counts by its target text."""
+    if not S_ISLNK(file.st.st_mode):
+        return FileEntry(
+            file.relpath, hasher.oid_of(file.path, file.st), file.st.st_size, file.executable
+        )
+    try:
+        st = os.stat(file.path)
+    except OSError:
+        st = None
+    if st is None or not S_ISREG(st.st_mode):
+        target = os.fsencode(os.readlink(file.path))
+        return FileEntry(file.relpath, oid_of_bytes(b"symlink:" + target), len(target), False)
+    return FileEntry(
+        file.relpath, hasher.oid_of(file.path, st), st.st_size, bool(st.st_mode & 0o100)
+    )
+
+
 def data_ref(ws: Workspace, path: Path) -> DataRef:
     """Identify a data set: a git-model artifact by its oid, a Git file by its blob id, and
     anything else by the xxh128 of its content (a folder by its manifest's)."""
@@ -60,10 +80,7 @@ def data_ref(ws: Workspace, path: Path) -> DataRef:
         return DataRef(shown, "git:" + ws.repo.hash_object(absolute))
     hasher = FileHasher(ws)
     if absolute.is_dir():
-        entries = [
-            FileEntry(f.relpath, hasher.oid_of(f.path, f.st), f.st.st_size, f.executable)
-            for f in walk_folder(absolute)
-        ]
+        entries = [_data_entry(hasher, f) for f in walk_folder(absolute)]
         oid = oid_of_bytes(encode_dir_manifest(entries))
     else:
         oid = hasher.oid_of(absolute, os.stat(absolute))

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from gitmodel.errors import CorruptObjectError, PointerError
 from gitmodel.hashing import all_oids, is_oid
-from gitmodel.pointer import check_relative_path
+from gitmodel.pointer import check_relative_path, git_folder_error, has_git_segment
 
 if TYPE_CHECKING:  # imported when used: checkout and add need neither
     from gitmodel.formats import TensorEntry
@@ -75,7 +75,9 @@ def decode_dir_columns(data: bytes, oid: str) -> DirColumns:
     Refused: a wrong version or kind; a path that is not a string, is empty, absolute, has an
     empty, "." or ".." segment, a backslash or NUL; the same path twice; a path that is also
     a folder of another path; a size that is not a non-negative integer; a mode other than
-    644 or 755; a file or tensor-manifest oid that is not exactly `xxh128:<32 hex>`.
+    644 or 755; a file or tensor-manifest oid that is not exactly `xxh128:<32 hex>`. A path
+    with a segment that names a Git folder (`sub/.git/config`) is refused with PointerError:
+    the object is intact, what it asks for is unsafe.
     """
     try:
         doc = json.loads(data)
@@ -90,6 +92,9 @@ def decode_dir_columns(data: bytes, oid: str) -> DirColumns:
         modes = [f.get("mode", "644") for f in files]
         tensors = [f.get("tensors") for f in files]
         folders = _check_paths(paths)
+        if has_git_segment("\0".join(paths)):
+            bad = next(p for p in paths if has_git_segment(p))
+            raise git_folder_error(f"folder manifest {oid}: path {bad!r}")
         _check_oids(oids, "file")
         _check_oids([t for t in tensors if t is not None], "tensor manifest")
         if not set(map(type, sizes)) <= {int}:
@@ -176,18 +181,18 @@ def decode_dir_manifest(data: bytes, oid: str) -> list[FileEntry]:
 def encode_tensor_manifest(
     format_name: str, tensors: Sequence[TensorEntry], oids: Sequence[str]
 ) -> bytes:
-    items = [
-        {
-            "name": t.name,
-            "dtype": t.dtype,
-            "shape": list(t.shape),
-            "begin": t.begin,
-            "end": t.end,
-            "oid": oid,
-        }
+    """The canonical JSON of a tensor manifest, written out directly like `encode_dir_manifest`:
+    a dict per tensor would cost several times the header's size in memory."""
+    quote = encode_basestring
+    parts = [
+        f'{{"begin":{t.begin},"dtype":{quote(t.dtype)},"end":{t.end},"name":{quote(t.name)},'
+        f'"oid":{quote(oid)},"shape":[{",".join(map(str, t.shape))}]}}'
         for t, oid in sorted(zip(tensors, oids, strict=True), key=lambda pair: pair[0].name)
     ]
-    return _canonical({"version": MANIFEST_VERSION, "format": format_name, "tensors": items})
+    return (
+        f'{{"format":{quote(format_name)},"tensors":[{",".join(parts)}],'
+        f'"version":{MANIFEST_VERSION}}}'
+    ).encode()
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,21 @@ _DRIVE_RE = re.compile(r"^[A-Za-z]:")
 DATA_OID_RE = re.compile(r"^(?:xxh128:[0-9a-f]{32}|git:(?:[0-9a-f]{40}|[0-9a-f]{64}))\Z")
 TOP_LEVEL_KEYS = ("version", "name", "path", "oid", "size", "kind")
 TABLE_KEYS = ("format", "metrics", "params", "lineage")
+# Code points HFS+ ignores in file names (Git's utf8.c, next_hfs_char): on a Mac,
+# ".g\u200cit" opens ".git".
+_HFS_IGNORED = dict.fromkeys(
+    [0x200C, 0x200D, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x206A, 0x2070), 0xFEFF]
+)
+# A segment that a file system may take for Git's own folder, as Git's is_ntfs_dotgit and
+# is_hfs_dotgit judge it: ".git" or its NTFS short name "git~1", in any ASCII case, then any
+# dots or spaces (Windows drops them) and an optional alternate data stream (":...").
+# Segments end at "/" or at the NUL that joins several paths.
+_GIT_SEGMENT_RE = re.compile(
+    r"(?:\A|[/\0])(?:\.git|git~1)[. ]*(?::[^/\0]*)?(?=[/\0]|\Z)", re.ASCII | re.IGNORECASE
+)
+# What a name that has_git_segment could refuse starts with: tests one character per name
+# before the full check, since folder walks test every name they meet.
+_GIT_NAME_STARTS = frozenset(".gG" + "".join(map(chr, _HFS_IGNORED)))
 
 FactValue = Scalar | list[str]
 
@@ -114,8 +129,12 @@ def format_pointer(pointer: Pointer) -> bytes:
     return data
 
 
-def parse_pointer(data: bytes, source: str = "pointer") -> Pointer:
-    """Read pointer bytes strictly: anything not in the spec is refused with a clear error."""
+def parse_pointer(data: bytes, source: str = "pointer", *, location: str | None = None) -> Pointer:
+    """Read pointer bytes strictly: anything not in the spec is refused with a clear error.
+
+    `location`: where the pointer file is, relative to the repository root (or just its file
+    name); the pointer must then name the artifact beside it (`P.gitmodel` names `P`).
+    """
     if len(data) > MAX_POINTER_SIZE:
         raise PointerError(
             f"{source}: {len(data)} bytes, over the {MAX_POINTER_SIZE}-byte pointer cap",
@@ -130,7 +149,10 @@ def parse_pointer(data: bytes, source: str = "pointer") -> Pointer:
             f"{source}: not a valid pointer ({exc})",
             "restore it with `git checkout -- <pointer>` or re-run `git model add`",
         ) from None
-    return _pointer_from_doc(doc, source)
+    pointer = _pointer_from_doc(doc, source)
+    if location is not None:
+        check_pointer_location(pointer, location, source)
+    return pointer
 
 
 def _fail(source: str, what: str) -> PointerError:
@@ -210,6 +232,8 @@ def _scalars(raw: object, table: str, source: str) -> dict[str, Scalar]:
             full = f"{prefix}.{key}" if prefix else key
             if isinstance(value, dict):
                 walk(full, value)
+            elif full in flat:
+                raise _fail(source, f"{table} name {full!r} is defined twice")
             elif isinstance(value, str | int | float | bool):
                 flat[full] = value
             else:
@@ -276,6 +300,46 @@ def check_relative_path(path: str, source: str = "pointer") -> None:
     # Called once per file of a folder manifest, so plain string work, no Path objects.
     if any(part in ("..", ".") for part in path.split("/")):
         raise _fail(source, f"path {path!r} contains '..' or '.'; it must stay beside the pointer")
+    if has_git_segment(path):
+        raise git_folder_error(f"{source}: path {path!r}")
+
+
+def has_git_segment(paths: str) -> bool:
+    """Whether a segment of `paths` ("/"-separated; several paths joined by NUL) may name
+    Git's own folder on some file system: ".git", ".GIT", ".git. ", "git~1", ".git::$DATA",
+    ".g\\u200cit" ... (docs/pointer-format.md, section 3.3). Plain string work: a folder
+    manifest's whole path column is checked in one call."""
+    if not paths.isascii():
+        paths = paths.translate(_HFS_IGNORED)
+    return "git" in paths.lower() and _GIT_SEGMENT_RE.search(paths) is not None
+
+
+def is_git_name(name: str) -> bool:
+    """`has_git_segment` for one file name, quick for the many names that cannot be one."""
+    return name[:1] in _GIT_NAME_STARTS and has_git_segment(name)
+
+
+def git_folder_error(what: str) -> PointerError:
+    """`what` (e.g. "x.gitmodel: path '.git/hooks'") leads into a Git folder: never written."""
+    return PointerError(
+        f"{what} leads into a Git folder (.git, in a spelling Git refuses); "
+        "git-model never writes there",
+        "no pointer git-model writes names one: this was edited by hand or by a hostile "
+        "commit (see who changed it: git log -p -- <pointer>)",
+    )
+
+
+def check_pointer_location(pointer: Pointer, location: str, source: str = "pointer") -> None:
+    """The pointer file at `location` (relative to the repository root, or its file name)
+    must name the artifact beside it: `P.gitmodel` names `P`, nothing else."""
+    check_relative_path(location, source)
+    name = location.rpartition("/")[2]
+    if not name.endswith(POINTER_SUFFIX) or pointer.path != name.removesuffix(POINTER_SUFFIX):
+        raise _fail(
+            source,
+            f"path {pointer.path!r} is not this pointer's own artifact "
+            f"{name.removesuffix(POINTER_SUFFIX)!r} (the pointer for P is P.gitmodel, beside P)",
+        )
 
 
 def artifact_location(repo_root: Path, pointer_file: Path, pointer: Pointer) -> Path:
@@ -306,7 +370,7 @@ def read_pointer(pointer_file: Path) -> Pointer:
         raise PointerError(
             f"{pointer_file}: no such pointer", "list pointers with `git model status`"
         ) from None
-    return parse_pointer(data, str(pointer_file))
+    return parse_pointer(data, str(pointer_file), location=pointer_file.name)
 
 
 def write_pointer(pointer_file: Path, pointer: Pointer) -> None:

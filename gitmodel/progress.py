@@ -6,6 +6,8 @@ import os
 import sys
 import time
 
+from gitmodel.printable import printable
+
 _quiet = False
 
 
@@ -34,7 +36,7 @@ class Progress:
     """Counts bytes (or items) towards a total and redraws at most ten times a second."""
 
     def __init__(self, label: str, total: int, *, unit_bytes: bool = True) -> None:
-        self.label = label
+        self.label = printable(label)  # a path from a pointer may hold anything
         self.total = total
         self.done = 0
         self.unit_bytes = unit_bytes

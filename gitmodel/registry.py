@@ -125,6 +125,11 @@ class Registry:
     def history(self, name: str) -> ModelHistory:
         history = self.models.get(name)
         if history is None:
+            if not self.head_paths(name):
+                raise UsageError(
+                    f"there is no model named {name!r}",
+                    "list the models with `git model ls`; a name comes from `git model add`",
+                )
             raise no_versions(name)
         return history
 
@@ -190,7 +195,7 @@ class Registry:
             rel = self.ws.repo.relpath(pointer_file)
             try:
                 data = pointer_file.read_bytes()
-                paths.setdefault(parse_pointer(data, rel).name, []).append(rel)
+                paths.setdefault(parse_pointer(data, rel, location=rel).name, []).append(rel)
             except (GitModelError, OSError):
                 continue
         return paths
@@ -200,7 +205,9 @@ class Registry:
         if key not in self._pointer_cache:
             data = self.reader.read_file(commit, path)
             try:
-                self._pointer_cache[key] = parse_pointer(data, path) if data else None
+                self._pointer_cache[key] = (
+                    parse_pointer(data, path, location=path) if data else None
+                )
             except GitModelError:
                 self._pointer_cache[key] = None
         return self._pointer_cache[key]

@@ -26,7 +26,7 @@ class Side:
 
     def add(self, path: str, data: bytes) -> None:
         try:
-            pointer = parse_pointer(data, path)
+            pointer = parse_pointer(data, path, location=path)
         except GitModelError as exc:
             self.warnings.append(f"{self.label}: skipped {exc.message}")
             return

@@ -9,8 +9,16 @@ from pathlib import Path
 from gitmodel.cache.links import parse_link_modes
 from gitmodel.cache.objects import ObjectStore
 from gitmodel.cache.statcache import StatCache
+from gitmodel.cache.tempfiles import TempFolder, WorkTemps
+from gitmodel.errors import PointerError
 from gitmodel.git import GitRepo
-from gitmodel.pointer import POINTER_SUFFIX
+from gitmodel.pointer import (
+    POINTER_SUFFIX,
+    Pointer,
+    artifact_location,
+    git_folder_error,
+    has_git_segment,
+)
 
 
 @dataclass
@@ -20,6 +28,7 @@ class Workspace:
     stat_cache: StatCache
     link_modes: tuple[str, ...]
     _folder_prefixes: dict[str, str] = field(default_factory=dict, repr=False)
+    _work_temps: WorkTemps | None = field(default=None, repr=False)
 
     def relpath(self, path: Path) -> str:
         """`repo.relpath(path)`, resolving each folder only once: for many files in a few folders.
@@ -34,6 +43,17 @@ class Workspace:
         if name and (rel == name or rel.endswith("/" + name)):
             self._folder_prefixes[parent] = rel[: len(rel) - len(name)]
         return rel
+
+    def work_temps(self) -> WorkTemps:
+        """Temp names for what a rename turns into work-tree files (cache/tempfiles.py)."""
+        if self._work_temps is None:
+            folders = [self.store.temps, TempFolder(str(self.state_dir / "tmp"))]
+            self._work_temps = WorkTemps(folders, self.repo.common_dir / "info" / "exclude")
+        return self._work_temps
+
+    def sweep_temps(self) -> None:
+        """Remove the temp files and folders that killed runs left behind."""
+        self.work_temps().sweep()
 
     @property
     def state_dir(self) -> Path:
@@ -52,6 +72,58 @@ class Workspace:
         """Every pointer in the work tree, tracked or not (ignored files excluded)."""
         found = self.repo.ls_files([f"*{POINTER_SUFFIX}"], others=True)
         return [self.repo.root / rel for rel in found if (self.repo.root / rel).is_file()]
+
+
+def locate_artifact(
+    ws: Workspace, pointer_file: Path, pointer: Pointer, *, to_write: bool = False
+) -> Path:
+    """Where the artifact `pointer_file` describes lives, refused (PointerError) if it leaves
+    the repository (pointer.artifact_location), names a Git folder, or, with symlinks
+    resolved, lies in or holds the Git folder, the common Git folder or the cache: a
+    committed symlink `tools -> .git/hooks` must not let a pointer `tools` write hooks.
+    `to_write` (checkout, hooks, pull): also refused if it is or holds a tracked path."""
+    location = artifact_location(ws.repo.root, pointer_file, pointer)
+    rel = ws.repo.relpath(location)
+    if has_git_segment(rel):
+        raise git_folder_error(f"{pointer_file}: path {pointer.path!r} (at {rel})")
+    if pointer.kind == "file":  # may itself be a symlink into the cache (symlink link mode)
+        resolved = os.path.join(os.path.realpath(location.parent), location.name)
+    else:
+        resolved = os.path.realpath(location)
+    for area, what in (
+        (ws.repo.git_dir, "the Git folder"),
+        (ws.repo.common_dir, "the Git folder"),
+        (ws.store.root, "the git-model cache"),
+    ):
+        real = os.path.realpath(area)
+        if resolved == real or resolved.startswith(real + "/"):
+            where = f"inside {what} {real}"
+        elif real.startswith(resolved + "/"):
+            where = f"which holds {what} {real}"
+        else:
+            continue
+        raise PointerError(
+            f"{pointer_file}: path {pointer.path!r} resolves to {resolved}, {where}; "
+            "git-model never places artifacts there",
+            "a symlink on the way (or `git config model.cache`) leads there; remove the "
+            f"symlink (see who committed it: git log -- {rel}) or move the cache",
+        )
+    if to_write:
+        _refuse_tracked_overlap(ws, pointer_file, rel)
+    return location
+
+
+def _refuse_tracked_overlap(ws: Workspace, pointer_file: Path, rel: str) -> None:
+    """Refuse an artifact that is, or holds, a path Git tracks: git-model must never write
+    over tracked files or slip untracked ones among them (a `conftest.py` into `tests/`)."""
+    tracked = ws.repo.ls_files([f":(literal){rel}"])
+    if tracked:
+        raise PointerError(
+            f"{ws.repo.relpath(pointer_file)}: artifact {rel} overlaps {tracked[0]}, which Git "
+            "tracks; git-model never writes over or among tracked files",
+            f"if the pointer is yours, untrack the path (git rm -r --cached {rel}) and add it "
+            f"again; else see who committed it: git log -p -- {ws.repo.relpath(pointer_file)}",
+        )
 
 
 def cache_root(repo: GitRepo, configured: str | None) -> Path:

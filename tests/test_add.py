@@ -451,6 +451,12 @@ REFUSALS = [
         id="missing-data",
     ),
     pytest.param(
+        ["new.bin", "--name", ""],
+        "error: invalid model name '' (use lowercase letters, digits, '-' or '/', starting and "
+        "ending with a letter or digit (it becomes part of Git tag names))",
+        id="empty-name",
+    ),
+    pytest.param(
         [".git"],
         "error: cannot add .git: it is the repository itself or inside .git (name a model file "
         "or folder inside the work tree)",
@@ -523,3 +529,21 @@ def test_refuses_the_repository_itself(tmp_path: Path) -> None:
     )
     assert all_objects(repo) == []
     assert sorted(os.listdir(repo)) == [".git", "m.bin"]
+
+
+def test_data_folder_with_symlinks_is_hashed_through_them(repo: Path) -> None:
+    data = repo / "data"
+    data.mkdir()
+    (data / "train.csv").write_text("a,b\n1,2\n")
+    (data / "latest.csv").symlink_to("train.csv")
+    (data / "gone.csv").symlink_to("nowhere.csv")
+    (repo / "m.bin").write_bytes(b"m")
+    proc = gm(repo, "add", "m.bin", "--data", "data")
+    assert (proc.returncode, proc.stderr) == (0, "")
+    first = tomllib.loads((repo / "m.bin.gitmodel").read_text())["lineage"]["data"]
+    assert [d["path"] for d in first] == ["data"]
+    (data / "train.csv").write_text("a,b\n1,3\n")  # seen through the link too
+    (repo / "m.bin").write_bytes(b"m2")
+    gm_ok(repo, "add", "m.bin", "--data", "data")
+    second = tomllib.loads((repo / "m.bin.gitmodel").read_text())["lineage"]["data"]
+    assert first[0]["oid"] != second[0]["oid"]

@@ -13,6 +13,7 @@ import pytest
 from gitmodel.artifacts import folder_fingerprint, walk_folder
 from gitmodel.cache.placing import fill_new_folder
 from gitmodel.cache.statcache import StatCache
+from gitmodel.cache.tempfiles import TempFolder, WorkTemps
 from gitmodel.errors import WouldOverwriteError
 from gitmodel.hashing import oid_of_bytes
 from tests.helpers import git, gm, gm_ok, object_path
@@ -177,21 +178,25 @@ def test_fill_refuses_a_folder_that_is_no_longer_empty(repo: Path, tmp_path: Pat
     target.mkdir(parents=True)
     (target / "mine.txt").write_bytes(b"mine\n")
     st = (objects / oid[7:9] / oid[9:]).stat()
+    temp_folder = TempFolder(str(tmp_path / "tmp"))
+    temps = WorkTemps([temp_folder], tmp_path / "exclude")
     with pytest.raises(WouldOverwriteError) as caught:
         fill_new_folder(
-            str(objects), str(target), ["a/x.bin"], [oid], [False], {"a"}, ["copy"], {oid: st}
-        )
+            str(objects), str(target), ["a/x.bin"], [oid], [False], {"a"}, ["copy"], {oid: st},
+            temps,
+        )  # fmt: skip
     assert caught.value.message == (
         f"{target} appeared in the work tree during the checkout; left untouched"
     )
     assert sorted(os.listdir(target.parent)) == ["model"]
     assert tree_bytes(target) == {"mine.txt": b"mine\n"}
+    assert os.listdir(tmp_path / "tmp") == [f"{temp_folder.token()}.owner"]
 
     # Where nothing is in the way: the files and their stats, in the order given.
     other = tmp_path / "work" / "other"
     stats = fill_new_folder(
         str(objects), str(other), ["a/x.bin", "y.bin"], [oid, oid], [False, True], {"a"},
-        ["reflink", "copy"], {oid: st},
+        ["reflink", "copy"], {oid: st}, temps,
     )  # fmt: skip
     assert tree_bytes(other) == {"a/x.bin": data, "y.bin": data}
     assert [s.st_ino for s in stats] == [

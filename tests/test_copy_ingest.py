@@ -235,7 +235,10 @@ def test_add_reports_a_copy_error_and_leaves_nothing_behind(
     file_size_limit(3 * CHUNK_SIZE)  # inherited by `git model`: the cache copy fails
     proc = gm(repo, "add", "big.bin")
     assert (proc.returncode, proc.stdout) == (1, "")
-    assert proc.stderr == "error: File too large (check permissions and free disk space)\n"
+    assert proc.stderr == (
+        "error: File too large (a file size limit (the file system's, or `ulimit -f`) refuses "
+        "a file this big)\n"
+    )
     cache = repo / ".git" / "model" / "cache"
     assert list((cache / "tmp").iterdir()) == []
     assert not (cache / "objects").exists() or list((cache / "objects").rglob("*")) == []

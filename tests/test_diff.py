@@ -329,11 +329,15 @@ def test_unknown_arguments(history: Path) -> None:
         "error: 'main...HEAD' is already a range; give no second revision (use "
         "`git model diff A...B` or `git model diff A B`)"
     )
-    assert fails(history, "diff", "--tolerance", "abc") == (
-        "error: invalid tolerance 'abc' (give a number (0.01) or a percentage (1%))"
-    )
-    assert fails(history, "diff", "--tolerance", "nan") == (
-        "error: invalid tolerance 'nan' (give a number (0.01) or a percentage (1%))"
+    gate = ("diff", "--fail-on-regression", "--tolerance")
+    for bad in ("abc", "nan", "-1", "-5%"):
+        assert fails(history, *gate, bad) == (
+            f"error: invalid tolerance '{bad}' (give how much worse a metric may get, as a "
+            "number (0.01) or a percentage (1%), not negative)"
+        )
+    assert fails(history, "diff", "--tolerance", "0.1") == (
+        "error: --tolerance applies only to --fail-on-regression (add --fail-on-regression, "
+        "or drop --tolerance)"
     )
 
 

@@ -171,7 +171,6 @@ def test_compare_maps_sorts_keys_and_attaches_directions() -> None:
         ("0", Tolerance(0.0, relative=False)),
         ("0.01", Tolerance(0.01, relative=False)),
         (" 0.5 ", Tolerance(0.5, relative=False)),
-        ("-0.01", Tolerance(0.01, relative=False)),
         ("1%", Tolerance(0.01, relative=True)),
         ("2.5%", Tolerance(0.025, relative=True)),
         ("inf", Tolerance(math.inf, relative=False)),
@@ -181,12 +180,17 @@ def test_tolerance_parse(text: str, expected: Tolerance) -> None:
     assert Tolerance.parse(text) == expected
 
 
-@pytest.mark.parametrize("text", ["abc", "", "%", "1%%", "one percent", "nan", "nan%", "0.1.2"])
+@pytest.mark.parametrize(
+    "text", ["abc", "", "%", "1%%", "one percent", "nan", "nan%", "0.1.2", "-0.01", "-1%"]
+)
 def test_tolerance_parse_rejects_bad_text(text: str) -> None:
     with pytest.raises(UsageError) as info:
         Tolerance.parse(text)
     assert info.value.message == f"invalid tolerance {text!r}"
-    assert info.value.hint == "give a number (0.01) or a percentage (1%)"
+    assert info.value.hint == (
+        "give how much worse a metric may get, as a number (0.01) or a percentage (1%), "
+        "not negative"
+    )
 
 
 def test_tolerance_absolute() -> None:

@@ -280,7 +280,7 @@ HOSTILE: list[tuple[bytes, str]] = [
     (b"GGUF" + struct.pack("<I", 1) + bytes(16), "GGUF version 1 is not supported (only 2 and 3)"),
     (b"GGUF" + struct.pack("<I", 4) + bytes(16), "GGUF version 4 is not supported (only 2 and 3)"),
     (MAGIC3 + b"\x00\x00", "tensor count runs past the end of the file"),
-    (counts(2**40, 0), "tensor count 1099511627776 is over the limit of 262144"),
+    (counts(2**40, 0), "tensor count 1099511627776 is over the limit of 65536"),
     (counts(0, 2**62), f"metadata count {2**62} is over the limit of 1048576"),
     (counts(0, 1), "metadata key 0 runs past the end of the file"),
     (

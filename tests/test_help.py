@@ -62,3 +62,27 @@ def test_git_model_dash_dash_help_opens_the_manual_page(
     assert proc.returncode == 0, proc.stderr
     assert "git model add [OPTIONS] {PATHS...}" in proc.stdout
     assert "-m, --metric KEY=VALUE" in proc.stdout
+
+
+def test_bare_git_model_shows_the_commands_and_where_to_start(repo: Path) -> None:
+    proc = gm(repo)
+    assert (proc.returncode, proc.stderr) == (0, "")
+    assert proc.stdout.startswith("Usage: git-model [OPTIONS] COMMAND [ARGS]...\n")
+    assert proc.stdout.endswith(
+        "\nStart here:\n"
+        "  git model install                        hooks: big files stay out of Git, "
+        "checkouts follow\n"
+        "  git model add model.safetensors -m acc=0.91\n"
+        '  git commit -m "train v1" && git model tag NAME\n'
+        "  git model diff --cached                  what changed, metric by metric\n\n"
+        "`git model help COMMAND` for one command; `git model --help` for the manual.\n"
+    )
+
+
+def test_a_missing_output_folder_is_named_as_such(repo: Path) -> None:
+    proc = gm(repo, "diff", "-o", "no/such/dir/out.md")
+    assert (proc.returncode, proc.stdout) == (1, "")
+    assert proc.stderr == (
+        "error: No such file or directory: no/such/dir/out.md (check that the path and the "
+        "folders above it exist)\n"
+    )

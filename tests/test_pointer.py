@@ -624,13 +624,13 @@ def test_cli_checkout_refuses_symlink_escape(repo: Path, tmp_path: Path) -> None
     gm_ok(repo, "add", "model.bin")
     good = parse_pointer((repo / "model.bin.gitmodel").read_bytes())
     (repo / "ext").symlink_to(outside, target_is_directory=True)
-    escape = Pointer(name="escape", path="ext/model.bin", oid=good.oid, size=good.size, kind="file")
-    (repo / "escape.gitmodel").write_bytes(format_pointer(escape))
-    git(repo, "add", "escape.gitmodel", "ext")
+    escape = Pointer(name="escape", path="ext", oid=good.oid, size=good.size, kind="dir")
+    (repo / "ext.gitmodel").write_bytes(format_pointer(escape))
+    git(repo, "add", "ext.gitmodel", "ext")
     git(repo, "commit", "-q", "-m", "escape")
     message = (
-        f"{root}/escape.gitmodel: path 'ext/model.bin' resolves to "
-        f"{os.path.realpath(outside)}/model.bin, outside the repository"
+        f"{root}/ext.gitmodel: path 'ext' resolves to {os.path.realpath(outside)}, "
+        "outside the repository"
     )
 
     proc = gm(repo, "checkout")
@@ -642,7 +642,7 @@ def test_cli_checkout_refuses_symlink_escape(repo: Path, tmp_path: Path) -> None
     )
     assert list(outside.iterdir()) == []
     assert gm_ok(repo, "status") == (
-        f"invalid pointer         escape: {message}\nup to date              model.bin\n"
+        f"invalid pointer         ext: {message}\nup to date              model.bin\n"
     )
 
 
@@ -657,3 +657,15 @@ def test_cli_symlink_link_mode_into_shared_cache_outside_repo(repo: Path, tmp_pa
     (repo / "model.bin").unlink()
     assert gm_ok(repo, "checkout") == "restored model.bin\n1 restored, 0 already up to date\n"
     assert (repo / "model.bin").read_bytes() == b"weights" * 100
+
+
+@pytest.mark.parametrize("table", ['"eval.f1" = 1\neval.f1 = 2\n', 'eval.f1 = 2\n"eval.f1" = 1\n'])
+def test_a_metric_defined_twice_is_refused_not_dropped(table: str) -> None:
+    raw = (
+        'version = 1\nname = "m"\npath = "m.bin"\n'
+        'oid = "xxh128:f4d0497cf9394caab34d1a3ab2bece70"\nsize = 3\nkind = "file"\n\n'
+        f"[metrics]\n{table}"
+    ).encode()
+    with pytest.raises(PointerError) as info:
+        parse_pointer(raw, "m.bin.gitmodel")
+    assert str(info.value) == "m.bin.gitmodel: metrics name 'eval.f1' is defined twice"

@@ -87,6 +87,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         at(mp, 0)
         root.mkdir()
         git(root, "init", "-q")
+        git(root, "remote", "add", "origin", str(root.parent / "origin.git"))  # never pushed to
         (root / "README.md").write_text("sentiment model\n")
         git(root, "add", "README.md")
         git(root, "commit", "-q", "-m", "initial")
@@ -154,7 +155,7 @@ def test_tag_first_version_records_oid_and_metrics(
     assert (proc.returncode, proc.stderr) == (0, "")
     assert proc.stdout == (
         f"registered sentiment@v0.1.0 at {head[:12]} ({POINTER})\n"
-        "share it: git push origin sentiment@v0.1.0\n"
+        "share it: git push REMOTE sentiment@v0.1.0 (this repository has no Git remote yet)\n"
     )
     assert git(repo, "cat-file", "-t", "sentiment@v0.1.0").stdout == "tag\n"  # annotated
     assert rev(repo, "sentiment@v0.1.0^{commit}") == head
@@ -407,8 +408,8 @@ def test_demote(reg: Path) -> None:
     )
     assert json.loads(gm_ok(reg, "ls", "--json"))[1]["stages"] == {}
     assert fails(reg, "demote", "nomodel", "staging") == (
-        "error: model 'nomodel' has no registered versions "
-        "(register one with `git model tag nomodel`)"
+        "error: there is no model named 'nomodel' (list the models with `git model ls`; "
+        "a name comes from `git model add`)"
     )
 
 
@@ -544,8 +545,8 @@ def test_versions_of_unregistered_models(reg: Path) -> None:
         (rev(reg, "HEAD~1"), "main", {"bleu": 31.5})
     ]
     assert fails(reg, "versions", "nomodel", "--all") == (
-        "error: model 'nomodel' has no registered versions "
-        "(register one with `git model tag nomodel`)"
+        "error: there is no model named 'nomodel' (list the models with `git model ls`; "
+        "a name comes from `git model add`)"
     )
 
 
@@ -1013,3 +1014,34 @@ def test_gto_agrees(reg: Path, monkeypatch: pytest.MonkeyPatch) -> None:
             (v["version"], v["commit_hexsha"], sorted(s["stage"] for s in v["stages"]))
             for v in theirs
         ) == [(r["version"], r["commit"], r["stages"]) for r in mine]
+
+
+def test_share_hint_names_the_remote_git_push_would_use(repo: Path) -> None:
+    write_safetensors(repo / "m.safetensors", {"w": ("F16", [2], 1)})
+    gm_ok(repo, "add", "m.safetensors")
+    git(repo, "commit", "-q", "-m", "m")
+    out = gm_ok(repo, "tag", "m")
+    assert out.splitlines()[-1] == (
+        "share it: git push REMOTE m@v0.1.0 (this repository has no Git remote yet)"
+    )
+    git(repo, "remote", "add", "upstream", str(repo.parent / "up.git"))
+    out = gm_ok(repo, "promote", "m@v0.1.0", "dev")
+    assert out.splitlines()[-1] == "share it: git push upstream m#dev#1"
+    git(repo, "remote", "add", "fork", str(repo.parent / "fork.git"))
+    git(repo, "config", "remote.pushDefault", "fork")
+    out = gm_ok(repo, "promote", "m@v0.1.0", "prod")
+    assert out.splitlines()[-1] == "share it: git push fork m#prod#2"
+
+
+def test_versions_of_a_model_that_does_not_exist_says_so(reg: Path) -> None:
+    proc = gm(reg, "versions", "nosuch")
+    assert (proc.returncode, proc.stdout) == (1, "")
+    assert proc.stderr == (
+        "error: there is no model named 'nosuch' (list the models with `git model ls`; a name "
+        "comes from `git model add`)\n"
+    )
+    proc = gm(reg, "versions", "encoder")  # exists, never tagged
+    assert proc.stderr == (
+        "error: model 'encoder' has no registered versions (register one with "
+        "`git model tag encoder`)\n"
+    )

@@ -397,6 +397,14 @@ def test_remote_errors_and_the_only_remote_as_default(
         "error: no model remote named 'nope' (configured: origin) "
         "(list them with `git model remote list`)\n"
     )
+    gm_ok(w, "remote", "add", "backup", backup)
+    assert one_line_error(gm(w, "push", "backup")) == (  # the folder was never made
+        f"error: remote backup ({backup}): the folder does not exist (create it "
+        f"(mkdir -p {backup}) or "
+        "mount it, or point the remote elsewhere (`git model remote remove backup`, then "
+        "`git model remote add backup URL`))\n"
+    )
+    gm_ok(w, "remote", "remove", "backup")
     gm_ok(w, "remote", "add", "second", backup)
     assert one_line_error(gm(w, "push")) == (
         "error: no model remote given and no default set "
@@ -951,6 +959,9 @@ def test_an_unreachable_remote_is_one_line_quickly(
         assert proc.stderr.endswith(
             " (check the URL, the endpoint and your credentials (`git model remote list`; "
             "credentials come from the environment or ~/.aws))\n"
+            if endpoint
+            else f" (create it (mkdir -p {url}) or mount it, or point the remote elsewhere "
+            "(`git model remote remove origin`, then `git model remote add origin URL`))\n"
         )
         assert elapsed < 15, f"{args}: {elapsed:.1f} s"
 

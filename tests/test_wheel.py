@@ -71,6 +71,9 @@ def test_the_wheel_ships_every_file_the_code_loads(installed: Path) -> None:
     expected |= {"gitmodel/py.typed", "gitmodel/__main__.py"}
     assert expected <= files, f"missing from the wheel: {sorted(expected - files)}"
     assert any(f.endswith("share/man/man1/git-model.1") for f in files)
+    docs = {p.relative_to(ROOT / "docs").as_posix() for p in (ROOT / "docs").rglob("*.md")}
+    shipped = {f.split("share/doc/git-model/", 1)[1] for f in files if "share/doc/git-model/" in f}
+    assert docs | {"README.md"} == shipped
     sources = {p.relative_to(ROOT).as_posix() for p in (ROOT / "gitmodel").rglob("*.py")}
     assert sources <= files, f"modules missing from the wheel: {sorted(sources - files)}"
 

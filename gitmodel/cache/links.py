@@ -7,6 +7,7 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
+from gitmodel.cache.tempfiles import WorkTemps
 from gitmodel.errors import GitModelError, UsageError
 from gitmodel.fsutil import (
     PREALLOCATE_MIN_SIZE,
@@ -41,8 +42,13 @@ _NO_REFLINK: set[tuple[str, int]] = set()
 _DEVICE_OF_FOLDER: dict[str, int] = {}
 
 
-def materialise(object_path: Path | str, dest: Path, modes: Sequence[str], executable: bool) -> str:
+def materialise(
+    object_path: Path | str, dest: Path, modes: Sequence[str], executable: bool, temps: WorkTemps
+) -> str:
     """Put the object's bytes at `dest` atomically, using the first mode that works here.
+
+    A copy is made under a temp name from `temps` (where Git never sees it, if it can) and
+    renamed onto `dest`.
 
     Returns the mode used. Copies and clones are writable; hard and symbolic links share the
     read-only object, so an in-place edit cannot corrupt the cache. Missing parent folders
@@ -51,16 +57,18 @@ def materialise(object_path: Path | str, dest: Path, modes: Sequence[str], execu
     source = os.fspath(object_path)
     target = os.fspath(dest)
     try:
-        return _place(source, target, modes, executable)
+        return _place(source, target, modes, executable, temps)
     except FileNotFoundError:
         if os.path.isdir(os.path.dirname(target)):
             raise  # the object itself is missing
     dest.parent.mkdir(parents=True, exist_ok=True)  # makes it, or raises as it should
-    return _place(source, target, modes, executable)
+    return _place(source, target, modes, executable, temps)
 
 
-def _place(source: str, target: str, modes: Sequence[str], executable: bool) -> str:
-    parent, name = os.path.split(target)
+def _place(
+    source: str, target: str, modes: Sequence[str], executable: bool, temps: WorkTemps
+) -> str:
+    parent = os.path.dirname(target)
     file_mode = 0o755 if executable else 0o644
     for mode in modes:
         if mode in ("hardlink", "symlink"):
@@ -76,7 +84,7 @@ def _place(source: str, target: str, modes: Sequence[str], executable: bool) -> 
             clone_key = (os.path.dirname(os.path.dirname(source)), _device_of(parent))
             if clone_key in _NO_REFLINK:
                 continue
-        temp = f"{parent}/.{name}.tmp-{os.urandom(6).hex()}"  # hidden, unique, same folder
+        temp = temps.name_for(target)
         done = False
         try:
             if mode in ("hardlink", "symlink") and _link(mode, source, temp):

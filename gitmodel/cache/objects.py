@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import os
 import stat
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -14,6 +13,7 @@ from typing import BinaryIO
 
 from gitmodel.cache.adopt import adopt, adoptable
 from gitmodel.cache.copying import copy_hashing
+from gitmodel.cache.tempfiles import TempFolder
 from gitmodel.errors import CorruptObjectError, GitModelError, ObjectMissingError
 from gitmodel.fsutil import (
     atomic_write_bytes,
@@ -47,11 +47,9 @@ class ObjectStore:
         self.objects_dir = root / "objects"
         self.tmp_dir = root / "tmp"
         self._objects = str(self.objects_dir)  # string paths: pathlib is slow per object
-        self._tmp_ready = False
-        # Temp names: a per-process prefix (pid plus a random token, since pids are reused
-        # and a killed process leaves its temps behind) and a counter, not randomness per file.
-        self._temp_prefix = f"{self.tmp_dir}/{os.getpid()}-{os.urandom(4).hex()}-"
-        self._temp_numbers = itertools.count()
+        # Temp names: a per-process owner token and a counter, not randomness per file; what
+        # a killed process leaves behind, the next run's sweep removes (cache/tempfiles.py).
+        self.temps = TempFolder(str(self.tmp_dir))
         self._batch: dict[str, str | Path] | None = None  # oid -> written temp, while batching
         self._no_reflink = False  # reflink refused once: not tried again for every file
 
@@ -347,10 +345,7 @@ class ObjectStore:
 
     def new_temp_name(self) -> str:
         """A fresh path in `tmp/` (nothing is created there), unique among live processes."""
-        if not self._tmp_ready:
-            self.tmp_dir.mkdir(parents=True, exist_ok=True)
-            self._tmp_ready = True
-        return f"{self._temp_prefix}{next(self._temp_numbers)}"
+        return self.temps.new_name()
 
     def publish(self, temp: str | Path, oid: str, *, read_only_already: bool = False) -> None:
         """Move a finished temp file to its object path.

@@ -1,9 +1,10 @@
 """Filling a folder artifact that is not in the work tree yet, in one go.
 
-The files go into a hidden sibling `.NAME.tmp-<random>` that is renamed to NAME at the end, so
-the user sees no folder or the whole folder, never half of one. The folder being new, nothing
-can be in its way: no file is looked for before it is made. Subfolders are made once, and
-every file is linked or copied relative to open folder descriptors (the objects folder and
+The files go into a temp folder that is renamed to NAME at the end, so the user sees no folder
+or the whole folder, never half of one. The temp folder is made where Git never sees it (see
+cache/tempfiles.py), and a killed checkout's is removed by the next run. The folder being
+new, nothing can be in its way: no file is looked for before it is made. Subfolders are made
+once, and every file is linked or copied relative to open folder descriptors (the objects folder and
 the new folder) instead of through two full paths: with many small files, resolving paths
 and checking for existing files cost more than the links themselves.
 """
@@ -15,8 +16,10 @@ import os
 import shutil
 from collections.abc import Callable, Iterable, Sequence
 
+from gitmodel.cache.tempfiles import WorkTemps
 from gitmodel.errors import GitModelError, WouldOverwriteError
 from gitmodel.fsutil import FICLONE, LINK_REFUSALS
+from gitmodel.pointer import git_folder_error, has_git_segment
 
 Advance = Callable[[int], None]
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
@@ -39,6 +42,7 @@ def fill_new_folder(
     folders: Iterable[str],
     modes: Sequence[str],
     object_stats: dict[str, os.stat_result],
+    temps: WorkTemps,
     advance: Advance | None = None,
 ) -> list[os.stat_result]:
     """Make `target` (absent, or an empty folder) a folder where each `paths[i]` holds the
@@ -48,9 +52,10 @@ def fill_new_folder(
     stat of every object (hard links share it). Returns each file's stat as placed, in the
     order of `paths`. Refuses, touching nothing, if `target` became non-empty meanwhile.
     """
-    parent, name = os.path.split(target)
-    os.makedirs(parent, exist_ok=True)
-    temp = f"{parent}/.{name}.tmp-{os.urandom(6).hex()}"
+    if has_git_segment("\0".join(paths)):  # manifests are checked when read; never place one
+        raise git_folder_error(f"{target}: path {next(p for p in paths if has_git_segment(p))!r}")
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    temp = temps.name_for(target)
     os.mkdir(temp)
     done = False
     try:

@@ -86,10 +86,11 @@ def run() -> int:
         if not hasattr(exc, "format_message"):  # not a usage error of the bundled click
             raise
         message = exc.format_message()
-        if type(exc).__name__ == "NoArgsIsHelpError":  # `git model` alone: the help
+        if type(exc).__name__ == "NoArgsIsHelpError":  # `git model` alone: where to start
             print(message)
-        else:
-            print(f"error: {message} (see `{_help_command(argv)}`)", file=sys.stderr)
+            print(START_HERE)
+            return 0
+        print(f"error: {message} (see `{_help_command(argv)}`)", file=sys.stderr)
         return int(getattr(exc, "exit_code", 2))
     return result if isinstance(result, int) else 0
 
@@ -104,6 +105,14 @@ COMMAND_MODULES = {
     "remote": ("remote", "push", "fetch", "pull", "fsck", "gc"),
 }
 ANY_METRIC = "*"  # what a bare --fail-on-regression becomes
+START_HERE = """
+Start here:
+  git model install                        hooks: big files stay out of Git, checkouts follow
+  git model add model.safetensors -m acc=0.91
+  git commit -m "train v1" && git model tag NAME
+  git model diff --cached                  what changed, metric by metric
+
+`git model help COMMAND` for one command; `git model --help` for the manual."""
 
 
 def load_commands(name: str | None) -> None:

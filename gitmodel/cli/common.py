@@ -4,6 +4,7 @@ with these alone, without importing typer."""
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
 import sys
@@ -12,6 +13,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from gitmodel.errors import GitModelError
+from gitmodel.printable import printable
 from gitmodel.progress import is_quiet
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -36,7 +38,7 @@ def handle_errors(func: F) -> F:
             if _state["traceback"]:
                 traceback.print_exc()
             hint = f" ({exc.hint})" if exc.hint else ""
-            print(f"error: {exc.message}{hint}", file=sys.stderr)
+            print(printable(f"error: {exc.message}{hint}"), file=sys.stderr)
             raise SystemExit(exc.exit_code) from None
         except KeyboardInterrupt:
             print("interrupted", file=sys.stderr)
@@ -48,23 +50,43 @@ def handle_errors(func: F) -> F:
         except OSError as exc:
             if _state["traceback"]:
                 traceback.print_exc()
-            where = f": {exc.filename}" if exc.filename else ""
-            print(
-                f"error: {exc.strerror or exc}{where} (check permissions and free disk space)",
-                file=sys.stderr,
-            )
+            print(printable(f"error: {describe_os_error(exc)}"), file=sys.stderr)
             raise SystemExit(1) from None
         except Exception as exc:
             if _state["traceback"]:
                 traceback.print_exc()
             print(
-                f"error: internal error: {type(exc).__name__}: {exc} (this is a bug in "
-                "git-model; re-run with --traceback and report it)",
+                printable(
+                    f"error: internal error: {type(exc).__name__}: {exc} (this is a bug in "
+                    "git-model; re-run with --traceback and report it)"
+                ),
                 file=sys.stderr,
             )
             raise SystemExit(3) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+OS_ERROR_HINTS = {
+    errno.ENOENT: "check that the path and the folders above it exist",
+    errno.ENOTDIR: "a part of the path is a file, not a folder",
+    errno.EACCES: "check the permissions",
+    errno.EPERM: "check the permissions",
+    errno.EROFS: "the file system is read-only",
+    errno.ENOSPC: "free some disk space, then run the command again",
+    errno.EDQUOT: "you are over your disk quota: free some space, then run the command again",
+    errno.EISDIR: "a folder is in the way: choose another path",
+    errno.EEXIST: "something is already in the way at that path",
+    errno.EFBIG: "a file size limit (the file system's, or `ulimit -f`) refuses a file this big",
+}
+
+
+def describe_os_error(exc: OSError) -> str:
+    """One line for a failed file operation: what failed, where, and the hint that fits the
+    cause (a missing folder is not a permission problem)."""
+    where = f": {exc.filename}" if exc.filename else ""
+    hint = OS_ERROR_HINTS.get(exc.errno or 0, "check the path, its permissions and free disk space")
+    return f"{exc.strerror or exc}{where} ({hint})"
 
 
 def change_directory(directory: str | os.PathLike[str]) -> None:
@@ -82,11 +104,11 @@ def change_directory(directory: str | os.PathLike[str]) -> None:
 
 def say(text: str) -> None:
     if not is_quiet():
-        print(text)
+        print(printable(text))
 
 
 def warn(text: str) -> None:
-    print(f"warning: {text}", file=sys.stderr)
+    print(printable(f"warning: {text}"), file=sys.stderr)
 
 
 def print_json(value: object) -> None:

@@ -15,6 +15,7 @@ import typer
 from gitmodel.cli.app import ANY_METRIC, JsonOption, QuietOption, app
 from gitmodel.cli.common import handle_errors, say, warn
 from gitmodel.errors import UsageError
+from gitmodel.printable import printable
 from gitmodel.progress import is_quiet, set_quiet
 
 ArgsArgument = Annotated[
@@ -56,9 +57,13 @@ def diff(
         ),
     ] = None,
     tolerance: Annotated[
-        str,
-        typer.Option("--tolerance", help="Allowed worsening: absolute (0.01) or relative (1%)."),
-    ] = "0",
+        str | None,
+        typer.Option(
+            "--tolerance",
+            help="With --fail-on-regression: allowed worsening, absolute (0.01) or relative "
+            "(1%); default 0.",
+        ),
+    ] = None,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write to FILE instead of stdout.")
     ] = None,
@@ -76,12 +81,17 @@ def diff(
         render_text,
     )
 
-    gate = Tolerance.parse(tolerance)
+    if tolerance is not None and fail_on_regression is None:
+        raise UsageError(
+            "--tolerance applies only to --fail-on-regression",
+            "add --fail-on-regression, or drop --tolerance",
+        )
+    gate = Tolerance.parse(tolerance or "0")
     revisions, targets = split_arguments(args or [])
     result = compute(*revisions, targets=targets, cached=cached)
     opts = Options(show_all=show_all, precision=precision)
     for warning in result.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+        warn(warning)
     if as_json:
         text = json.dumps(render_json(result, opts), indent=2) + "\n"
     elif markdown:
@@ -104,8 +114,11 @@ def diff(
         worse = regressions(result, names, gate)
         for model, change in worse:
             print(
-                f"regression: {model} {change.key} {fmt(change.old, precision)} -> "
-                f"{fmt(change.new, precision)} (worse by more than the tolerance {tolerance})",
+                printable(
+                    f"regression: {model} {change.key} {fmt(change.old, precision)} -> "
+                    f"{fmt(change.new, precision)} "
+                    f"(worse by more than the tolerance {tolerance or 0})"
+                ),
                 file=sys.stderr,
             )
         if worse:
@@ -143,7 +156,7 @@ def report(
         for r in rows:
             stages = ", ".join(f"{s}: {v}" for s, v in r.stages.items()) or "-"
             head = r.head_version or "(unregistered)"
-            parts.append(f"| `{r.name}` | {r.latest or '-'} | {head} | {stages} |")
+            parts.append(printable(f"| `{r.name}` | {r.latest or '-'} | {head} | {stages} |"))
         parts.append("")
     output.write_text("\n".join(parts), encoding="utf-8")
     say(f"wrote {output}")

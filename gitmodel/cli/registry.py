@@ -5,12 +5,14 @@ Part of the CLI package, the only place that imports typer.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from gitmodel.cli.app import ForceOption, JsonOption, QuietOption, app
 from gitmodel.cli.common import handle_errors, print_json, say
+from gitmodel.printable import printable
 from gitmodel.progress import is_quiet, set_quiet
 from gitmodel.table import (
     format_metrics,
@@ -49,7 +51,7 @@ def tag(
     set_quiet(quiet or is_quiet())
     result = create_version(name, version, bump=bump, message=message, rev=rev)
     say(f"registered {result.tag} at {result.commit[:12]} ({result.pointer_path})")
-    say(f"share it: git push origin {result.tag}")
+    share(result.tag)
 
 
 @app.command()
@@ -70,7 +72,7 @@ def promote(
         return
     was = f" (was {change.previous})" if change.previous else ""
     say(f"{change.name} {stage} -> {change.version}{was}: tag {change.tag}")
-    say(f"share it: git push origin {change.tag}")
+    share(change.tag)
 
 
 @app.command()
@@ -210,7 +212,7 @@ def show(
             lines.append(
                 f"  {format_time(e.created_at)}  {e.stage} {what} {version}  ({e.tag}, {e.tagger})"
             )
-    print("\n".join(lines))
+    print("\n".join(printable(line) for line in lines))
 
 
 def _show_json(result: object) -> dict[str, object]:
@@ -283,4 +285,15 @@ def rollback(
     change = result.stage_change
     if change is not None and change.tag is not None:
         say(f"{name} {change.stage} -> {change.version}: tag {change.tag}")
-        say(f"share it: git push origin {change.tag}")
+        share(change.tag)
+
+
+def share(tag: str) -> None:
+    """Say how to publish a new tag, naming the remote `git push` would use."""
+    from gitmodel.git import GitRepo
+
+    remote = GitRepo.discover(Path(".")).push_remote()
+    if remote is None:
+        say(f"share it: git push REMOTE {tag} (this repository has no Git remote yet)")
+    else:
+        say(f"share it: git push {remote} {tag}")

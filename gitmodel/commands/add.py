@@ -10,21 +10,23 @@ from pathlib import Path
 
 from gitmodel.cache.lock import file_lock
 from gitmodel.errors import PointerError, UsageError
-from gitmodel.gitignore import ensure_ignored
+from gitmodel.gitignore import ensure_ignored, ignore_line
 from gitmodel.ingest import store_artifact
 from gitmodel.lineage import LineageInProgress
 from gitmodel.pointer import (
     NAME_RE,
     POINTER_SUFFIX,
     Pointer,
-    artifact_location,
+    has_git_segment,
     is_pointer_path,
     pointer_path_for,
     read_pointer,
     write_pointer,
 )
 from gitmodel.tomlfmt import Scalar
-from gitmodel.workspace import Workspace, open_workspace, register_repo
+from gitmodel.workspace import Workspace, locate_artifact, open_workspace, register_repo
+
+NO_OID = "xxh128:" + "0" * 32  # a draft pointer's, until the artifact is stored
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,7 @@ def add(
         )
     ws = open_workspace(Path(repo))
     register_repo(ws)
+    ws.sweep_temps()  # a killed add's temps: one may be a hard link to a file being added
     cwd = Path(repo)
     artifacts = [_check_addable(ws, cwd / p) for p in paths]
     for artifact in artifacts:  # refuse a malformed pointer before anything is written
@@ -129,7 +132,7 @@ def _check_addable(ws: Workspace, given: Path) -> Path:
     rel = ws.repo.relpath(given)
     artifact = ws.repo.root / rel
     shown = rel or "."
-    if rel in ("", ".") or rel == ".git" or rel.startswith(".git/"):
+    if rel in ("", ".") or has_git_segment(rel):
         raise UsageError(
             f"cannot add {shown}: it is the repository itself or inside .git",
             "name a model file or folder inside the work tree",
@@ -141,6 +144,7 @@ def _check_addable(ws: Workspace, given: Path) -> Path:
         )
     if not os.path.lexists(artifact):
         raise UsageError(f"{shown}: no such file or folder", "check the path and try again")
+    ignore_line(artifact)  # refuses a name that .gitignore cannot hold, before anything is written
     if artifact.is_symlink() and not _points_into_cache(ws, artifact):
         raise UsageError(f"{shown} is a symlink", "add the file or folder it points to instead")
     if artifact.is_dir() and not artifact.is_symlink():
@@ -155,6 +159,10 @@ def _check_addable(ws: Workspace, given: Path) -> Path:
             f"{shown} is tracked by Git; git-model cannot take over a path Git stores",
             f"untrack it first: git rm -r --cached {rel} (then commit), and add it again",
         )
+    # where its pointer would send a checkout: not into the Git folder or the cache
+    kind = "dir" if artifact.is_dir() and not artifact.is_symlink() else "file"
+    probe = Pointer(name="model", path=artifact.name, oid=NO_OID, size=0, kind=kind)
+    locate_artifact(ws, pointer_path_for(artifact), probe)
     return artifact
 
 
@@ -176,14 +184,13 @@ def _add_one(
     pointer_file = pointer_path_for(artifact)
     previous = _previous_pointer(pointer_file)
     draft = Pointer(
-        name=name or (previous.name if previous else default_name(artifact)),
+        name=name if name is not None else (previous.name if previous else default_name(artifact)),
         path=artifact.name,
-        oid="xxh128:" + "0" * 32,
+        oid=NO_OID,
         size=0,
         kind="file",
     )
     _check_name(draft.name)
-    artifact_location(ws.repo.root, pointer_file, draft)
     lineage_in_progress = LineageInProgress(ws, data)
     # The shared cache lock spans storing and the pointer write: a gc (exclusive) must not
     # run in between, or it would delete an object no pointer names yet.

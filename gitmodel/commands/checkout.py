@@ -33,10 +33,11 @@ from gitmodel.commands.folderfill import (
 from gitmodel.errors import CorruptObjectError, UsageError, WouldOverwriteError
 from gitmodel.fsutil import atomic_write_bytes, make_writable
 from gitmodel.manifests import decode_dir_columns
-from gitmodel.pointer import POINTER_SUFFIX, Pointer, artifact_location, read_pointer
+from gitmodel.pointer import POINTER_SUFFIX, Pointer, is_git_name, read_pointer
 from gitmodel.progress import Progress
 from gitmodel.selection import select_pointers
-from gitmodel.workspace import Workspace, open_workspace, register_repo
+from gitmodel.unshare import shares_object_inode
+from gitmodel.workspace import Workspace, locate_artifact, open_workspace, register_repo
 
 if TYPE_CHECKING:  # the registry (and Git history reading) is imported only for NAME@vX
     from gitmodel.registry import ModelVersion, Registry
@@ -106,6 +107,7 @@ def _checkout(
 ) -> CheckoutResult:
     ws = open_workspace(repo)
     register_repo(ws)
+    ws.sweep_temps()
     specs = [str(t) for t in targets if _is_spec(repo, str(t))]
     paths = [t for t in targets if str(t) not in specs]
     plan = CheckoutPlan()
@@ -226,7 +228,8 @@ def plan_artifact(
     ws: Workspace, pointer: Pointer, pointer_file: Path, plan: CheckoutPlan, verify: bool
 ) -> None:
     """Add to `plan` what it takes to make the work tree hold the bytes `pointer` names."""
-    artifact = artifact_location(ws.repo.root, pointer_file, pointer)
+    artifact = locate_artifact(ws, pointer_file, pointer, to_write=True)
+    ws.work_temps().sweep_beside(str(artifact))
     if not ws.store.has(pointer.oid):
         raise _missing(ws, pointer.oid, artifact)
     if pointer.kind == "dir" and is_new_folder(artifact):
@@ -276,6 +279,8 @@ def _found_in_folder(folder: Path) -> dict[str, os.stat_result]:
     def visit(directory: str) -> None:
         with os.scandir(directory) as entries:
             for entry in entries:
+                if is_git_name(entry.name):
+                    continue  # a nested repository's own folder is never touched
                 st = entry.stat(follow_symlinks=False)
                 found[entry.path] = st
                 if stat.S_ISDIR(st.st_mode):
@@ -306,9 +311,11 @@ def _plan_root(
 ) -> None:
     """Handle a folder standing where a file goes, or a file where a folder goes."""
     if kind == "file" and artifact.is_dir() and not artifact.is_symlink():
-        for work in walk_folder(artifact):
+        nested_git: list[str] = []  # never in the cache: in the way, like a changed file
+        for work in walk_folder(artifact, nested_git):
             if not ws.store.has(hasher.oid_of(work.path, work.st)):
                 plan.conflicts.append(ws.repo.relpath(work.path))
+        plan.conflicts += [ws.repo.relpath(artifact / rel) for rel in nested_git]
         plan.replace_trees.append(artifact)
     elif kind == "dir" and os.path.lexists(artifact) and not artifact.is_dir():
         st = os.lstat(artifact)
@@ -332,10 +339,10 @@ def _plan_file(
         plan.folders_in_the_way.add(dest)
     elif st is not None:
         current = hasher.oid_of(dest, st)
-        if current == target.oid:
+        if current == target.oid and not shares_object_inode(ws, st, current):
             plan.unchanged.append(ws.relpath(dest))
             return
-        if _shares_inode(st, ws.store.path(target.oid)):
+        if current != target.oid and _shares_inode(st, ws.store.path(target.oid)):
             raise CorruptObjectError(
                 f"{ws.repo.relpath(dest)} was edited in place through a hard link, so object "
                 f"{target.oid} in the cache changed with it",
@@ -382,7 +389,7 @@ def execute_plan(ws: Workspace, plan: CheckoutPlan) -> None:
         if plan.folders_in_the_way and dest in plan.folders_in_the_way and dest.is_dir():
             shutil.rmtree(dest)
         location = ws.store.location(placement.oid)
-        mode = materialise(location, dest, ws.link_modes, placement.executable)
+        mode = materialise(location, dest, ws.link_modes, placement.executable, ws.work_temps())
         linked = plan.object_stats.get(placement.oid) if mode == "hardlink" else None
         recorded.append((dest, linked or os.lstat(dest), placement.oid))
         progress.advance(placement.size)

@@ -1,7 +1,7 @@
 """Checkout of a folder artifact that is not in the work tree yet (a fresh clone, a switch of
 branch): no file-by-file planning, since nothing can be in the way.
 
-The folder is filled in a hidden sibling that is renamed into place (cache/placing.py), and
+The folder is filled in a temp folder that is renamed into place (cache/placing.py), and
 what was placed goes to the stat cache with the folder's fingerprint, as `add` records it,
 so that the next `status` hashes nothing and compares no file. A folder whose recorded
 fingerprint still holds is likewise known to be up to date without comparing its files.
@@ -101,6 +101,7 @@ def execute_fill(ws: Workspace, fill: FolderFill, progress: Progress) -> None:
         files.folders,
         ws.link_modes,
         fill.object_stats,
+        ws.work_temps(),
         progress.advance,
     )
     ws.stat_cache.upsert_rows(

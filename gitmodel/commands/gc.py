@@ -9,7 +9,6 @@ tag tips, HEADs, stashes, indexes, work trees and unpushed commits still keep th
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, field
 from functools import partial
@@ -25,7 +24,6 @@ from gitmodel.remotes.config import resolve_remote
 from gitmodel.workspace import Workspace, open_workspace, registered_repos
 
 ALL_REFS, KEEP_TAGS = "all-refs", "keep-tags"
-STALE_TEMP_SECONDS = 24 * 3600
 DEFAULT_GRACE_HOURS = 24.0  # remote gc: keep unneeded objects younger than this
 
 
@@ -78,7 +76,7 @@ def gc(
                     path.unlink()
                 if doomed:
                     ws.store.bump_generation()
-                _remove_stale_temps(ws)
+                ws.sweep_temps()
         result.repos = [str(r) for r in repos]
     return result
 
@@ -229,13 +227,3 @@ def _gc_remote(
         for oid, _ in result.deleted:
             target.call(partial(target.delete, oid))
     return result
-
-
-def _remove_stale_temps(ws: Workspace) -> None:
-    """Temp files of crashed or killed runs, once they are a day old."""
-    if not ws.store.tmp_dir.is_dir():
-        return
-    cutoff = time.time() - STALE_TEMP_SECONDS
-    for entry in os.scandir(ws.store.tmp_dir):
-        if entry.is_file() and entry.stat().st_mtime < cutoff:
-            os.unlink(entry.path)

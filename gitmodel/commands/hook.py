@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from gitmodel.errors import GitModelError
+from gitmodel.printable import printable
 
 HOOK_NAMES = ("pre-commit", "pre-push", "post-checkout", "post-merge", "post-rewrite")
 ZERO_SHA = "0" * 40
@@ -35,7 +36,7 @@ def main_hook(argv: list[str]) -> int:
         return _handler(name)(args, stdin)
     except GitModelError as exc:
         hint = f" ({exc.hint})" if exc.hint else ""
-        print(f"git-model {name}: {exc.message}{hint}", file=sys.stderr)
+        print(printable(f"git-model {name}: {exc.message}{hint}"), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

@@ -46,7 +46,7 @@ def ls(*, repo: str | Path = ".") -> list[ModelRow]:
     for path in sorted(registry.reader.pointer_paths(head)):
         data = registry.reader.read_file(head, path)
         try:
-            pointer = parse_pointer(data or b"", path)
+            pointer = parse_pointer(data or b"", path, location=path)
         except GitModelError:
             continue
         history = registry.models.get(pointer.name)

@@ -33,8 +33,8 @@ def merge_pointer_bytes(base: bytes, ours: bytes, theirs: bytes, path: str) -> M
     if base == theirs:
         return MergeOutcome(ours, False)
     try:
-        a = parse_pointer(ours, f"{path} (ours)")
-        b = parse_pointer(theirs, f"{path} (theirs)")
+        a = parse_pointer(ours, f"{path} (ours)", location=path)
+        b = parse_pointer(theirs, f"{path} (theirs)", location=path)
         o = parse_pointer(base, f"{path} (base)") if base.strip() else None
     except GitModelError as exc:
         return MergeOutcome(_markers(ours, theirs, None, None, exc.message), True, ("pointer",))

@@ -15,6 +15,7 @@ from gitmodel.commands.hook import ZERO_SHA
 from gitmodel.errors import GitModelError
 from gitmodel.git import GitRepo, run_git
 from gitmodel.pointer import POINTER_SUFFIX
+from gitmodel.printable import printable
 
 
 def post_checkout(args: list[str], stdin: bytes) -> int:
@@ -124,4 +125,4 @@ def _rebase_in_progress(repo: GitRepo) -> bool:
 
 
 def _warn(text: str) -> None:
-    print(f"git-model: warning: {text}", file=sys.stderr)
+    print(printable(f"git-model: warning: {text}"), file=sys.stderr)

@@ -9,6 +9,7 @@ from pathlib import Path
 from gitmodel.errors import GitModelError
 from gitmodel.git import GitRepo, run_git
 from gitmodel.pointer import POINTER_SUFFIX
+from gitmodel.printable import printable
 
 DEFAULT_MAX_FILE_SIZE = 10 * 1024 * 1024
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib", ".pt", ".pth", ".bin", ".ckpt")
@@ -28,9 +29,9 @@ def pre_commit(args: list[str], stdin: bytes) -> int:
         return 0
     problems, warnings = check_staged(repo.root, staged)
     for text in warnings:
-        print(f"git-model: warning: {text}", file=sys.stderr)
+        print(printable(f"git-model: warning: {text}"), file=sys.stderr)
     for text in problems:
-        print(f"git-model: {text}", file=sys.stderr)
+        print(printable(f"git-model: {text}"), file=sys.stderr)
     if problems:
         print(
             "git-model: commit refused (bypass once with `git commit --no-verify`)", file=sys.stderr
@@ -100,7 +101,7 @@ def _check_pointers(repo: GitRepo, pointers: list[StagedFile]) -> tuple[list[str
     for f in pointers:
         data = run_git(["cat-file", "blob", f.blob], repo.root).stdout
         try:
-            pointer = parse_pointer(data, f.path)
+            pointer = parse_pointer(data, f.path, location=f.path)
         except GitModelError as exc:
             problems.append(f"{exc.message} (re-run `git model add` on its artifact)")
             continue

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from gitmodel.commands.hook import ZERO_SHA
 from gitmodel.git import GitRepo, run_git
 from gitmodel.pointer import POINTER_SUFFIX
+from gitmodel.printable import printable
 
 if TYPE_CHECKING:
     from gitmodel.workspace import Workspace
@@ -74,7 +75,7 @@ def _check_objects(repo: GitRepo, blobs: dict[str, str]) -> int:
     for blob, path in sorted(blobs.items(), key=lambda item: item[1]):
         data = run_git(["cat-file", "blob", blob], repo.root).stdout
         try:
-            pointer = parse_pointer(data, path)
+            pointer = parse_pointer(data, path, location=path)
         except GitModelError:
             continue  # the pre-commit check reports malformed pointers; nothing to upload
         objects = objects_of(ws, [pointer])
@@ -82,7 +83,10 @@ def _check_objects(repo: GitRepo, blobs: dict[str, str]) -> int:
         absent = sorted(o for o in objects if not ws.store.has(o))
         missing += [f"{path} needs {oid}" for oid in absent]
     for line in missing:
-        print(f"git-model pre-push: {line}, which is not in the local cache", file=sys.stderr)
+        print(
+            printable(f"git-model pre-push: {line}, which is not in the local cache"),
+            file=sys.stderr,
+        )
     if missing:
         print(
             "git-model pre-push: push refused: nobody could fetch those objects (re-add the "
@@ -104,7 +108,7 @@ def _upload(ws: Workspace, oids: set[str]) -> int:
     result = upload(ws.store, remote, oids, default_jobs())
     if result.failed:
         for line in result.failed:
-            print(f"git-model pre-push: upload failed: {line}", file=sys.stderr)
+            print(printable(f"git-model pre-push: upload failed: {line}"), file=sys.stderr)
         print(
             "git-model pre-push: push refused: the objects are not on the model remote "
             f"{remote.label}",

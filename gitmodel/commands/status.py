@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING
 from gitmodel.artifacts import FileHasher, WorkFile, folder_fingerprint, walk_folder
 from gitmodel.cache.statcache import FolderState
 from gitmodel.errors import GitModelError
-from gitmodel.pointer import Pointer, artifact_location, read_pointer
+from gitmodel.pointer import Pointer, read_pointer
 from gitmodel.selection import select_pointers
-from gitmodel.workspace import Workspace, open_workspace
+from gitmodel.unshare import give_own_copy, shares_object_inode, unshare_files
+from gitmodel.workspace import Workspace, locate_artifact, open_workspace
 
 if TYPE_CHECKING:
     from gitmodel.manifests import FileEntry
@@ -57,6 +58,7 @@ def status(
     """The state of each selected artifact. `thorough` compares every file of every folder and
     checks every object, even for a folder whose recorded fingerprint says it is unchanged."""
     ws = open_workspace(Path(repo))
+    ws.sweep_temps()
     results = []
     for pointer_file in select_pointers(ws, targets, Path(repo)):
         results.append(artifact_status(ws, pointer_file, thorough=thorough))
@@ -68,12 +70,13 @@ def artifact_status(ws: Workspace, pointer_file: Path, *, thorough: bool = False
     rel_pointer = ws.repo.relpath(pointer_file)
     try:
         pointer = read_pointer(pointer_file)
-        artifact = artifact_location(ws.repo.root, pointer_file, pointer)
+        artifact = locate_artifact(ws, pointer_file, pointer)
     except GitModelError as exc:
         return ArtifactStatus(
             rel_pointer.removesuffix(".gitmodel"), rel_pointer, None, INVALID, None, exc.message
         )
     rel = ws.repo.relpath(artifact)
+    ws.work_temps().sweep_beside(str(artifact))
 
     def result(state: str, detail: str = "") -> ArtifactStatus:
         return ArtifactStatus(
@@ -87,7 +90,10 @@ def artifact_status(ws: Workspace, pointer_file: Path, *, thorough: bool = False
     if artifact.is_dir() and not artifact.is_symlink():
         return result(MODIFIED, "a folder where the pointer names a file")
     hasher = FileHasher(ws)
-    oid = hasher.oid_of(artifact, os.lstat(artifact))
+    st = os.lstat(artifact)
+    oid = hasher.oid_of(artifact, st)
+    if shares_object_inode(ws, st, oid):
+        hasher.fresh.append((artifact, give_own_copy(ws, str(artifact), oid, False), oid))
     hasher.save()
     if oid != pointer.oid:
         return result(MODIFIED)
@@ -103,17 +109,21 @@ def _folder_state(ws: Workspace, folder: Path, pointer: Pointer, thorough: bool)
     # changes it, so what is recorded below is never trusted afterwards.
     generation = ws.store.generation()
     files = walk_folder(folder)
+    hasher = FileHasher(ws, folder)
+    if unshare_files(ws, hasher, files):
+        hasher.save()
+        files = walk_folder(folder)
     now = FolderState(folder_fingerprint(files), pointer.oid, str(ws.store.root), generation)
     if not thorough and ws.stat_cache.folder_state(folder) == now:
         return UP_TO_DATE, ""  # these very files were found up to date, their objects present
-    state, detail = _compare_folder(ws, folder, pointer, files)
+    state, detail = _compare_folder(ws, folder, pointer, files, hasher)
     if state == UP_TO_DATE:
         ws.stat_cache.record_folder(folder, now)
     return state, detail
 
 
 def _compare_folder(
-    ws: Workspace, folder: Path, pointer: Pointer, files: list[WorkFile]
+    ws: Workspace, folder: Path, pointer: Pointer, files: list[WorkFile], hasher: FileHasher
 ) -> tuple[str, str]:
     """Every file against the manifest, and every object it names against the cache."""
     from gitmodel.manifests import decode_dir_manifest
@@ -122,7 +132,6 @@ def _compare_folder(
         e.path: e for e in decode_dir_manifest(ws.store.read_bytes(pointer.oid), pointer.oid)
     }
     missing_objects = [p for p, e in expected.items() if not ws.store.has(e.oid)]
-    hasher = FileHasher(ws, folder)
     changed: list[str] = []
     seen = set()
     for work in files:

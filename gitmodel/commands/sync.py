@@ -94,7 +94,8 @@ def _pointers_for(ws: Workspace, revs: Sequence[str], all_versions: bool) -> lis
         commit = ws.repo.resolve_commit(rev)
         for path in registry.reader.pointer_paths(commit):
             try:
-                pointers.append(parse_pointer(registry.reader.read_file(commit, path) or b"", path))
+                data = registry.reader.read_file(commit, path) or b""
+                pointers.append(parse_pointer(data, path, location=path))
             except GitModelError:
                 continue
     if all_versions:

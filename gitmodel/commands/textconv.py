@@ -10,6 +10,7 @@ from pathlib import Path
 
 from gitmodel.errors import GitModelError
 from gitmodel.pointer import MAX_POINTER_SIZE, Pointer, parse_pointer
+from gitmodel.printable import printable, printable_lines
 from gitmodel.table import format_value, human_size
 
 
@@ -20,7 +21,8 @@ def textconv(path: str | Path) -> str:
         pointer = parse_pointer(data, Path(path).name)  # not Git's random temp folder
     except GitModelError as exc:
         # Never break `git diff`: show the raw text, flagged, instead of failing.
-        return f"# not a valid git-model pointer: {exc.message}\n" + data.decode("utf-8", "replace")
+        flagged = printable(f"# not a valid git-model pointer: {exc.message}")
+        return flagged + "\n" + printable_lines(data.decode("utf-8", "replace"))
     return summarise(pointer)
 
 
@@ -42,4 +44,4 @@ def summarise(pointer: Pointer) -> str:
         state = "dirty" if pointer.lineage.dirty else "clean"
         lines.append(f"lineage  commit {pointer.lineage.commit or '(none)'} ({state})")
         lines += [f"data     {d.path} {d.oid}" for d in pointer.lineage.data]
-    return "\n".join(lines) + "\n"
+    return "\n".join(printable(line) for line in lines) + "\n"

@@ -15,13 +15,17 @@ from gitmodel.tomlfmt import format_string
 
 MAX_FACT_CHARS = 256  # a string fact
 MAX_LIST_BYTES = 4096  # a list fact, as written in the pointer (which is capped at 64 KiB)
+# Tensors of one file that get facts and a tensor manifest. Each costs about 1.5 KB of memory
+# while the file is added; real model files have at most a few tens of thousands. A file with
+# more is stored without facts, with a warning.
+MAX_TENSORS = 1 << 16
 
 
 class FormatError(Exception):
     """The file claims a format (by name or magic) but its header is not valid."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TensorEntry:
     name: str
     dtype: str

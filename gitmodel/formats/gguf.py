@@ -16,6 +16,7 @@ import math
 import struct
 
 from gitmodel.formats import (
+    MAX_TENSORS,
     FormatError,
     FormatScan,
     HeaderReader,
@@ -29,7 +30,6 @@ from gitmodel.pointer import FactValue
 MAGIC = b"GGUF"
 VERSIONS = (2, 3)
 DEFAULT_ALIGNMENT = 32
-MAX_TENSORS = 1 << 18  # real models have at most a few tens of thousands
 MAX_KV = 1 << 20
 MAX_ARRAY = 1 << 26  # elements of one metadata array (vocabularies have ~10^5)
 MAX_ARRAY_DEPTH = 4

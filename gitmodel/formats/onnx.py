@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gitmodel.formats import (
+    MAX_TENSORS,
     FormatError,
     FormatScan,
     HeaderReader,
@@ -31,7 +32,6 @@ VARINT, I64, LEN, I32 = 0, 1, 2, 5
 MAX_STRING = 64 * 1024  # names, op types, producer: longer ones are refused
 MAX_PACKED_DIMS = 1024  # bytes of one packed `dims` field
 MAX_DIMS = 64
-MAX_TENSORS = 1 << 20
 MAX_KEPT_NAMES = 1 << 16  # graph inputs remembered (to drop the initializers among them)
 MAX_OP_TYPES = 4096
 MAX_LIST = 16  # items of a list fact (inputs, outputs, opsets)

@@ -11,9 +11,20 @@ import os
 import struct
 from pathlib import Path
 
-from gitmodel.formats import FormatError, FormatScan, HeaderStream, TensorEntry, clip_list
+from gitmodel.formats import (
+    MAX_TENSORS,
+    FormatError,
+    FormatScan,
+    HeaderStream,
+    TensorEntry,
+    clip_list,
+)
 
 MAX_HEADER_SIZE = 100 * 1024 * 1024  # the limit the reference implementation enforces
+# Parsing JSON costs about 20 times its size in memory until the tensor manifest is written:
+# a bigger header (some 60,000 tensors of real names) is not read; the file is stored without
+# facts, with a warning.
+MAX_READ_HEADER = 8 * 1024 * 1024
 DTYPE_BITS = {
     "BOOL": 8,
     "U8": 8,
@@ -52,12 +63,23 @@ def scan(stream: HeaderStream, file_size: int) -> FormatScan:
     header_len = struct.unpack("<Q", raw_len)[0]
     if header_len > MAX_HEADER_SIZE or 8 + header_len > file_size:
         raise FormatError(f"header length {header_len} does not fit a {file_size}-byte file")
+    if header_len > MAX_READ_HEADER:
+        raise FormatError(
+            f"{header_len}-byte header is over the limit of {MAX_READ_HEADER} for reading facts"
+        )
     try:
         header = json.loads(stream.read(header_len))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise FormatError(f"header is not JSON: {exc}") from None
+    except RecursionError:  # json recurses per level; a valid header has three
+        raise FormatError("header is not a safetensors header: JSON nested too deeply") from None
     if not isinstance(header, dict):
         raise FormatError("header is not a JSON object")
+    if len(header) > MAX_TENSORS + 1:  # the tensors, and maybe __metadata__
+        raise FormatError(
+            f"{len(header)} header entries, over the limit of {MAX_TENSORS} tensors "
+            "for reading facts"
+        )
     data_start = 8 + header_len
     tensors = [
         _tensor(name, info, data_start, file_size)
@@ -87,6 +109,8 @@ def _tensor(name: str, info: object, data_start: int, file_size: int) -> TensorE
     dtype, shape, offsets = info.get("dtype"), info.get("shape"), info.get("data_offsets")
     if not isinstance(dtype, str):
         raise FormatError(f"tensor {name!r}: dtype missing")
+    if not _is_utf8(name) or not _is_utf8(dtype):  # JSON's \ud800 escapes can make lone halves
+        raise FormatError(f"tensor {name!r}: name or dtype is not valid Unicode")
     if not isinstance(shape, list) or not all(type(d) is int and d >= 0 for d in shape):
         raise FormatError(f"tensor {name!r}: shape must be a list of non-negative integers")
     if (
@@ -103,3 +127,11 @@ def _tensor(name: str, info: object, data_start: int, file_size: int) -> TensorE
     if bits is not None and (math.prod(shape) * bits + 7) // 8 != end - begin:
         raise FormatError(f"tensor {name!r}: {end - begin} bytes do not match {dtype}{shape}")
     return TensorEntry(name=name, dtype=dtype, shape=tuple(shape), begin=begin, end=end)
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True

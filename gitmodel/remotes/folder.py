@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 from pathlib import Path
 from typing import BinaryIO
 
 from gitmodel.hashing import oid_hex
-from gitmodel.remotes.base import Remote, oid_from_key
+from gitmodel.remotes.base import Remote, RemoteError, oid_from_key
 
 
 class FolderRemote(Remote):
@@ -21,7 +22,12 @@ class FolderRemote(Remote):
 
     def _check_root(self) -> None:
         if not self.root.is_dir():
-            raise self.error(FileNotFoundError(f"no such folder: {self.root}"))
+            raise RemoteError(
+                f"remote {self.label}: the folder does not exist",
+                f"create it (mkdir -p {shlex.quote(str(self.root))}) or mount it, or point the "
+                f"remote elsewhere (`git model remote remove {self.name}`, then "
+                f"`git model remote add {self.name} URL`)",
+            )
 
     def list_oids(self) -> set[str]:
         self._check_root()

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from gitmodel.errors import UsageError
 from gitmodel.fsutil import atomic_write_bytes
 from gitmodel.git import GitRepo
+from gitmodel.printable import printable
 from gitmodel.remotes.config import NAME_RE, OPTION_KEYS, RemoteConfig
 from gitmodel.tomlfmt import format_string
 
@@ -139,7 +140,8 @@ def check_approved(repo: GitRepo, shared: SharedRemote) -> None:
     state = "changed since this clone approved it" if approved else "not approved in this clone"
     where = f"model remote {name!r} comes from {SHARED_FILE} (committed: whoever can push sets it)"
     if sys.stdin.isatty() and sys.stderr.isatty():
-        print(f"{where}, {state}:\n  {shared.describe()}", file=sys.stderr)
+        # printable: a committed URL must not hide itself behind terminal escapes
+        print(f"{where}, {state}:\n  {printable(shared.describe())}", file=sys.stderr)
         print("Send model objects and requests there? [y/N] ", end="", file=sys.stderr, flush=True)
         answer = sys.stdin.readline().strip().lower()
         if answer in ("y", "yes"):
