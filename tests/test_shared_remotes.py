@@ -211,3 +211,13 @@ def test_remote_add_shared_refuses_a_file_it_cannot_extend(repo: Path) -> None:
     assert proc.returncode == 1
     assert proc.stderr.startswith("error: cannot add a [remotes.origin] table to .gitmodel.toml: ")
     assert (repo / ".gitmodel.toml").read_text() == "remotes = { }\n"
+
+
+def test_the_prompt_shows_a_hostile_url_escaped(repo: Path) -> None:
+    (repo / ".gitmodel.toml").write_text(
+        '[remotes.origin]\nurl = "s3://evil/x\\u001b[2K\\rs3://acme/models"\n'
+    )
+    code, shown = run_on_terminal(repo, b"n\n", "pull", "-q")
+    assert code == 1
+    assert "  url s3://evil/x\\x1b[2K\\rs3://acme/models\n" in shown
+    assert "\x1b" not in shown
