@@ -124,6 +124,16 @@ def test_a_changed_committed_remote_is_asked_for_again(tmp_path: Path) -> None:
         "origin", str(elsewhere), "changed since this clone approved it"
     )
     assert list(elsewhere.iterdir()) == []
+    gm_ok(down, "remote", "approve", "origin")
+    (up / ".gitmodel.toml").write_text(
+        (up / ".gitmodel.toml").read_text() + 'endpoint = "https://s3.attacker.example"\n'
+    )
+    git(up, "commit", "-q", "-am", "an endpoint of its own")
+    git(down, "pull", "-q")
+    proc = gm(down, "push")
+    assert proc.returncode == 1
+    assert "changed since this clone approved it: url " in proc.stderr
+    assert "endpoint https://s3.attacker.example, region eu-1 (check it" in proc.stderr
 
 
 def run_on_terminal(cwd: Path, answer: bytes, *args: str) -> tuple[int, str]:
