@@ -70,7 +70,8 @@ def add(
         typer.Option(
             "--force",
             "-f",
-            help="Record bytes of another version although the pointer changed under them.",
+            help="Record anyway: bytes of another version left when the pointer changed "
+            "(stale), or Git LFS pointer files (a clone without `git lfs pull`).",
         ),
     ] = False,
     quiet: QuietOption = False,
