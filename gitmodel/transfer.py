@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import cast
 
-from gitmodel.cache.objects import ObjectStore
+from gitmodel.cache.objects import ObjectStore, digest_mismatch
 from gitmodel.errors import CorruptObjectError, GitModelError
 from gitmodel.fsutil import remove_quietly
-from gitmodel.hashing import ReadableInto, hash_stream
+from gitmodel.hashing import ChunkSink, DigestSink, ReadableInto, hash_stream
 from gitmodel.progress import Progress
 from gitmodel.remotes.base import Remote
 from gitmodel.sizecheck import check_claimed_size
@@ -61,9 +61,12 @@ def download(
     oids: Iterable[str],
     jobs: int,
     claimed_sizes: Mapping[str, Mapping[int, str]] | None = None,
+    digests: Mapping[str, str] | None = None,
 ) -> TransferResult:
-    """`claimed_sizes`: what pointers and manifests record for an object's size (a mismatch is
-    refused like a wrong hash)."""
+    """Fetch what the cache lacks. `claimed_sizes`: what pointers and manifests record for an
+    object's size (a mismatch is refused like a wrong hash); an object with an entry in
+    `digests` (oid -> SHA-256) must match that digest too, checked in the same pass as its
+    xxh128."""
     wanted = set(oids)
     todo = sorted(o for o in wanted if not store.has(o))
     result = TransferResult(present=len(wanted) - len(todo))
@@ -77,7 +80,8 @@ def download(
     progress = Progress(f"Downloading from {remote.name}", sum(sizes.values()))
 
     def fetch(oid: str) -> str:
-        remote.call(lambda: _fetch_one(store, remote, oid, claimed_sizes or {}))
+        expected = (digests or {}).get(oid)
+        remote.call(lambda: _fetch_one(store, remote, oid, claimed_sizes or {}, expected))
         return oid
 
     _run(todo, fetch, jobs, result, sizes, progress)
@@ -90,13 +94,20 @@ def _remote_sizes(remote: Remote, oids: list[str]) -> dict[str, int]:
 
 
 def _fetch_one(
-    store: ObjectStore, remote: Remote, oid: str, claimed_sizes: Mapping[str, Mapping[int, str]]
+    store: ObjectStore,
+    remote: Remote,
+    oid: str,
+    claimed_sizes: Mapping[str, Mapping[int, str]],
+    expected: str | None,
 ) -> None:
-    """Stream one object into a temp file while hashing; keep it only if the hash matches."""
+    """Stream one object into a temp file while hashing; keep it only if the hash (and the
+    SHA-256, when one is `expected`) matches, and its size is what pointers record."""
     temp = store.new_temp()
+    sink = DigestSink() if expected is not None else None
     try:
         with remote.open(oid) as src, temp.open("wb") as dst:
-            digest = hash_stream(cast(ReadableInto, src), sinks=[dst.write])
+            sinks: list[ChunkSink] = [dst.write, sink] if sink is not None else [dst.write]
+            digest = hash_stream(cast(ReadableInto, src), sinks=sinks)
             dst.flush()
             os.fsync(dst.fileno())
         if digest.oid != oid:
@@ -107,6 +118,10 @@ def _fetch_one(
                 f"that has it; find all corrupt ones: git model fsck --remote {remote.name}",
             )
         check_claimed_size(oid, digest.size, claimed_sizes)
+        if sink is not None and expected is not None and sink.digest != expected:
+            error = digest_mismatch(oid, f"from remote {remote.label}", expected, sink.digest)
+            error.message += "; the bad bytes were not kept"
+            raise error
         store.publish(temp, oid)
     finally:
         remove_quietly(temp)

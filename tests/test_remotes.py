@@ -715,6 +715,7 @@ def test_fsck_remote_reports_every_needed_object_the_remote_lacks(
             "quarantined": [],
             "missing": gone,
             "wrong_size": [],
+            "wrong_digest": [],
         },
     )
     assert cached(clone) == {}  # fsck never fills the cache

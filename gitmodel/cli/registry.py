@@ -210,6 +210,7 @@ def show(
     lines += [
         f"pointer:   {result.pointer_path}",
         f"oid:       {p.oid}",
+        *([f"digest:    {p.digest}"] if p.digest else []),
         f"size:      {human_size(p.size)} ({p.size} bytes)",
         f"kind:      {p.kind}",
     ]

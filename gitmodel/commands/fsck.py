@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
@@ -11,7 +12,8 @@ from typing import cast
 
 from gitmodel.cache.lock import file_lock
 from gitmodel.cache.objects import ObjectStore
-from gitmodel.hashing import OID_PREFIX, ReadableInto, StreamDigest, hash_stream, oid_of_bytes
+from gitmodel.digests import work_tree_digests
+from gitmodel.hashing import OID_PREFIX, DigestSink, ReadableInto, hash_stream, oid_of_bytes
 from gitmodel.progress import Progress
 from gitmodel.reachability import ALL_REFS, needed_by_git
 from gitmodel.remotes.base import Remote
@@ -31,6 +33,8 @@ class FsckResult:
     missing: list[str] = field(default_factory=list)  # needed objects a remote lacks
     quarantined: list[str] = field(default_factory=list)  # paths corrupt objects were moved to
     wrong_size: list[WrongSize] = field(default_factory=list)
+    # Of `corrupt`: bytes that hash to their oid but not to the SHA-256 a pointer records.
+    wrong_digest: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -71,19 +75,23 @@ def fsck(
     quarantine = ws.store.root / "quarantine"
     with file_lock(ws.cache_lock):  # exclusive: nothing may read an object we are moving
         claims = needed_by_git(ws, ALL_REFS).sizes
+        digests = work_tree_digests(ws)
         objects = local_objects(ws.store)
         progress = Progress("Checking objects", sum(p.stat().st_size for _, p in objects))
 
-        def check(item: tuple[str, Path]) -> tuple[str, Path, StreamDigest]:
+        def check(item: tuple[str, Path]) -> tuple[str, Path, str | None, int]:
             oid, path = item
-            with path.open("rb") as f:
-                return oid, path, hash_stream(f, progress=progress.advance)
+            with path.open("rb", buffering=0) as f:
+                problem, size = _rehash(f, oid, digests.get(oid), progress.advance)
+            return oid, path, problem, size
 
         with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
-            for oid, path, digest in pool.map(check, objects):
+            for oid, path, problem, size in pool.map(check, objects):
                 result.checked += 1
-                if digest.oid == oid:
-                    _check_sizes(result, oid, digest.size, claims)
+                if problem == "digest":
+                    result.wrong_digest.append(oid)
+                if problem is None:
+                    _check_sizes(result, oid, size, claims)
                 else:
                     if not result.corrupt:  # objects disappear: status re-checks what it trusted
                         ws.store.bump_generation()
@@ -98,27 +106,42 @@ def fsck(
     return result
 
 
+def _rehash(
+    stream: ReadableInto, oid: str, digest: str | None, advance: Callable[[int], None] | None
+) -> tuple[str | None, int]:
+    """What is wrong with an object's bytes: "oid", "digest" (a recorded SHA-256, checked in
+    the same pass, does not match), or None; and how many bytes it holds."""
+    sink = DigestSink() if digest is not None else None
+    hashed = hash_stream(stream, sinks=[sink] if sink else (), progress=advance)
+    if hashed.oid != oid:
+        return "oid", hashed.size
+    return ("digest" if sink is not None and sink.digest != digest else None), hashed.size
+
+
 def _fsck_remote(ws: Workspace, name: str, jobs: int) -> FsckResult:
     """Rehash every object the remote holds, and list every object that Git needs (what
     `gc` keeps) and the remote lacks. A folder manifest that is not in the local cache is
     read from the remote, so a fresh clone can check a remote without fetching."""
     target = resolve_remote(ws.repo, name)
+    digests = work_tree_digests(ws)
     result = FsckResult(target.label)
     oids = sorted(target.call(target.list_oids))
 
-    def check(oid: str) -> tuple[str, StreamDigest]:
-        def rehash() -> StreamDigest:
+    def check(oid: str) -> tuple[str, tuple[str | None, int]]:
+        def rehash() -> tuple[str | None, int]:
             with target.open(oid) as stream:
-                return hash_stream(cast(ReadableInto, stream))
+                return _rehash(cast(ReadableInto, stream), oid, digests.get(oid), None)
 
         return oid, target.call(rehash)
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         sizes = {}
-        for oid, digest in pool.map(check, oids):
+        for oid, (problem, size) in pool.map(check, oids):
             result.checked += 1
-            if digest.oid == oid:
-                sizes[oid] = digest.size
+            if problem == "digest":
+                result.wrong_digest.append(oid)
+            if problem is None:
+                sizes[oid] = size
             else:
                 result.corrupt.append(oid)
     listed, corrupt = set(oids), set(result.corrupt)

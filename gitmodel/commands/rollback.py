@@ -16,6 +16,7 @@ from gitmodel.commands.checkout import (
     write_pointers,
 )
 from gitmodel.commands.promote import StageChange, assign_stage, check_stage_name
+from gitmodel.digests import refuse_without_digest
 from gitmodel.errors import GitError, GitModelError, UsageError
 from gitmodel.fsutil import atomic_write_bytes
 from gitmodel.pointer import parse_pointer
@@ -52,6 +53,8 @@ def rollback(
         check_stage_name(ws, stage)
     current = _current_version(ws, registry, history, stage)
     target = _target_version(history, current, to)
+    if target.pointer is not None:
+        refuse_without_digest(ws, [(f"{target.tag}:{target.pointer_path}", target.pointer)])
     plan = CheckoutPlan()
     with paused_gc(), file_lock(ws.cache_lock, shared=True):
         pointer_file, data = plan_version(ws, registry, target, plan, False, force)
