@@ -11,6 +11,7 @@ is smallest is kept; a chunk that no encoding shrinks is stored as is.
 from __future__ import annotations
 
 import enum
+import struct
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,19 +93,54 @@ def xor_bytes(data: bytes, base: bytes) -> bytes:
     )
 
 
+def compress_planes(data: bytes, width: int, level: int) -> bytes:
+    """Byte planes of `data`, each its own zstd frame (a plane mixed into another's block
+    compresses worse), behind a table of their lengths (u32 little-endian each)."""
+    compressor = _zstd().ZstdCompressor(level=level)
+    count = len(data) // width
+    planes = split_planes(data, width)
+    frames = [compressor.compress(planes[i * count : (i + 1) * count]) for i in range(width)]
+    return struct.pack(f"<{width}I", *map(len, frames)) + b"".join(frames)
+
+
+def decompress_planes(payload: bytes, width: int, size: int, name: str) -> bytes:
+    zstd = _zstd()
+    table = struct.calcsize(f"<{width}I")
+    if len(payload) < table:
+        raise CorruptObjectError(f"chunk {name}: its payload is too short", HINT)
+    lengths = struct.unpack_from(f"<{width}I", payload)
+    if table + sum(lengths) != len(payload):
+        raise CorruptObjectError(f"chunk {name}: its plane lengths do not add up", HINT)
+    planes = []
+    position = table
+    for length in lengths:
+        frame = payload[position : position + length]
+        position += length
+        try:
+            plane = zstd.ZstdDecompressor().decompress(frame, max_output_size=size // width)
+        except zstd.ZstdError as exc:
+            raise CorruptObjectError(f"chunk {name} does not decompress: {exc}", HINT) from None
+        if len(plane) != size // width:
+            raise CorruptObjectError(
+                f"chunk {name}: a plane decompresses to {len(plane)} bytes, "
+                f"expected {size // width}",
+                HINT,
+            )
+        planes.append(plane)
+    return join_planes(b"".join(planes), width)
+
+
 def encode_chunk(data: bytes, width: int, base: bytes | None = None) -> Encoded:
     """The smallest encoding of `data` (values `width` bytes wide); `base` is a chunk of the
     same tensor to delta against, or None. A base of another length is not used."""
-    zstd = _zstd()
     level = PLANES_LEVEL if width > 1 else BYTES_LEVEL
-    compressor = zstd.ZstdCompressor(level=level)
     best = Encoded(Encoding.STORED, 1, data)
-    whole = Encoded(Encoding.PLANES_ZSTD, width, compressor.compress(split_planes(data, width)))
+    whole = Encoded(Encoding.PLANES_ZSTD, width, compress_planes(data, width, level))
     if len(whole.payload) < len(best.payload):
         best = whole
     if base is not None and len(base) == len(data):
-        planes = split_planes(xor_bytes(data, base), width)
-        delta = Encoded(Encoding.XOR_PLANES_ZSTD, width, compressor.compress(planes))
+        xor = xor_bytes(data, base)
+        delta = Encoded(Encoding.XOR_PLANES_ZSTD, width, compress_planes(xor, width, level))
         if len(delta.payload) < len(best.payload):
             best = delta
     return best
@@ -118,17 +154,10 @@ def decode_chunk(
     name = expected_id.hex()
     if encoded.encoding == Encoding.STORED:
         data = encoded.payload
+    elif size % encoded.width:
+        raise CorruptObjectError(f"chunk {name}: {size} bytes are not whole values", HINT)
     else:
-        zstd = _zstd()
-        try:
-            planes = zstd.ZstdDecompressor().decompress(encoded.payload, max_output_size=size)
-        except zstd.ZstdError as exc:
-            raise CorruptObjectError(f"chunk {name} does not decompress: {exc}", HINT) from None
-        if len(planes) != size or size % encoded.width:
-            raise CorruptObjectError(
-                f"chunk {name} decompresses to {len(planes)} bytes, expected {size}", HINT
-            )
-        data = join_planes(planes, encoded.width)
+        data = decompress_planes(encoded.payload, encoded.width, size, name)
         if encoded.encoding == Encoding.XOR_PLANES_ZSTD:
             if base is None or len(base) != size:
                 raise CorruptObjectError(f"chunk {name}: its delta base does not fit", HINT)
