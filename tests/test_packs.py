@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from safetensors.numpy import save_file
 
-from gitmodel.errors import CorruptObjectError, ObjectMissingError
+from gitmodel.errors import CorruptObjectError, InstallationError, ObjectMissingError
+from gitmodel.packs import require
 from gitmodel.packs.chunking import Chunk, chunk_file, chunk_id
 from gitmodel.packs.encoding import Encoding, decode_chunk, encode_chunk, plane_width
 from gitmodel.packs.packfile import (
@@ -20,6 +21,9 @@ from gitmodel.packs.packfile import (
     RECORD,
     PackStore,
     PackWriter,
+    Record,
+    decode_index,
+    encode_index,
     load_index,
     verify_pack,
 )
@@ -274,3 +278,39 @@ def test_a_reassembled_file_that_does_not_match_its_oid_never_reaches_the_target
         reassemble(lying, store.read_chunk, target)
     assert info.value.message.startswith(f"file reassembled from the recipe of {lying.oid} hashes")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.safetensors", "p"]
+
+
+def test_a_chain_whose_depths_do_not_step_down_by_one_is_refused(tmp_path: Path) -> None:
+    base, data = weights(0).tobytes(), tuned(weights(0), 1).tobytes()
+    writer = PackWriter(tmp_path)
+    writer.add(chunk_id(base), base, 2, None)
+    delta = encode_chunk(data, 2, base)
+    writer.add_encoded(chunk_id(data), len(data), delta, chunk_id(base), depth=3)
+    writer.close()
+    (pack,) = tmp_path.glob("*.pack")
+    with pytest.raises(CorruptObjectError) as info:
+        PackStore(tmp_path).read_chunk(chunk_id(data))
+    assert info.value.message == (
+        f"pack {pack.name}: chunk {chunk_id(base).hex()} is corrupt: "
+        "delta chain depth 0, its delta needs 2"
+    )
+
+
+def test_an_index_record_deeper_than_the_limit_is_refused(tmp_path: Path) -> None:
+    record = Record(b"\x01" * 16, 8, 100, Encoding.XOR_PLANES_ZSTD, 2, 11, b"\x02" * 16, 40)
+    data = encode_index(bytes(16), [record])
+    with pytest.raises(CorruptObjectError) as info:
+        decode_index(data, tmp_path / "p.pack", "index p.idx")
+    assert info.value.message == (
+        f"index p.idx: chunk {'01' * 16} is corrupt: "
+        f"delta chain depth 11 is over the limit of {MAX_CHAIN_DEPTH}"
+    )
+
+
+def test_a_missing_library_of_the_packs_extra_says_how_to_install_it() -> None:
+    with pytest.raises(InstallationError) as info:
+        require("gitmodel_no_such_module")
+    assert info.value.message == (
+        "packs need the Python package 'gitmodel_no_such_module', which is not installed"
+    )
+    assert info.value.hint == "install the extra: pip install 'git-model[packs]'"

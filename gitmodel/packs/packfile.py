@@ -125,8 +125,10 @@ def _record(fields: tuple[bytes, int, int, int, int, int, bytes, int], what: str
         raise _corrupt(name, "base and depth do not agree with the encoding")
     if depth > MAX_CHAIN_DEPTH:
         raise _corrupt(name, f"delta chain depth {depth} is over the limit of {MAX_CHAIN_DEPTH}")
-    if width not in (1, 2, 4, 8) or length < ENTRY.size:
-        raise _corrupt(name, "plane width or entry length is invalid")
+    if width not in (1, 2, 4, 8) or (encoding == Encoding.STORED and width != 1):
+        raise _corrupt(name, f"plane width {width} is invalid for encoding {encoding}")
+    if length < ENTRY.size:
+        raise _corrupt(name, f"entry length {length} is shorter than an entry header")
     return Record(
         chunk_id, offset, length, Encoding(encoding), width, depth, base if delta else None, size
     )
