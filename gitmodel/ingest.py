@@ -6,7 +6,7 @@ import os
 import stat
 from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import NamedTuple
 
@@ -14,7 +14,7 @@ from gitmodel.artifacts import FileHasher, WorkFile, folder_fingerprint, walk_fo
 from gitmodel.cache.links import materialise
 from gitmodel.cache.statcache import FolderState
 from gitmodel.formats import FormatError, FormatScan, scan_fd
-from gitmodel.hashing import ByteRange
+from gitmodel.hashing import ByteRange, digest_of_data
 from gitmodel.manifests import (
     FileEntry,
     encode_dir_manifest,
@@ -35,6 +35,26 @@ class StoredArtifact:
     format: FormatInfo | None
     hashed_bytes: int  # how much was actually read; 0 when the stat cache knew everything
     warnings: tuple[str, ...] = ()
+    digest: str | None = None  # SHA-256 of the content (file bytes or folder manifest), if asked
+
+
+class Digests:
+    """SHA-256 digests of objects, each read from the cache (a second pass over the object,
+    whose xxh128 is checked on the way), once per command.
+
+    Never copied from an earlier pointer or manifest: one that came from someone else may
+    record the digest of other bytes with the same xxh128, and re-adding would vouch for them.
+    """
+
+    def __init__(self, ws: Workspace) -> None:
+        self._ws = ws
+        self._known: dict[str, str] = {}
+
+    def of(self, oid: str) -> str:
+        digest = self._known.get(oid)
+        if digest is None:
+            digest = self._known[oid] = self._ws.store.digest_of(oid)
+        return digest
 
 
 class StoredFile(NamedTuple):  # a tuple: one per file of a folder
@@ -115,11 +135,27 @@ def store_file(
 
 
 def store_artifact(
-    ws: Workspace, path: Path, previous_oid: str | None, previous_format: FormatInfo | None
+    ws: Workspace,
+    path: Path,
+    previous_oid: str | None,
+    previous_format: FormatInfo | None,
+    digests: Digests | None = None,
 ) -> StoredArtifact:
+    """Store a file or folder; with `digests`, also record the SHA-256 of its content."""
     warnings: list[str] = []
     if path.is_dir() and not path.is_symlink():
-        return _store_folder(ws, path, previous_oid, warnings)
+        return _store_folder(ws, path, previous_oid, warnings, digests)
+    stored = _store_one_file(ws, path, previous_oid, previous_format, warnings)
+    return replace(stored, digest=digests.of(stored.oid)) if digests else stored
+
+
+def _store_one_file(
+    ws: Workspace,
+    path: Path,
+    previous_oid: str | None,
+    previous_format: FormatInfo | None,
+    warnings: list[str],
+) -> StoredArtifact:
     known: dict[str, str | None] = {}
     if previous_oid is not None:
         manifest = previous_format.facts.get("manifest") if previous_format else None
@@ -141,7 +177,11 @@ def store_artifact(
 
 
 def _store_folder(
-    ws: Workspace, folder: Path, previous_oid: str | None, warnings: list[str]
+    ws: Workspace,
+    folder: Path,
+    previous_oid: str | None,
+    warnings: list[str],
+    digests: Digests | None,
 ) -> StoredArtifact:
     generation = ws.store.generation()
     known = _known_tensor_manifests(ws, previous_oid)
@@ -178,13 +218,17 @@ def _store_folder(
             stored_as.append(work if stored.st is work.st else work._replace(st=stored.st))
     hasher.save()
     progress.close()
-    oid = ws.store.put_bytes(encode_dir_manifest(entries))
+    if digests is not None:  # after the batch: its objects are published only at its end
+        entries = [replace(e, digest=digests.of(e.oid)) for e in entries]
+    manifest = encode_dir_manifest(entries)
+    oid = ws.store.put_bytes(manifest)
     if all_present:  # the next status trusts these stats and skips comparing the files
         state = FolderState(folder_fingerprint(stored_as), oid, str(ws.store.root), generation)
         ws.stat_cache.record_folder(folder, state)
     size = sum(e.size for e in entries)
     fmt = FormatInfo("dir", folder_facts(ws, entries))
-    return StoredArtifact(oid, size, "dir", fmt, hashed, tuple(warnings))
+    digest = digest_of_data(manifest) if digests is not None else None
+    return StoredArtifact(oid, size, "dir", fmt, hashed, tuple(warnings), digest)
 
 
 def _object_batch(ws: Workspace) -> AbstractContextManager[None]:

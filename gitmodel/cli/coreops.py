@@ -23,6 +23,7 @@ def run_add(
     param: Sequence[str] = (),
     params_file: Path | None = None,
     data: Sequence[str] = (),
+    digest: str | None = None,
     quiet: bool = False,
 ) -> None:
     from gitmodel.commands.add import add as add_artifacts
@@ -33,7 +34,9 @@ def run_add(
     metrics.update(parse_assignments(list(metric), "--metric"))
     params = load_mapping_file(params_file) if params_file else {}
     params.update(parse_assignments(list(param), "--param"))
-    results = add_artifacts(paths, name=name, metrics=metrics, params=params, data=data)
+    results = add_artifacts(
+        paths, name=name, metrics=metrics, params=params, data=data, digest=digest
+    )
     for result in results:
         for text in result.warnings:
             warn(text)

@@ -33,6 +33,7 @@ COMMAND_OPTIONS: dict[str, Options] = {
         "--params": ("params_file", "value"),
         "--data": ("data", "list"),
         "-d": ("data", "list"),
+        "--digest": ("digest", "value"),
         **QUIET,
     },
     "status": {

@@ -198,16 +198,40 @@ def fsck(
                 "checked": result.checked,
                 "corrupt": result.corrupt,
                 "quarantined": result.quarantined,
+                "missing": result.missing,
+                "wrong_size": [
+                    {
+                        "oid": w.oid,
+                        "claimed_by": w.claimed_by,
+                        "expected": w.expected,
+                        "actual": w.actual,
+                    }
+                    for w in result.wrong_size
+                ],
+                "wrong_digest": result.wrong_digest,
             }
         )
     else:
+        wrong = set(result.wrong_digest)
+
+        def why(oid: str) -> str:
+            return " (its bytes do not match the digest a pointer records)" if oid in wrong else ""
+
         for oid, where in zip(result.corrupt, result.quarantined, strict=False):
-            print(f"corrupt {oid}: moved to {where}")
+            print(f"corrupt {oid}: moved to {where}{why(oid)}")
         for oid in result.corrupt[len(result.quarantined) :]:
-            print(f"corrupt {oid} on {result.where}")
-        print(
-            f"checked {result.checked} object(s) in {result.where}: {len(result.corrupt)} corrupt"
-        )
+            print(f"corrupt {oid} on {result.where}{why(oid)}")
+        for oid in result.missing:
+            print(f"missing {oid} on {result.where}")
+        for mismatch in result.wrong_size:
+            print(
+                f"wrong size {mismatch.oid}: {mismatch.claimed_by} says size = "
+                f"{mismatch.expected}, the object holds {mismatch.actual} bytes"
+            )
+        summary = f"checked {result.checked} object(s) in {result.where}: "
+        summary += f"{len(result.corrupt)} corrupt"
+        summary += f", {len(result.missing)} missing" if remote is not None else ""
+        print(summary + (f", {len(result.wrong_size)} wrong size" if result.wrong_size else ""))
     if result.corrupt:
         hint = (
             "recover them with `git model fetch` (then `git model checkout`)"
@@ -216,6 +240,16 @@ def fsck(
             "`git model push` from a clone that has good copies"
         )
         warn(hint)
+    if result.missing:
+        warn(
+            "push the missing ones from a clone that has them (`git model push --all-versions`,"
+            " or `--rev REV` for the commits that name them)"
+        )
+    if result.wrong_size:
+        from gitmodel.sizecheck import HINT
+
+        warn(HINT)
+    if result.corrupt or result.missing or result.wrong_size:
         raise SystemExit(1)
 
 
@@ -242,8 +276,8 @@ def gc(
         typer.Option(
             "--grace",
             metavar="HOURS",
-            help="With --remote: keep unneeded objects written in the last HOURS "
-            "(default 24; 0 deletes them too).",
+            help="With --remote: keep unneeded objects written, and incomplete uploads "
+            "started, in the last HOURS (default 24; 0 deletes and aborts them too).",
         ),
     ] = None,
     as_json: JsonOption = False,
@@ -279,6 +313,10 @@ def gc(
                 "freed": result.freed,
                 "repos": result.repos,
                 "deleted": [{"oid": o, "size": s} for o, s in result.deleted],
+                "aborted_uploads": [
+                    {"key": u.key, "started": _utc(u.started)} for u in result.aborted
+                ],
+                "kept_recent_uploads": result.recent_uploads,
             }
         )
         return
@@ -290,9 +328,29 @@ def gc(
         f"{result.where}; kept {result.kept} needed by {result.scope} of "
         f"{len(result.repos)} repositor{'y' if len(result.repos) == 1 else 'ies'}"
     )
+    hours = DEFAULT_GRACE_HOURS if grace is None else grace
     if result.recent:
         say(
-            f"kept {result.recent} unneeded object(s) written in the last "
-            f"{DEFAULT_GRACE_HOURS if grace is None else grace:g} h (a push may still be "
-            "on its way; --grace 0 deletes them)"
+            f"kept {result.recent} unneeded object(s) written in the last {hours:g} h (a push "
+            "may still be on its way; --grace 0 deletes them)"
         )
+    abort = "would abort" if dry_run else "aborted"
+    for upload in result.aborted:
+        started = f" (started {_utc(upload.started)})" if upload.started is not None else ""
+        say(f"{abort} incomplete upload {upload.key}{started}")
+    if result.aborted:
+        say(f"{abort} {len(result.aborted)} incomplete upload(s) that pushes left behind")
+    if result.recent_uploads:
+        say(
+            f"kept {result.recent_uploads} incomplete upload(s) started in the last {hours:g} h "
+            "(a push may still be running; --grace 0 aborts them)"
+        )
+
+
+def _utc(seconds: float | None) -> str | None:
+    """A time as ISO 8601 in UTC, to the second."""
+    if seconds is None:
+        return None
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -9,9 +9,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from gitmodel.cache.lock import file_lock
+from gitmodel.digests import records_digest
 from gitmodel.errors import PointerError, UsageError
 from gitmodel.gitignore import ensure_ignored, ignore_line
-from gitmodel.ingest import store_artifact
+from gitmodel.ingest import Digests, store_artifact
 from gitmodel.lineage import LineageInProgress
 from gitmodel.pointer import (
     NAME_RE,
@@ -49,8 +50,14 @@ def add(
     metrics: Mapping[str, Scalar] | None = None,
     params: Mapping[str, Scalar] | None = None,
     data: Sequence[str | Path] = (),
+    digest: str | None = None,
 ) -> list[AddResult]:
-    """Track each path (file or folder): cache its bytes, write and stage its pointer."""
+    """Track each path (file or folder): cache its bytes, write and stage its pointer.
+
+    `digest` ("sha256" or "none") says whether to record a SHA-256 digest (a version-2
+    pointer); by default `git config model.digest` says, else whether the previous pointer
+    had one (or model.requireDigest is set).
+    """
     if not paths:
         raise UsageError("nothing to add", "name a file or folder: git model add PATH")
     if name is not None and len(paths) > 1:
@@ -63,13 +70,22 @@ def add(
     ws.sweep_temps()  # a killed add's temps: one may be a hard link to a file being added
     cwd = Path(repo)
     artifacts = [_check_addable(ws, cwd / p) for p in paths]
-    for artifact in artifacts:  # refuse a malformed pointer before anything is written
-        _previous_pointer(pointer_path_for(artifact))
+    with_digest = {}
+    for artifact in artifacts:  # refuse a bad pointer or setting before anything is written
+        previous = _previous_pointer(pointer_path_for(artifact))
+        with_digest[artifact] = records_digest(ws, digest, previous)
+    digests = Digests(ws)
     results = []
     for artifact in artifacts:
         results.append(
             _add_one(
-                ws, artifact, name, dict(metrics or {}), dict(params or {}), [cwd / d for d in data]
+                ws,
+                artifact,
+                name,
+                dict(metrics or {}),
+                dict(params or {}),
+                [cwd / d for d in data],
+                digests if with_digest[artifact] else None,
             )
         )
     ws.stat_cache.close()
@@ -127,6 +143,7 @@ def _add_one(
     metrics: dict[str, Scalar],
     params: dict[str, Scalar],
     data: list[Path],
+    digests: Digests | None,
 ) -> AddResult:
     pointer_file = pointer_path_for(artifact)
     previous = _previous_pointer(pointer_file)
@@ -147,6 +164,7 @@ def _add_one(
             artifact,
             previous.oid if previous else None,
             previous.format if previous else None,
+            digests,
         )
         lineage = lineage_in_progress.result()
         changed = previous is None or previous.oid != stored.oid
@@ -156,6 +174,7 @@ def _add_one(
         pointer = replace(
             draft,
             oid=stored.oid,
+            digest=stored.digest,
             size=stored.size,
             kind=stored.kind,
             format=stored.format,

@@ -99,7 +99,10 @@ def _sides(
                 raise UsageError(f"{left} and {right} have no merge base", "use A..B instead")
             return commit_side(registry, f"merge-base of {left} and {right}", base), right_side
         return resolve_side(ws, registry, left), right_side
-    before = resolve_side(ws, registry, old or "HEAD")
+    if old is None and ws.repo.head_commit() is None:
+        before = Side("HEAD", None)  # no commit yet: compare with nothing, as `git diff --cached`
+    else:
+        before = resolve_side(ws, registry, old or "HEAD")
     default_new = INDEX if cached else WORKTREE
     return before, resolve_side(ws, registry, new or default_new)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from gitmodel.commands.hook import ZERO_SHA
 from gitmodel.errors import GitModelError
-from gitmodel.git import GitRepo, run_git
+from gitmodel.git import GitRepo, is_null_oid, run_git
 from gitmodel.pointer import POINTER_SUFFIX
 from gitmodel.printable import printable
 
@@ -67,7 +67,7 @@ def post_rewrite(args: list[str], stdin: bytes) -> int:
 
 
 def changed_pointers(repo: GitRepo, old: str, new: str) -> list[str]:
-    if not old or old == ZERO_SHA:
+    if not old or is_null_oid(old):
         out = run_git(["ls-tree", "-r", "-z", "--name-only", new], repo.root).stdout
         return [p for p in out.decode().split("\0") if p.endswith(POINTER_SUFFIX)]
     out = run_git(

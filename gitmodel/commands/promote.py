@@ -41,7 +41,7 @@ def assign_stage(
         return StageChange(None, target.name, stage, str(target.version), str(previous.version))
     tag = stage_tag_name(target.name, stage, history.next_counter())
     text = message or f"Assign {stage} to {target.name} {target.version}"
-    ws.repo.create_tag(tag, target.commit, f"{text}\n")
+    ws.repo.create_tag(tag, target.commit, f"{text}\n", after=history.last_event_at)
     return StageChange(
         tag, target.name, stage, str(target.version), str(previous.version) if previous else None
     )
@@ -62,7 +62,7 @@ def demote(
         )
     tag = stage_tag_name(name, stage, history.next_counter(), unassign=True)
     text = message or f"Unassign {stage} from {name} {current.version}"
-    ws.repo.create_tag(tag, current.commit, f"{text}\n")
+    ws.repo.create_tag(tag, current.commit, f"{text}\n", after=history.last_event_at)
     fallback = Registry(ws).history(name).stages().get(stage)
     shown = str(current.version)
     return StageChange(

@@ -7,18 +7,15 @@ import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from gitmodel.artifacts import FileHasher, WorkFile, folder_fingerprint, walk_folder
 from gitmodel.cache.statcache import FolderState
-from gitmodel.errors import GitModelError
-from gitmodel.pointer import Pointer, read_pointer
+from gitmodel.errors import CorruptObjectError, GitModelError
+from gitmodel.pointer import POINTER_SUFFIX, Pointer, read_pointer
 from gitmodel.selection import select_pointers
+from gitmodel.sizecheck import check_file_size, check_folder_sizes
 from gitmodel.unshare import give_own_copy, shares_object_inode, unshare_files
 from gitmodel.workspace import Workspace, locate_artifact, open_workspace
-
-if TYPE_CHECKING:
-    from gitmodel.manifests import FileEntry
 
 UP_TO_DATE = "up to date"
 MODIFIED = "modified"
@@ -97,7 +94,14 @@ def artifact_status(ws: Workspace, pointer_file: Path, *, thorough: bool = False
     hasher.save()
     if oid != pointer.oid:
         return result(MODIFIED)
-    return result(UP_TO_DATE if ws.store.has(pointer.oid) else MISSING_FROM_CACHE)
+    stored = ws.store.stat(pointer.oid)  # what `has` would stat, with the size to check
+    if stored is None:
+        return result(MISSING_FROM_CACHE)
+    try:
+        check_file_size(rel_pointer, pointer.oid, pointer.size, stored)
+    except CorruptObjectError as exc:
+        return result(INVALID, exc.message)
+    return result(UP_TO_DATE)
 
 
 def _folder_state(ws: Workspace, folder: Path, pointer: Pointer, thorough: bool) -> tuple[str, str]:
@@ -116,7 +120,10 @@ def _folder_state(ws: Workspace, folder: Path, pointer: Pointer, thorough: bool)
     now = FolderState(folder_fingerprint(files), pointer.oid, str(ws.store.root), generation)
     if not thorough and ws.stat_cache.folder_state(folder) == now:
         return UP_TO_DATE, ""  # these very files were found up to date, their objects present
-    state, detail = _compare_folder(ws, folder, pointer, files, hasher)
+    try:
+        state, detail = _compare_folder(ws, folder, pointer, files, hasher)
+    except CorruptObjectError as exc:
+        return INVALID, exc.message
     if state == UP_TO_DATE:
         ws.stat_cache.record_folder(folder, now)
     return state, detail
@@ -125,13 +132,16 @@ def _folder_state(ws: Workspace, folder: Path, pointer: Pointer, thorough: bool)
 def _compare_folder(
     ws: Workspace, folder: Path, pointer: Pointer, files: list[WorkFile], hasher: FileHasher
 ) -> tuple[str, str]:
-    """Every file against the manifest, and every object it names against the cache."""
-    from gitmodel.manifests import decode_dir_manifest
+    """Every file against the manifest, and every object it names against the cache (and
+    its size against the manifest's)."""
+    from gitmodel.manifests import decode_dir_columns
 
-    expected = {
-        e.path: e for e in decode_dir_manifest(ws.store.read_bytes(pointer.oid), pointer.oid)
-    }
-    missing_objects = [p for p, e in expected.items() if not ws.store.has(e.oid)]
+    columns = decode_dir_columns(ws.store.read_bytes(pointer.oid), pointer.oid)
+    stats = ws.store.stats_of(columns.oids)
+    pointer_file = ws.repo.relpath(folder) + POINTER_SUFFIX
+    check_folder_sizes(pointer_file, pointer.oid, pointer.size, columns, stats)
+    expected = dict(zip(columns.paths, zip(columns.oids, columns.sizes, strict=True), strict=True))
+    missing_objects = [p for p, (oid, _) in expected.items() if oid not in stats]
     changed: list[str] = []
     seen = set()
     for work in files:
@@ -139,7 +149,7 @@ def _compare_folder(
         entry = expected.get(work.relpath)
         if entry is None:
             changed.append(f"+{work.relpath}")
-        elif _differs(hasher, work, entry):
+        elif _differs(hasher, work, *entry):
             changed.append(work.relpath)
     hasher.save()
     changed += [f"-{p}" for p in expected if p not in seen]
@@ -150,7 +160,7 @@ def _compare_folder(
     return UP_TO_DATE, ""
 
 
-def _differs(hasher: FileHasher, work: WorkFile, entry: FileEntry) -> bool:
-    if entry.size != work.st.st_size and not stat.S_ISLNK(work.st.st_mode):
+def _differs(hasher: FileHasher, work: WorkFile, oid: str, size: int) -> bool:
+    if size != work.st.st_size and not stat.S_ISLNK(work.st.st_mode):
         return True  # a different size needs no hashing to tell
-    return hasher.oid_of(work.location, work.st) != entry.oid
+    return hasher.oid_of(work.location, work.st) != oid

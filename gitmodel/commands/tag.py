@@ -54,7 +54,8 @@ def tag(
             )
     chosen = _choose_version(history, version, bump)
     tag_name = version_tag_name(name, chosen)
-    ws.repo.create_tag(tag_name, commit, _tag_message(name, chosen, pointer_path, pointer, message))
+    text = _tag_message(name, chosen, pointer_path, pointer, message)
+    ws.repo.create_tag(tag_name, commit, text, after=history.last_event_at)
     return TagResult(tag_name, name, str(chosen), commit, pointer_path, pointer)
 
 
