@@ -314,3 +314,31 @@ def test_a_missing_library_of_the_packs_extra_says_how_to_install_it() -> None:
         "packs need the Python package 'gitmodel_no_such_module', which is not installed"
     )
     assert info.value.hint == "install the extra: pip install 'git-model[packs]'"
+
+
+def test_a_chunk_added_twice_is_written_once_and_packs_are_read_only(tmp_path: Path) -> None:
+    data = b"the same chunk"
+    with PackWriter(tmp_path) as writer:
+        first = writer.add(chunk_id(data), data, 1, None)
+        assert writer.add(chunk_id(data), data, 1, None) is first
+    (idx,) = tmp_path.glob("*.idx")
+    assert load_index(idx).ids == [chunk_id(data)]
+    assert {p.stat().st_mode & 0o777 for p in tmp_path.iterdir()} == {0o444}
+
+
+def test_a_writer_left_by_an_error_leaves_no_pack(tmp_path: Path) -> None:
+    with pytest.raises(KeyboardInterrupt), PackWriter(tmp_path) as writer:
+        writer.add(chunk_id(b"x"), b"x", 1, None)
+        raise KeyboardInterrupt
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_recipe_of_another_file_is_refused(tmp_path: Path) -> None:
+    write_checkpoint(tmp_path / "a.safetensors", 1)
+    encoded = pack_file(tmp_path / "a.safetensors", PackWriter(tmp_path / "p"))
+    real = decode_recipe(encoded).oid
+    other = "xxh128:" + "1" * 32
+    with pytest.raises(CorruptObjectError) as info:
+        decode_recipe(encoded, f"recipe {other}", other)
+    assert info.value.message == f"recipe {other} is corrupt: it describes {real}, not {other}"
+    assert decode_recipe(encoded, "recipe", real).oid == real

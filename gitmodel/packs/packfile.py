@@ -151,13 +151,17 @@ class PackWriter:
         self._temp: Path | None = None
         self._hash = xxhash.xxh3_128()
         self._records: list[Record] = []
+        self._in_pack: dict[bytes, Record] = {}  # a chunk id appears once in a pack
         self._offset = 0
 
     def add(
         self, chunk_id: bytes, data: bytes, width: int, base: tuple[bytes, bytes, int] | None
     ) -> Record:
         """Append one chunk; `base` is (id, raw bytes, chain depth) of a chunk to delta against.
-        A base already at the maximum depth is not used (the chunk is stored whole)."""
+        A base already at the maximum depth is not used (the chunk is stored whole). A chunk
+        already in the pack being written is not written again."""
+        if chunk_id in self._in_pack:
+            return self._in_pack[chunk_id]
         if base is not None and base[2] >= MAX_CHAIN_DEPTH:
             base = None
         encoded = encode_chunk(data, width, base[1] if base else None)
@@ -169,6 +173,8 @@ class PackWriter:
     def add_encoded(
         self, chunk_id: bytes, size: int, encoded: Encoded, base: bytes | None, depth: int
     ) -> Record:
+        if chunk_id in self._in_pack:
+            return self._in_pack[chunk_id]
         if self._file is None:
             self._open()
         assert self._file is not None
@@ -194,6 +200,7 @@ class PackWriter:
         self._write(header)
         self._write(encoded.payload)
         self._records.append(record)
+        self._in_pack[chunk_id] = record
         self.depths[chunk_id] = depth
         if self._offset >= self.target_size:
             self.flush()
@@ -205,6 +212,7 @@ class PackWriter:
         self._file = self._temp.open("xb")
         self._hash = xxhash.xxh3_128()
         self._records = []
+        self._in_pack = {}
         self._offset = 0
         self._write(PACK_MAGIC)
 
@@ -222,6 +230,7 @@ class PackWriter:
         checksum = self._hash.digest()
         self._file.write(checksum)
         self._file.flush()
+        os.fchmod(self._file.fileno(), 0o444)  # read-only, like loose objects
         os.fsync(self._file.fileno())
         self._file.close()
         self._file = None
@@ -236,6 +245,15 @@ class PackWriter:
         self.flush()
         return self.written
 
+    def __enter__(self) -> PackWriter:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        if kind is None:
+            self.close()
+        else:
+            self.abort()
+
     def abort(self) -> None:
         """Drop the pack being written (after an error): nothing of it becomes visible."""
         if self._file is not None and self._temp is not None:
@@ -247,6 +265,7 @@ class PackWriter:
 def _write_synced(path: Path, data: bytes) -> None:
     temp = path.with_name(f"tmp-{secrets.token_hex(8)}-{path.name}")
     with temp.open("xb") as f:
+        os.fchmod(f.fileno(), 0o444)
         f.write(data)
         f.flush()
         os.fsync(f.fileno())

@@ -93,9 +93,10 @@ class _Cursor:
         return struct.unpack(layout, self.take(size))
 
 
-def decode_recipe(data: bytes, what: str = "recipe") -> Recipe:
-    """Parse and check a recipe: checksum, magic, every field in range, and chunk sizes that add
-    up to the file size. Anything else is CorruptObjectError."""
+def decode_recipe(data: bytes, what: str = "recipe", oid: str | None = None) -> Recipe:
+    """Parse and check a recipe: checksum, magic, every field in range, chunk sizes that add
+    up to the file size, and (when given) that it is the recipe of the file `oid`. Anything
+    else is CorruptObjectError."""
     try:
         if len(data) < HEADER.size + TRAILER:
             raise ValueError(f"{len(data)} bytes is too short for a recipe")
@@ -123,6 +124,8 @@ def decode_recipe(data: bytes, what: str = "recipe") -> Recipe:
                 raise ValueError(f"chunk {c.id.hex()} names tensor {c.tensor} of {tensor_count}")
         if sum(c.size for c in chunks) != size:
             raise ValueError(f"its chunks do not add up to the file size {size}")
+        if oid is not None and OID_PREFIX + digest.hex() != oid:
+            raise ValueError(f"it describes {OID_PREFIX + digest.hex()}, not {oid}")
     except (ValueError, struct.error) as exc:  # UnicodeDecodeError is a ValueError
         raise CorruptObjectError(f"{what} is corrupt: {exc}", HINT) from None
     return Recipe(OID_PREFIX + digest.hex(), size, tuple(tensors), tuple(chunks))
