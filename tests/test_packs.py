@@ -13,7 +13,14 @@ from safetensors.numpy import save_file
 from gitmodel.errors import CorruptObjectError, InstallationError, ObjectMissingError
 from gitmodel.packs import require
 from gitmodel.packs.chunking import Chunk, chunk_file, chunk_id
-from gitmodel.packs.encoding import Encoding, decode_chunk, encode_chunk, plane_width
+from gitmodel.packs.encoding import (
+    Encoding,
+    Link,
+    decode_chain,
+    decode_chunk,
+    encode_chunk,
+    plane_width,
+)
 from gitmodel.packs.packfile import (
     ENTRY,
     INDEX_HEADER,
@@ -145,12 +152,14 @@ def test_a_flipped_payload_byte_is_refused(packed: tuple[Path, list[bytes], list
     record = PackStore(directory).locate(ids[0])[1]  # type: ignore[index]
     flip(pack, record.offset + ENTRY.size + 100)
     store = PackStore(directory)  # the trailer is intact: the index still loads
-    with pytest.raises(CorruptObjectError) as info:
-        store.read_chunk(ids[1])  # the delta's base is the corrupt chunk
-    assert re.fullmatch(
-        rf"chunk {ids[0].hex()} (does not decompress: .*|does not hash to its id)",
-        info.value.message,
-    )
+    for wanted in ids:  # the corrupt chunk, and the delta whose base it is
+        with pytest.raises(CorruptObjectError) as info:
+            store.read_chunk(wanted)
+        assert re.fullmatch(
+            rf"chunk ({ids[0].hex()} does not decompress: .*"
+            rf"|{wanted.hex()} does not hash to its id)",
+            info.value.message,
+        )
     with pytest.raises(CorruptObjectError, match="its checksum does not match its bytes"):
         verify_pack(pack, store.indexes[0])
 
@@ -342,3 +351,18 @@ def test_a_recipe_of_another_file_is_refused(tmp_path: Path) -> None:
         decode_recipe(encoded, f"recipe {other}", other)
     assert info.value.message == f"recipe {other} is corrupt: it describes {real}, not {other}"
     assert decode_recipe(encoded, "recipe", real).oid == real
+
+
+@pytest.mark.parametrize("widths", [(2, 2, 2), (1, 2, 2), (2, 1, 2), (2, 2, 4)])
+def test_a_chain_decodes_to_each_version_whatever_the_widths(widths: tuple[int, ...]) -> None:
+    versions = [weights(0)]
+    for seed in (1, 2):
+        versions.append(tuned(versions[-1], seed))
+    raw = [v.tobytes() for v in versions]
+    links = [Link(encode_chunk(raw[0], widths[0]), len(raw[0]), chunk_id(raw[0]))]
+    for i in (1, 2):
+        delta = encode_chunk(raw[i], widths[i], raw[i - 1])
+        assert delta.encoding == Encoding.XOR_PLANES_ZSTD
+        links.insert(0, Link(delta, len(raw[i]), chunk_id(raw[i])))
+    assert decode_chain(links) == raw[2]
+    assert decode_chain(links[1:]) == raw[1]

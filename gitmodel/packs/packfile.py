@@ -22,7 +22,7 @@ from typing import BinaryIO
 import xxhash
 
 from gitmodel.errors import CorruptObjectError, ObjectMissingError
-from gitmodel.packs.encoding import HINT, Encoded, Encoding, decode_chunk, encode_chunk
+from gitmodel.packs.encoding import HINT, Encoded, Encoding, Link, decode_chain, encode_chunk
 
 PACK_MAGIC = b"GMPACK\x00\x01"  # the last byte is the format version
 INDEX_MAGIC = b"GMINDX\x00\x01"
@@ -351,26 +351,28 @@ class PackStore:
         for index in self.indexes:
             yield from index.ids
 
-    def read_chunk(self, chunk_id: bytes, depth: int | None = None) -> bytes:
+    def read_chunk(self, chunk_id: bytes) -> bytes:
         """The raw bytes of a chunk, decoded through its delta chain and checked against its
-        id at every step. `depth` is the depth the chunk must have (a base is one less than
-        the chunk it is the base of), so a chain cannot loop or grow past the limit."""
-        found = self.locate(chunk_id)
-        if found is None:
-            raise ObjectMissingError(
-                f"chunk {chunk_id.hex()} is in no pack", "fetch the packs that hold it"
-            )
-        index, record = found
-        if depth is not None and record.depth != depth:
-            raise _corrupt(
-                f"pack {index.pack.name}: chunk {chunk_id.hex()}",
-                f"delta chain depth {record.depth}, its delta needs {depth}",
-            )
-        encoded = read_entry(index.pack, record)
-        base = None
-        if record.base is not None:
-            base = self.read_chunk(record.base, record.depth - 1)
-        return decode_chunk(encoded, record.size, chunk_id, base)
+        id. Each base must have exactly the depth of the chunk built on it minus one, so a
+        chain cannot loop or grow past the limit."""
+        chain = []
+        wanted, depth = chunk_id, None
+        while True:
+            found = self.locate(wanted)
+            if found is None:
+                raise ObjectMissingError(
+                    f"chunk {wanted.hex()} is in no pack", "fetch the packs that hold it"
+                )
+            index, record = found
+            if depth is not None and record.depth != depth:
+                raise _corrupt(
+                    f"pack {index.pack.name}: chunk {wanted.hex()}",
+                    f"delta chain depth {record.depth}, its delta needs {depth}",
+                )
+            chain.append(Link(read_entry(index.pack, record), record.size, wanted))
+            if record.base is None:
+                return decode_chain(chain)
+            wanted, depth = record.base, record.depth - 1
 
 
 def load_index(path: Path) -> PackIndex:
