@@ -173,6 +173,8 @@ class PackWriter:
     def add_encoded(
         self, chunk_id: bytes, size: int, encoded: Encoded, base: bytes | None, depth: int
     ) -> Record:
+        """Append a chunk already encoded (a repack copies entries without decoding them);
+        the caller vouches that `base` and `depth` are those of the encoding."""
         if chunk_id in self._in_pack:
             return self._in_pack[chunk_id]
         if self._file is None:
