@@ -169,6 +169,21 @@ class Registry:
                 return path, pointer
         return None
 
+    def pointer_paths_named(self, commit: str, name: str) -> list[str]:
+        """Every pointer path in `commit` whose model is `name` (more than one: ambiguous)."""
+        return [
+            path
+            for path in self.reader.pointer_paths(commit)
+            if (pointer := self._read(commit, path)) is not None and pointer.name == name
+        ]
+
+    def ambiguous_paths(self, version: ModelVersion) -> list[str]:
+        """The pointers a version may mean when its tag names none and several share its name."""
+        if _POINTER_LINE.search(version.message):
+            return []
+        paths = self.pointer_paths_named(version.commit, version.name)
+        return paths if len(paths) > 1 else []
+
     def head_paths_by_name(self) -> dict[str, list[str]]:
         return self._work_tree_paths
 
@@ -262,6 +277,13 @@ def _read_deprecations(
 
 def is_version_spec(text: str) -> bool:
     return _SPEC_RE.match(text) is not None
+
+
+def ambiguous_name(name: str, paths: list[str], rev: str) -> UsageError:
+    return UsageError(
+        f"model {name!r} has {len(paths)} pointers at {rev}: {', '.join(paths)}",
+        "give each its own name (`git model add ARTIFACT --name NAME`, then commit) first",
+    )
 
 
 def no_versions(name: str) -> UsageError:

@@ -65,6 +65,15 @@ def add(
             metavar="ALGO",
         ),
     ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            "-f",
+            help="Record anyway: bytes of another version left when the pointer changed "
+            "(stale), or Git LFS pointer files (a clone without `git lfs pull`).",
+        ),
+    ] = False,
     quiet: QuietOption = False,
 ) -> None:
     """Store an artifact in the cache and stage its pointer (PATH.gitmodel)."""
@@ -77,6 +86,7 @@ def add(
         params_file=params_file,
         data=data or (),
         digest=digest,
+        force=force,
         quiet=quiet,
     )
 
@@ -113,10 +123,20 @@ def checkout(
         bool,
         typer.Option("--verify", help="Rehash each object before using it; refuse corrupt ones."),
     ] = False,
+    ours: Annotated[
+        bool,
+        typer.Option("--ours", help="Resolve conflicted pointers with our side, and its bytes."),
+    ] = False,
+    theirs: Annotated[
+        bool,
+        typer.Option(
+            "--theirs", help="Resolve conflicted pointers with their side, and its bytes."
+        ),
+    ] = False,
     quiet: QuietOption = False,
 ) -> None:
     """Put the bytes every pointer names (or the named ones) into the work tree."""
-    run_checkout(targets or (), force=force, verify=verify, quiet=quiet)
+    run_checkout(targets or (), force=force, verify=verify, ours=ours, theirs=theirs, quiet=quiet)
 
 
 @app.command()

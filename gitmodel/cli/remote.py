@@ -49,12 +49,39 @@ def remote_add(
         str, typer.Argument(help="s3://bucket/prefix, gs://…, az://…, ssh://…, or a folder.")
     ],
     default: Annotated[bool, typer.Option("--default", "-d", help="Make it the default.")] = False,
+    shared: Annotated[
+        bool,
+        typer.Option("--shared", help="Write it to the committed .gitmodel.toml, for every clone."),
+    ] = False,
+    endpoint: Annotated[
+        str | None,
+        typer.Option("--endpoint", help="S3-compatible endpoint URL.", metavar="URL"),
+    ] = None,
+    region: Annotated[
+        str | None, typer.Option("--region", help="Object storage region.", metavar="REGION")
+    ] = None,
 ) -> None:
-    """Add a model remote (stored in .git/config; credentials never are)."""
+    """Add a model remote (stored in .git/config, or .gitmodel.toml with --shared; credentials
+    never are)."""
     from gitmodel.commands.remote import remote_add as add_remote
 
-    add_remote(name, url, default=default)
-    say(f"added model remote {name}")
+    add_remote(name, url, default=default, shared=shared, endpoint=endpoint, region=region)
+    if shared:
+        say(f"added model remote {name} to .gitmodel.toml (staged; commit it to share it)")
+    else:
+        say(f"added model remote {name}")
+
+
+@remote_app.command("approve")
+@handle_errors
+def remote_approve(
+    name: Annotated[str, typer.Argument(help="Committed remote to approve.")],
+) -> None:
+    """Approve a remote committed in .gitmodel.toml, as it is now, for this clone."""
+    from gitmodel.commands.remote import remote_approve as approve
+
+    shared = approve(name)
+    say(f"approved model remote {name}: {shared.describe()}")
 
 
 @remote_app.command("list")
@@ -66,20 +93,39 @@ def remote_list(as_json: JsonOption = False) -> None:
 
     remotes, default = list_remotes()
     if as_json:
-        print_json([{**describe(r), "default": r.name == default} for r in remotes])
+        print_json(
+            [
+                {
+                    **describe(r.config),
+                    "default": r.config.name == default,
+                    **({"committed": True, "approved": r.approved} if r.shared else {}),
+                }
+                for r in remotes
+            ]
+        )
         return
     if not remotes:
         say("no model remotes (add one: git model remote add origin s3://BUCKET/PATH --default)")
         return
+    any_shared = any(r.shared for r in remotes)
     rows = [
         [
-            ("* " if r.name == default else "  ") + r.name,
-            str(describe(r)["url"]),
-            " ".join(f"{k}={v}" for k, v in sorted(r.options.items())),
+            ("* " if r.config.name == default else "  ") + r.config.name,
+            str(describe(r.config)["url"]),
+            " ".join(f"{k}={v}" for k, v in sorted(r.config.options.items())),
+            *(
+                [
+                    ".git/config"
+                    if r.shared is None
+                    else ".gitmodel.toml" + ("" if r.approved else " (not approved)")
+                ]
+                if any_shared
+                else []
+            ),
         ]
         for r in remotes
     ]
-    print(render_table(["  NAME", "URL", "OPTIONS"], rows))
+    print(render_table(["  NAME", "URL", "OPTIONS", *(["FROM"] if any_shared else [])], rows))
 
 
 @remote_app.command("remove")

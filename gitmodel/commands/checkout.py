@@ -83,9 +83,16 @@ def checkout(
     repo: str | Path = ".",
     force: bool = False,
     verify: bool = False,
+    side: str | None = None,
 ) -> CheckoutResult:
     """Materialise artifacts. A target NAME@vX.Y.Z, NAME@latest or NAME#STAGE first restores
-    that version's pointer (like `git checkout TAG -- POINTER`, staged), then its bytes."""
+    that version's pointer (like `git checkout TAG -- POINTER`, staged), then its bytes.
+    With `side` ("ours" or "theirs"), each target is a pointer in a merge conflict (default:
+    every one): that side's pointer is written and staged, resolving it, then its bytes."""
+    if side is not None:
+        from gitmodel.conflicts import resolve_conflicts
+
+        targets = resolve_conflicts(Path(repo), targets, side)
     with paused_gc():
         return _checkout(targets, Path(repo), force, verify)
 

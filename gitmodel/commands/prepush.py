@@ -99,10 +99,10 @@ def _check_objects(repo: GitRepo, blobs: dict[str, str]) -> int:
 
 def _upload(ws: Workspace, oids: set[str]) -> int:
     """Upload to the default model remote, if one is configured (else the check is all)."""
-    from gitmodel.remotes.config import read_remotes, resolve_remote
+    from gitmodel.remotes.config import all_remotes, resolve_remote
     from gitmodel.transfer import default_jobs, upload
 
-    if not oids or not read_remotes(ws.repo):
+    if not oids or not any(all_remotes(ws.repo)):
         return 0
     remote = resolve_remote(ws.repo, None)
     result = upload(ws.store, remote, oids, default_jobs())

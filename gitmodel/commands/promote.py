@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gitmodel.errors import UsageError
-from gitmodel.registry import ModelVersion, Registry
+from gitmodel.registry import ModelVersion, Registry, ambiguous_name
 from gitmodel.tagnames import STAGE_NAME_RE, stage_tag_name
 from gitmodel.workspace import Workspace, open_workspace
 
@@ -29,6 +29,8 @@ def promote(
     registry = Registry(ws)
     check_stage_name(ws, stage)
     target = registry.resolve(spec)
+    if shared := registry.ambiguous_paths(target):
+        raise ambiguous_name(target.name, shared, target.tag)
     return assign_stage(ws, registry, target, stage, message)
 
 
