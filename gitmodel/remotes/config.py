@@ -15,7 +15,6 @@ from gitmodel.git import GitRepo
 from gitmodel.remotes.base import Remote
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-OPTION_KEYS = ("endpointurl", "region", "profile")
 
 
 @dataclass(frozen=True)
