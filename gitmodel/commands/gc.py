@@ -47,9 +47,12 @@ def gc(
     dry_run: bool = False,
     remote: str | None = None,
     scope: str = ALL_REFS,
-    grace_hours: float = DEFAULT_GRACE_HOURS,
+    grace_hours: float | None = None,
     repo: str | Path = ".",
 ) -> GcResult:
+    """Delete (or with `dry_run` list) the objects nothing needs. `grace_hours` (remote only,
+    default 24): unneeded objects written more recently stay."""
+    grace_hours = _checked_grace(grace_hours, remote)
     ws = open_workspace(Path(repo))
     with file_lock(ws.cache_lock):  # exclusive: no add or checkout runs while we decide
         repos = [ws.repo.root, *[r for r in registered_repos(ws) if r != ws.repo.root]]
@@ -79,6 +82,19 @@ def gc(
                 ws.sweep_temps()
         result.repos = [str(r) for r in repos]
     return result
+
+
+def _checked_grace(grace_hours: float | None, remote: str | None) -> float:
+    if grace_hours is None:
+        return DEFAULT_GRACE_HOURS
+    if remote is None:
+        raise UsageError(
+            "--grace applies to a remote's objects",
+            "pass --remote NAME, or leave --grace out for the local cache",
+        )
+    if not grace_hours >= 0:  # also refuses NaN
+        raise UsageError(f"--grace {grace_hours}: not a number of hours", "pass 0 or more, e.g. 24")
+    return grace_hours
 
 
 def needed_pointers(repo: GitRepo, scope: str) -> list[Pointer]:
