@@ -27,8 +27,12 @@ floor=()
 for arg in "$@"; do
   case "$arg" in -q | -v | -vv | -x) ;; *) floor=(--fail-under=0) ;; esac
 done
-total="$(coverage report --format=total "${floor[@]}")" || {
+status=0
+total="$(coverage report --format=total "${floor[@]}")" || status=$?
+if [ "$status" -eq 2 ]; then  # coverage's exit status for "below fail_under"
   echo "coverage: ${total}% of gitmodel/, below the floor (fail_under in pyproject.toml)"
   exit 1
-}
+elif [ "$status" -ne 0 ]; then
+  exit "$status"
+fi
 echo "coverage: ${total}% of gitmodel/ (\`coverage report\` shows it per file)"
