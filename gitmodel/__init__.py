@@ -16,16 +16,20 @@ __all__ = [
     "AddResult",
     "ArtifactStatus",
     "CheckoutResult",
+    "DeprecateResult",
     "DiffResult",
     "FsckResult",
     "GcResult",
     "GitError",
     "GitModelError",
     "InstallResult",
+    "ListedRemote",
+    "Migrated",
     "ModelDiff",
     "ModelRow",
     "RemoteConfig",
     "RollbackResult",
+    "SharedRemote",
     "ShowResult",
     "StageChange",
     "SyncResult",
@@ -36,16 +40,19 @@ __all__ = [
     "add",
     "checkout",
     "demote",
+    "deprecate",
     "diff",
     "fetch",
     "fsck",
     "gc",
     "install",
     "ls",
+    "migrate",
     "promote",
     "pull",
     "push",
     "remote_add",
+    "remote_approve",
     "remote_default",
     "remote_list",
     "remote_remove",
@@ -62,13 +69,22 @@ if TYPE_CHECKING:
     from gitmodel.cireport import report
     from gitmodel.commands.add import AddResult, add
     from gitmodel.commands.checkout import CheckoutResult, checkout
+    from gitmodel.commands.deprecate import DeprecateResult, deprecate
     from gitmodel.commands.diff import DiffResult, ModelDiff, diff
     from gitmodel.commands.fsck import FsckResult, fsck
     from gitmodel.commands.gc import GcResult, gc
     from gitmodel.commands.install import InstallResult, install, uninstall
     from gitmodel.commands.ls import ModelRow, ls
+    from gitmodel.commands.migrate import Migrated, migrate
     from gitmodel.commands.promote import StageChange, demote, promote
-    from gitmodel.commands.remote import remote_add, remote_default, remote_list, remote_remove
+    from gitmodel.commands.remote import (
+        ListedRemote,
+        remote_add,
+        remote_approve,
+        remote_default,
+        remote_list,
+        remote_remove,
+    )
     from gitmodel.commands.rollback import RollbackResult, rollback
     from gitmodel.commands.show import ShowResult, show
     from gitmodel.commands.status import ArtifactStatus, status
@@ -77,6 +93,7 @@ if TYPE_CHECKING:
     from gitmodel.commands.versions import VersionRow, versions
     from gitmodel.errors import GitError, GitModelError, UsageError
     from gitmodel.remotes.config import RemoteConfig
+    from gitmodel.remotes.shared import SharedRemote
 
 # name -> the module that defines it, imported on first use
 _LAZY = {
@@ -90,16 +107,26 @@ _LAZY = {
     **dict.fromkeys(("show", "ShowResult"), "gitmodel.commands.show"),
     **dict.fromkeys(("rollback", "RollbackResult"), "gitmodel.commands.rollback"),
     **dict.fromkeys(("diff", "DiffResult", "ModelDiff"), "gitmodel.commands.diff"),
+    **dict.fromkeys(("deprecate", "DeprecateResult"), "gitmodel.commands.deprecate"),
+    **dict.fromkeys(("migrate", "Migrated"), "gitmodel.commands.migrate"),
     "report": "gitmodel.cireport",
     **dict.fromkeys(("push", "fetch", "pull", "SyncResult"), "gitmodel.commands.sync"),
     **dict.fromkeys(("gc", "GcResult"), "gitmodel.commands.gc"),
     **dict.fromkeys(("fsck", "FsckResult"), "gitmodel.commands.fsck"),
     **dict.fromkeys(("install", "uninstall", "InstallResult"), "gitmodel.commands.install"),
     **dict.fromkeys(
-        ("remote_add", "remote_list", "remote_remove", "remote_default"),
+        (
+            "remote_add",
+            "remote_list",
+            "remote_remove",
+            "remote_default",
+            "remote_approve",
+            "ListedRemote",
+        ),
         "gitmodel.commands.remote",
     ),
     "RemoteConfig": "gitmodel.remotes.config",
+    "SharedRemote": "gitmodel.remotes.shared",
     **dict.fromkeys(("GitModelError", "GitError", "UsageError"), "gitmodel.errors"),
 }
 

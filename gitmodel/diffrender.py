@@ -6,7 +6,15 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from gitmodel.commands.diff import ADDED, REMOVED, RENAMED, UNCHANGED, DiffResult, ModelDiff
+from gitmodel.commands.diff import (
+    ADDED,
+    CONFLICT,
+    REMOVED,
+    RENAMED,
+    UNCHANGED,
+    DiffResult,
+    ModelDiff,
+)
 from gitmodel.compare import BETTER, CHANGED, SAME, WORSE, Tolerance, ValueChange
 from gitmodel.pointer import FactValue
 from gitmodel.printable import printable
@@ -30,7 +38,7 @@ def headline(result: DiffResult) -> str:
                 counts[change.verdict] += 1
     changed = [m for m in result.models if m.status != UNCHANGED]
     parts = [f"{counts[BETTER]} improved", f"{counts[WORSE]} regressed"]
-    for status in (ADDED, REMOVED, RENAMED):
+    for status in (ADDED, REMOVED, RENAMED, CONFLICT):
         n = sum(1 for m in changed if m.status == status)
         if n:
             parts.append(f"{n} {'model' if n == 1 else 'models'} {status}")
@@ -73,8 +81,8 @@ def _rows(changes: Sequence[ValueChange], opts: Options) -> list[ValueChange]:
 
 def _title(model: ModelDiff) -> str:
     if model.status == RENAMED:
-        return f"{model.old_name} -> {model.name} (renamed)"
-    return f"{model.name} ({model.status})"
+        return f"{model.old_name} -> {model.label} (renamed)"
+    return f"{model.label} ({model.status})"
 
 
 def _artifact_line(model: ModelDiff) -> str | None:
@@ -163,9 +171,9 @@ def render_markdown(result: DiffResult, opts: Options) -> str:
     if not shown:
         out += ["", "No model changed."]
     for model in shown:
-        title = _md_code(model.name)
+        title = _md_code(model.label)
         if model.status == RENAMED:
-            title = f"{_md_code(model.old_name or '')} → {_md_code(model.name)}"
+            title = f"{_md_code(model.old_name or '')} → {_md_code(model.label)}"
         out += ["", f"### {title} ({model.status})", ""]
         path = model.new_path or model.old_path or ""
         facts = [f"pointer {_md_code(path)}"]
@@ -258,5 +266,5 @@ def regressions(
             if metrics and change.key not in metrics:
                 continue
             if tolerance.exceeded_by(change):
-                found.append((model.name, change))
+                found.append((model.label, change))
     return found

@@ -1,23 +1,31 @@
 """One typed facade over Git.
 
-Reads on hot paths (repository discovery, config, ls-files) and staging run the `git` binary
-directly: a single short subprocess is faster than importing a Git library, and behaves
-exactly like Git (includes, worktrees, `core.hooksPath`). Other porcelain that changes state
-(tags, commits) goes through gitpython, imported lazily. Revision reads (pointer blobs at
-tags) use dulwich.
+Reads on hot paths (repository discovery, config, ls-files), staging and the porcelain that
+changes state (tags, commits) run the `git` binary directly, in the environment `no_git_env()`
+leaves: a single short subprocess is faster than importing a Git library, behaves exactly like
+Git (includes, worktrees, `core.hooksPath`, the user's hooks), and its failures carry Git's own
+words. Revision reads (pointer blobs at tags) use dulwich (`gitread.py`).
 """
 
 from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
-from typing import Any
 
 from gitmodel.errors import GitError
+
+IDENTITY_HINT = (
+    'tell Git who you are: git config --global user.name "Your Name" && '
+    "git config --global user.email you@example.com"
+)
+
+
+def is_null_oid(oid: str) -> bool:
+    """Git's all-zero id ("no commit"): 40 zeros in SHA-1 repositories, 64 in SHA-256 ones."""
+    return bool(oid) and oid.strip("0") == ""
 
 
 def no_git_env() -> dict[str, str]:
@@ -61,30 +69,41 @@ def run_git(
     check: bool = True,
     input: bytes | None = None,
     keep_index: bool = False,
+    env: Mapping[str, str] | None = None,
 ) -> subprocess.CompletedProcess[bytes]:
     """Run git. `keep_index` keeps GIT_INDEX_FILE: a pre-commit hook of `git commit -a` or
-    `git commit PATH` must inspect the temporary index Git is about to commit."""
-    env = no_git_env()
+    `git commit PATH` must inspect the temporary index Git is about to commit. `env` adds
+    variables (e.g. GIT_COMMITTER_DATE) to the scrubbed environment."""
+    full_env = no_git_env()
     if keep_index and "GIT_INDEX_FILE" in os.environ:
-        env["GIT_INDEX_FILE"] = os.path.abspath(os.environ["GIT_INDEX_FILE"])
+        full_env["GIT_INDEX_FILE"] = os.path.abspath(os.environ["GIT_INDEX_FILE"])
+    full_env.update(env or {})
     try:
         proc = subprocess.run(
             ["git", *args],
             cwd=cwd,
             input=input,
             capture_output=True,
-            env=env,
+            env=full_env,
             check=False,
         )
     except FileNotFoundError:
         raise GitError("git is not installed or not on PATH", "install Git 2.30 or newer") from None
     if check and proc.returncode != 0:
-        detail = proc.stderr.decode(errors="replace").strip().splitlines()
-        raise GitError(
-            f"git {args[0]} failed: {detail[-1] if detail else 'exit ' + str(proc.returncode)}",
-            "check the repository state with `git status`",
-        )
+        raise git_failure(args[0], proc)
     return proc
+
+
+def git_failure(command: str, proc: subprocess.CompletedProcess[bytes]) -> GitError:
+    """`git COMMAND failed: <Git's last line>`, with a hint that fits the cause."""
+    stderr = proc.stderr.decode(errors="replace")
+    detail = stderr.strip().splitlines()
+    reason = detail[-1].strip() if detail else f"exit {proc.returncode}"
+    if "Please tell me who you are" in stderr or "empty ident name" in stderr:
+        hint = IDENTITY_HINT
+    else:
+        hint = "check the repository state with `git status`"
+    return GitError(f"git {command} failed: {reason}", hint)
 
 
 @dataclass(frozen=True)
@@ -206,6 +225,8 @@ class GitRepo:
             check=False,
         )
         if proc.returncode != 0:
+            if rev == "HEAD" and self.head_commit() is None:
+                raise GitError("no commit yet; commit first", "e.g. git commit -m 'first model'")
             raise GitError(f"unknown revision {rev!r}", "check it with `git log --oneline`")
         return proc.stdout.decode().strip()
 
@@ -236,22 +257,50 @@ class GitRepo:
                 blobs[parts[3]] = path
         return blobs
 
-    def create_tag(self, name: str, commit: str, message: str) -> None:
-        """An annotated tag (GTO reads only annotated ones), through gitpython porcelain."""
-        self._porcelain.tag("-a", name, "-m", message, commit)
+    def create_tag(self, name: str, commit: str, message: str, *, after: int = 0) -> None:
+        """An annotated tag (GTO reads only annotated ones) with a tagger time later than
+        `after` (unix seconds): GTO orders registry events by tagger time alone, so two
+        assignments within one second would otherwise come out in tag-name order."""
+        when, zone = self._committer_date("tag")
+        run_git(
+            ["tag", "-a", "-m", message, name, commit],
+            self.root,
+            env={"GIT_COMMITTER_DATE": f"@{max(when, after + 1)} {zone}"},
+        )
+
+    def _committer_date(self, command: str) -> tuple[int, str]:
+        """The committer time Git would record now (GIT_COMMITTER_DATE included), and its
+        zone. Fails, as the command itself would, when no identity is configured."""
+        proc = run_git(["var", "GIT_COMMITTER_IDENT"], self.root, check=False)
+        if proc.returncode != 0:
+            raise git_failure(command, proc)
+        when, zone = proc.stdout.decode(errors="replace").split()[-2:]
+        return int(when), zone
 
     def commit_paths(self, message: str, relpaths: Sequence[str]) -> str:
-        """Commit only `relpaths` (other staged changes stay staged); returns the new commit."""
-        self._porcelain.commit("-q", "-m", message, "--", *relpaths)
+        """Commit only `relpaths` (other staged changes stay staged), running the user's
+        commit hooks as `git commit` does; returns the new commit."""
+        run_git(["commit", "-q", "-m", message, "--", *relpaths], self.root)
         head = self.head_commit()
-        assert head is not None
+        if head is None:
+            raise GitError("git commit made no commit", "check the repository with `git status`")
         return head
 
-    @cached_property
-    def _porcelain(self) -> Any:
-        import git  # gitpython: heavy import, so only when something is staged
+    def index_entry(self, relpath: str) -> str | None:
+        """`relpath`'s index entry as `git ls-files -s` prints it (None if not in the index):
+        what `restore_index_entry` puts back."""
+        out = run_git(["ls-files", "-s", "-z", "--", relpath], self.root).stdout.decode(
+            "utf-8", "surrogateescape"
+        )
+        entries = [e for e in out.split("\0") if e]
+        return entries[0] if len(entries) == 1 else None
 
-        return git.Git(str(self.root))
+    def restore_index_entry(self, relpath: str, entry: str | None) -> None:
+        if entry is None:
+            run_git(["update-index", "--force-remove", "--", relpath], self.root)
+        else:
+            data = (entry + "\0").encode("utf-8", "surrogateescape")
+            run_git(["update-index", "-z", "--index-info"], self.root, input=data)
 
     def relpath(self, path: Path) -> str:
         """`path` relative to the work-tree root, POSIX; refuses paths outside the repository."""

@@ -9,12 +9,22 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, cast
 
+from gitmodel.errors import GitError
 from gitmodel.pointer import POINTER_SUFFIX
 
-# Git's empty tree: often not in the object store (Git knows it without storing it).
-EMPTY_TREE = b"4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+if TYPE_CHECKING:
+    from dulwich.objects import Commit
+    from dulwich.refs import Ref
+    from dulwich.repo import Repo
+
+# Git's empty tree, in SHA-1 and SHA-256 repositories: often not in the object store (Git
+# knows it without storing it).
+EMPTY_TREES = (
+    b"4b825dc642cb6eb9a060e54bf8d69288fbee4904",
+    b"6ef19b41225c5369f1c104d45d8d85efa9b057b53b14b4b9b939dd74decc5321",
+)
 
 
 @dataclass(frozen=True)
@@ -42,17 +52,43 @@ class HistoryReader:
         self.root = root
 
     @cached_property
-    def _repo(self) -> Any:
-        from dulwich.repo import Repo
+    def _repo(self) -> Repo:
+        from dulwich.errors import NotGitRepository
+        from dulwich.repo import Repo, UnsupportedExtension
 
-        return Repo(str(self.root))
+        try:
+            return Repo(str(self.root))
+        except UnsupportedExtension as exc:  # objectformat=sha256 before dulwich 0.25
+            raise GitError(
+                f"cannot read the Git history of {self.root}: unsupported extension {exc}",
+                "upgrade dulwich: pip install -U 'dulwich>=0.25'",
+            ) from None
+        except (NotGitRepository, OSError) as exc:
+            raise GitError(
+                f"cannot read the Git history of {self.root}: {exc}",
+                "check the repository with `git status`",
+            ) from None
+
+    def _commit(self, sha: str) -> Commit:
+        from dulwich.objects import Commit
+
+        try:
+            obj = self._repo[sha.encode()]
+        except KeyError:
+            raise GitError(
+                f"commit {sha} is not in this repository",
+                "fetch it (`git fetch`), or check the id with `git log --oneline`",
+            ) from None
+        if not isinstance(obj, Commit):
+            raise GitError(f"{sha} is not a commit", "check it with `git cat-file -t`")
+        return obj
 
     def tags(self) -> list[TagInfo]:
         from dulwich.objects import Commit, Tag
 
         repo = self._repo
         found = []
-        for ref, sha in repo.refs.as_dict(b"refs/tags").items():
+        for ref, sha in repo.refs.as_dict(cast("Ref", b"refs/tags")).items():
             obj = repo[sha]
             annotated = isinstance(obj, Tag)
             tag_obj = obj
@@ -78,20 +114,23 @@ class HistoryReader:
         return found
 
     def commit(self, sha: str) -> CommitInfo:
-        obj = self._repo[sha.encode()]
+        obj = self._commit(sha)
         summary = obj.message.decode("utf-8", "replace").split("\n", 1)[0]
         return CommitInfo(sha, int(obj.commit_time), _person(obj.author), summary)
 
     def read_file(self, commit: str, relpath: str) -> bytes | None:
         """The bytes of `relpath` at `commit`, or None if it is not there."""
-        from dulwich.objects import Blob
+        from dulwich.objects import Blob, Tree
 
         repo = self._repo
-        tree = repo[commit.encode()].tree
-        if tree == EMPTY_TREE:
+        tree = self._commit(commit).tree
+        if tree in EMPTY_TREES:
             return None
         try:
-            _, sha = repo[tree].lookup_path(repo.__getitem__, relpath.encode())
+            root = repo[tree]
+            if not isinstance(root, Tree):
+                return None
+            _, sha = root.lookup_path(repo.__getitem__, relpath.encode())
         except KeyError:
             return None
         blob = repo[sha]
@@ -109,8 +148,8 @@ class HistoryReader:
     def pointer_paths(self, commit: str) -> Iterator[str]:
         """Every `*.gitmodel` path in the commit's tree."""
         repo = self._repo
-        tree = repo[commit.encode()].tree
-        if tree == EMPTY_TREE:
+        tree = self._commit(commit).tree
+        if tree in EMPTY_TREES:
             return
         for entry in repo.object_store.iter_tree_contents(tree):
             if entry.path.endswith(POINTER_SUFFIX.encode()):

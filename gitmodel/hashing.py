@@ -35,6 +35,10 @@ class ReadableInto(Protocol):
     def readinto(self, buffer: bytearray, /) -> int | None: ...
 
 
+DIGEST_PREFIX = "sha256:"
+DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}\Z")
+
+
 def is_oid(value: str) -> bool:
     return OID_RE.match(value) is not None  # match anchors the start, \Z the very end
 
@@ -51,6 +55,33 @@ def all_oids(values: list[str]) -> bool:
     column = "\n".join(values)
     # The length rules out a value holding a newline (two oids in one string, or one + "\n").
     return len(column) == 40 * len(values) - 1 and _OID_COLUMN_RE.match(column) is not None
+
+
+def is_digest(value: object) -> bool:
+    """A cryptographic digest recorded beside an oid: `sha256:` and 64 lowercase hex."""
+    return isinstance(value, str) and DIGEST_RE.match(value) is not None
+
+
+class DigestSink:
+    """A chunk sink for `hash_stream` that computes the SHA-256 digest in the same pass."""
+
+    def __init__(self) -> None:
+        import hashlib  # lazily: OpenSSL's loading costs start-up time; most runs hash no SHA
+
+        self._hash = hashlib.sha256()
+
+    def __call__(self, chunk: memoryview) -> None:
+        self._hash.update(chunk)
+
+    @property
+    def digest(self) -> str:
+        return DIGEST_PREFIX + self._hash.hexdigest()
+
+
+def digest_of_data(data: bytes | memoryview) -> str:
+    import hashlib
+
+    return DIGEST_PREFIX + hashlib.sha256(data).hexdigest()
 
 
 def oid_hex(oid: str) -> str:

@@ -6,17 +6,25 @@ import os
 import stat
 from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import NamedTuple
 
 from gitmodel.artifacts import FileHasher, WorkFile, folder_fingerprint, walk_folder
 from gitmodel.cache.links import materialise
 from gitmodel.cache.statcache import FolderState
+from gitmodel.externaldata import (
+    external_scan,
+    missing_in_folder_warning,
+    summary_of,
+    untracked_data_warning,
+)
 from gitmodel.formats import FormatError, FormatScan, scan_fd
-from gitmodel.hashing import ByteRange
+from gitmodel.hashing import ByteRange, digest_of_data
+from gitmodel.lfsstubs import is_lfs_stub, refuse_lfs_stubs
 from gitmodel.manifests import (
     FileEntry,
+    TensorSummary,
     encode_dir_manifest,
     encode_tensor_manifest,
     tensor_summary,
@@ -35,6 +43,26 @@ class StoredArtifact:
     format: FormatInfo | None
     hashed_bytes: int  # how much was actually read; 0 when the stat cache knew everything
     warnings: tuple[str, ...] = ()
+    digest: str | None = None  # SHA-256 of the content (file bytes or folder manifest), if asked
+
+
+class Digests:
+    """SHA-256 digests of objects, each read from the cache (a second pass over the object,
+    whose xxh128 is checked on the way), once per command.
+
+    Never copied from an earlier pointer or manifest: one that came from someone else may
+    record the digest of other bytes with the same xxh128, and re-adding would vouch for them.
+    """
+
+    def __init__(self, ws: Workspace) -> None:
+        self._ws = ws
+        self._known: dict[str, str] = {}
+
+    def of(self, oid: str) -> str:
+        digest = self._known.get(oid)
+        if digest is None:
+            digest = self._known[oid] = self._ws.store.digest_of(oid)
+        return digest
 
 
 class StoredFile(NamedTuple):  # a tuple: one per file of a folder
@@ -115,20 +143,45 @@ def store_file(
 
 
 def store_artifact(
-    ws: Workspace, path: Path, previous_oid: str | None, previous_format: FormatInfo | None
+    ws: Workspace,
+    path: Path,
+    previous_oid: str | None,
+    previous_format: FormatInfo | None,
+    digests: Digests | None = None,
+    *,
+    allow_lfs_stubs: bool = False,
 ) -> StoredArtifact:
+    """Store a file or folder; with `digests`, also record the SHA-256 of its content. Git LFS
+    pointer stubs in it are refused unless allowed."""
     warnings: list[str] = []
     if path.is_dir() and not path.is_symlink():
-        return _store_folder(ws, path, previous_oid, warnings)
+        return _store_folder(ws, path, previous_oid, warnings, digests, allow_lfs_stubs)
+    stored = _store_one_file(ws, path, previous_oid, previous_format, warnings, allow_lfs_stubs)
+    return replace(stored, digest=digests.of(stored.oid)) if digests else stored
+
+
+def _store_one_file(
+    ws: Workspace,
+    path: Path,
+    previous_oid: str | None,
+    previous_format: FormatInfo | None,
+    warnings: list[str],
+    allow_lfs_stubs: bool,
+) -> StoredArtifact:
     known: dict[str, str | None] = {}
     if previous_oid is not None:
         manifest = previous_format.facts.get("manifest") if previous_format else None
         if manifest is None or (isinstance(manifest, str) and ws.store.has(manifest)):
             known[previous_oid] = manifest if isinstance(manifest, str) else None
     size = os.lstat(path).st_size
+    if not allow_lfs_stubs and is_lfs_stub(os.fspath(path), size):
+        refuse_lfs_stubs(ws.repo.relpath(path), [""])
     progress = Progress(f"Adding {path.name}", size)
     stored = store_file(ws, path, known, progress, warnings)
     progress.close()
+    if external := external_scan(path, stored.scan):
+        warning = untracked_data_warning(ws.repo.relpath(path), path, external)
+        warnings += [warning] if warning else []
     if not stored.hashed:
         return StoredArtifact(stored.oid, stored.size, "file", previous_format, 0, tuple(warnings))
     fmt = None
@@ -141,12 +194,26 @@ def store_artifact(
 
 
 def _store_folder(
-    ws: Workspace, folder: Path, previous_oid: str | None, warnings: list[str]
+    ws: Workspace,
+    folder: Path,
+    previous_oid: str | None,
+    warnings: list[str],
+    digests: Digests | None,
+    allow_stubs: bool,
 ) -> StoredArtifact:
     generation = ws.store.generation()
     known = _known_tensor_manifests(ws, previous_oid)
     nested_git: list[str] = []
     files = walk_folder(folder, nested_git)
+    if not allow_stubs:
+        refuse_lfs_stubs(
+            ws.repo.relpath(folder),
+            (
+                f.relpath
+                for f in files
+                if stat.S_ISREG(f.st.st_mode) and is_lfs_stub(f.location, f.st.st_size)
+            ),
+        )
     if nested_git:
         shown = ", ".join(f"{folder.name}/{rel}" for rel in nested_git[:3])
         more = f" and {len(nested_git) - 3} more" if len(nested_git) > 3 else ""
@@ -159,6 +226,7 @@ def _store_folder(
     stored_as: list[WorkFile] = []  # each file with the stat its oid was found for
     all_present = True
     hashed = 0
+    external_models: list[tuple[str, FormatScan]] = []  # ONNX files with external data
     hasher = FileHasher(ws, folder)
     with _object_batch(ws):
         for work in files:
@@ -176,15 +244,26 @@ def _store_folder(
                 FileEntry(work.relpath, stored.oid, stored.size, work.executable, stored.tensors)
             )
             stored_as.append(work if stored.st is work.st else work._replace(st=stored.st))
+            if stored.tensors is None and (scan := external_scan(work.location, stored.scan)):
+                external_models.append((work.relpath, scan))
     hasher.save()
     progress.close()
-    oid = ws.store.put_bytes(encode_dir_manifest(entries))
+    if digests is not None:  # after the batch: its objects are published only at its end
+        entries = [replace(e, digest=digests.of(e.oid)) for e in entries]
+    manifest = encode_dir_manifest(entries)
+    oid = ws.store.put_bytes(manifest)
     if all_present:  # the next status trusts these stats and skips comparing the files
         state = FolderState(folder_fingerprint(stored_as), oid, str(ws.store.root), generation)
         ws.stat_cache.record_folder(folder, state)
     size = sum(e.size for e in entries)
-    fmt = FormatInfo("dir", folder_facts(ws, entries))
-    return StoredArtifact(oid, size, "dir", fmt, hashed, tuple(warnings))
+    relpaths = {e.path for e in entries}
+    for relpath, scan in external_models:
+        warning = missing_in_folder_warning(ws.repo.relpath(folder), relpath, scan, relpaths)
+        warnings += [warning] if warning else []
+    extra = [summary_of(scan) for _, scan in external_models]
+    fmt = FormatInfo("dir", folder_facts(ws, entries, extra))
+    digest = digest_of_data(manifest) if digests is not None else None
+    return StoredArtifact(oid, size, "dir", fmt, hashed, tuple(warnings), digest)
 
 
 def _object_batch(ws: Workspace) -> AbstractContextManager[None]:
@@ -196,12 +275,16 @@ def _object_batch(ws: Workspace) -> AbstractContextManager[None]:
     return nullcontext() if ws.link_modes[0] == "symlink" else ws.store.batch()
 
 
-def folder_facts(ws: Workspace, entries: list[FileEntry]) -> dict[str, FactValue]:
-    """File count, plus parameters, tensors and dtypes summed over the folder's tensor files."""
+def folder_facts(
+    ws: Workspace, entries: list[FileEntry], extra: Sequence[TensorSummary] = ()
+) -> dict[str, FactValue]:
+    """File count, plus parameters, tensors and dtypes summed over the folder's tensor files
+    (and `extra`: models whose tensors have no manifest, such as ONNX with external data)."""
     facts: dict[str, FactValue] = {"files": len(entries)}
     summaries = [
         tensor_summary(ws.store.read_bytes(e.tensors), e.tensors) for e in entries if e.tensors
     ]
+    summaries += extra
     if summaries:
         facts["parameters"] = sum(s.parameters for s in summaries)
         facts["tensors"] = sum(s.tensors for s in summaries)

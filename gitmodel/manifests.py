@@ -14,7 +14,7 @@ from json.encoder import encode_basestring
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from gitmodel.errors import CorruptObjectError, PointerError
-from gitmodel.hashing import all_oids, is_oid
+from gitmodel.hashing import all_oids, is_digest, is_oid
 from gitmodel.pointer import check_relative_path, git_folder_error, has_git_segment
 
 if TYPE_CHECKING:  # imported when used: checkout and add need neither
@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # imported when used: checkout and add need neither
     from gitmodel.tensordiff import TensorRecord
 
 MANIFEST_VERSION = 1
+DIGEST_MANIFEST_VERSION = 2  # a folder manifest whose every file has a `digest`
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class FileEntry:
     size: int
     executable: bool = False
     tensors: str | None = None  # oid of the file's tensor manifest, if it has one
+    digest: str | None = None  # "sha256:<64 hex>"; all of a manifest's files have one or none
 
 
 def _canonical(doc: object) -> bytes:
@@ -42,12 +44,19 @@ def encode_dir_manifest(entries: Iterable[FileEntry]) -> bytes:
     `_canonical` of the document (keys sorted, no spaces), without building a dict per file
     and walking them with the generic encoder (a folder may hold many thousands of files)."""
     quote = encode_basestring  # JSON string literal, non-ASCII kept as is (ensure_ascii=False)
+    ordered = sorted(entries, key=lambda e: e.path)
+    with_digests = bool(ordered) and ordered[0].digest is not None
+    if any((e.digest is not None) != with_digests for e in ordered):
+        raise ValueError("a folder manifest needs a digest for every file or for none")
     parts = []
-    for e in sorted(entries, key=lambda e: e.path):
+    for e in ordered:
         mode = '"755"' if e.executable else '"644"'
         item = f'{{"mode":{mode},"oid":{quote(e.oid)},"path":{quote(e.path)},"size":{e.size}'
+        if with_digests:
+            item = f'{{"digest":{quote(e.digest or "")},' + item[1:]
         parts.append(item + (f',"tensors":{quote(e.tensors)}}}' if e.tensors else "}"))
-    return f'{{"files":[{",".join(parts)}],"kind":"dir","version":{MANIFEST_VERSION}}}'.encode()
+    version = DIGEST_MANIFEST_VERSION if with_digests else MANIFEST_VERSION
+    return f'{{"files":[{",".join(parts)}],"kind":"dir","version":{version}}}'.encode()
 
 
 class DirColumns(NamedTuple):
@@ -63,6 +72,7 @@ class DirColumns(NamedTuple):
     executable: list[bool]
     tensors: list[str | None]
     folders: frozenset[str]  # every folder that holds a file, at any depth ("" excluded)
+    digests: list[str | None]  # all None in a version-1 manifest
 
 
 _DRIVE_IN_COLUMN_RE = re.compile(r"(?:^|\0)[A-Za-z]:")
@@ -75,14 +85,16 @@ def decode_dir_columns(data: bytes, oid: str) -> DirColumns:
     Refused: a wrong version or kind; a path that is not a string, is empty, absolute, has an
     empty, "." or ".." segment, a backslash or NUL; the same path twice; a path that is also
     a folder of another path; a size that is not a non-negative integer; a mode other than
-    644 or 755; a file or tensor-manifest oid that is not exactly `xxh128:<32 hex>`. A path
+    644 or 755; a file or tensor-manifest oid that is not exactly `xxh128:<32 hex>`; in a
+    version-2 manifest, a file without a `digest` of exactly `sha256:<64 hex>`. A path
     with a segment that names a Git folder (`sub/.git/config`) is refused with PointerError:
     the object is intact, what it asks for is unsafe.
     """
     try:
         doc = json.loads(data)
-        if doc.get("version") != MANIFEST_VERSION or doc.get("kind") != "dir":
-            raise ValueError("not a version-1 folder manifest")
+        version = doc.get("version")
+        if version not in (MANIFEST_VERSION, DIGEST_MANIFEST_VERSION) or doc.get("kind") != "dir":
+            raise ValueError("not a version-1 or version-2 folder manifest")
         files = doc["files"]
         if type(files) is not list:
             raise ValueError("files is not a list")
@@ -91,6 +103,11 @@ def decode_dir_columns(data: bytes, oid: str) -> DirColumns:
         sizes = [f["size"] for f in files]
         modes = [f.get("mode", "644") for f in files]
         tensors = [f.get("tensors") for f in files]
+        digests: list[str | None] = [None] * len(files)
+        if version == DIGEST_MANIFEST_VERSION:
+            digests = [f["digest"] for f in files]
+            if not all(map(is_digest, digests)):
+                raise ValueError(f"bad file digest {_first(digests, is_digest)!r}")
         folders = _check_paths(paths)
         if has_git_segment("\0".join(paths)):
             bad = next(p for p in paths if has_git_segment(p))
@@ -106,7 +123,7 @@ def decode_dir_columns(data: bytes, oid: str) -> DirColumns:
         if not set(map(type, modes)) <= {str} or not set(modes) <= _MODES.keys():
             raise ValueError(f"a mode is not 644 or 755: {_first(modes, _MODES.__contains__)!r}")
         executable = [_MODES[m] for m in modes]
-        return DirColumns(paths, oids, sizes, executable, tensors, folders)
+        return DirColumns(paths, oids, sizes, executable, tensors, folders, digests)
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise CorruptObjectError(
             f"folder manifest {oid} is not valid: {exc}",
@@ -174,7 +191,7 @@ def decode_dir_manifest(data: bytes, oid: str) -> list[FileEntry]:
     c = decode_dir_columns(data, oid)
     return [
         FileEntry(*entry)
-        for entry in zip(c.paths, c.oids, c.sizes, c.executable, c.tensors, strict=True)
+        for entry in zip(c.paths, c.oids, c.sizes, c.executable, c.tensors, c.digests, strict=True)
     ]
 
 

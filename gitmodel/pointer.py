@@ -12,11 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from gitmodel.errors import PointerError
-from gitmodel.hashing import is_oid
+from gitmodel.hashing import is_digest, is_oid
 from gitmodel.tomlfmt import Scalar, format_array, format_key, format_scalar, format_string
 
 POINTER_SUFFIX = ".gitmodel"
-POINTER_VERSION = 1
+POINTER_VERSION = 1  # what a pointer without a digest is written as
+DIGEST_POINTER_VERSION = 2  # a pointer that records a digest
+POINTER_VERSIONS = (POINTER_VERSION, DIGEST_POINTER_VERSION)
 MAX_POINTER_SIZE = 64 * 1024
 KINDS = ("file", "dir")
 # The GTO artifact-name convention, so that names work inside Git tags GTO can read.
@@ -25,6 +27,7 @@ GIT_OID_RE = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})\Z")  # \Z: `$` allows a
 _DRIVE_RE = re.compile(r"^[A-Za-z]:")
 DATA_OID_RE = re.compile(r"^(?:xxh128:[0-9a-f]{32}|git:(?:[0-9a-f]{40}|[0-9a-f]{64}))\Z")
 TOP_LEVEL_KEYS = ("version", "name", "path", "oid", "size", "kind")
+DIGEST_KEY = "digest"  # required in version 2, refused in version 1
 TABLE_KEYS = ("format", "metrics", "params", "lineage")
 # Code points HFS+ ignores in file names (Git's utf8.c, next_hfs_char): on a Mac,
 # ".g\u200cit" opens ".git".
@@ -79,6 +82,7 @@ class Pointer:
     metrics: dict[str, Scalar] = field(default_factory=dict)
     params: dict[str, Scalar] = field(default_factory=dict)
     lineage: Lineage | None = None
+    digest: str | None = None  # "sha256:<64 hex>" of the content; makes it a version-2 pointer
 
 
 def pointer_path_for(artifact: Path) -> Path:
@@ -93,13 +97,14 @@ def format_pointer(pointer: Pointer) -> bytes:
     """The canonical bytes of a pointer: fixed key order, sorted maps, LF line ends."""
     validate_pointer(pointer)
     lines = [
-        f"version = {POINTER_VERSION}",
+        f"version = {POINTER_VERSION if pointer.digest is None else DIGEST_POINTER_VERSION}",
         f"name = {format_string(pointer.name)}",
         f"path = {format_string(pointer.path)}",
         f"oid = {format_string(pointer.oid)}",
-        f"size = {pointer.size}",
-        f"kind = {format_string(pointer.kind)}",
     ]
+    if pointer.digest is not None:
+        lines.append(f"digest = {format_string(pointer.digest)}")
+    lines += [f"size = {pointer.size}", f"kind = {format_string(pointer.kind)}"]
     if pointer.format is not None:
         lines += ["", "[format]", f"name = {format_string(pointer.format.name)}"]
         for key in sorted(pointer.format.facts):
@@ -169,16 +174,19 @@ def _pointer_from_doc(doc: dict[str, Any], source: str) -> Pointer:
         raise _fail(source, "missing required key 'version'")
     if type(version) is not int:
         raise _fail(source, f"'version' must be an integer, got {version!r}")
-    if version != POINTER_VERSION:
+    if version not in POINTER_VERSIONS:
         raise PointerError(
             f"{source}: pointer version {version} is not supported (this git-model reads "
-            f"version {POINTER_VERSION})",
+            f"versions {POINTER_VERSION} and {DIGEST_POINTER_VERSION})",
             "upgrade git-model if the pointer was written by a newer release",
         )
-    unknown = sorted(set(doc) - set(TOP_LEVEL_KEYS) - set(TABLE_KEYS))
+    with_digest = version == DIGEST_POINTER_VERSION
+    if not with_digest and DIGEST_KEY in doc:
+        raise _fail(source, f"'digest' needs 'version = {DIGEST_POINTER_VERSION}'")
+    unknown = sorted(set(doc) - set(TOP_LEVEL_KEYS) - set(TABLE_KEYS) - {DIGEST_KEY})
     if unknown:
         raise _fail(source, f"unknown key {unknown[0]!r}")
-    for key in TOP_LEVEL_KEYS:
+    for key in TOP_LEVEL_KEYS + ((DIGEST_KEY,) if with_digest else ()):
         if key not in doc:
             raise _fail(source, f"missing required key {key!r}")
     size = doc["size"]
@@ -192,6 +200,7 @@ def _pointer_from_doc(doc: dict[str, Any], source: str) -> Pointer:
         metrics=_scalars(doc.get("metrics", {}), "metrics", source),
         params=_scalars(doc.get("params", {}), "params", source),
         lineage=_lineage_from_doc(doc.get("lineage"), source),
+        digest=_string(doc, DIGEST_KEY, source) if with_digest else None,
     )
     validate_pointer(pointer, source)
     return pointer
@@ -285,6 +294,10 @@ def validate_pointer(pointer: Pointer, source: str = "pointer") -> None:
     check_relative_path(pointer.path, source)
     if not is_oid(pointer.oid):
         raise _fail(source, f"oid {pointer.oid!r} is not 'xxh128:' followed by 32 lowercase hex")
+    if pointer.digest is not None and not is_digest(pointer.digest):
+        raise _fail(
+            source, f"digest {pointer.digest!r} is not 'sha256:' followed by 64 lowercase hex"
+        )
     if type(pointer.size) is not int or pointer.size < 0:
         raise _fail(source, "'size' must be a non-negative integer")
     if pointer.kind not in KINDS:

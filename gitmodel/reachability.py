@@ -1,26 +1,174 @@
-"""Which objects a pointer needs: its artifact, and for folders and tensor files their manifests."""
+"""Which objects Git needs: every pointer that any ref, stash, worktree, index or work tree
+holds (in this repository and every one registered with a shared cache), and every object
+those pointers name (the artifact, its tensor manifest, a folder's files).
+
+`gc` keeps exactly this set; `fsck --remote` reports what of it a remote lacks.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
 
+from gitmodel.errors import GitModelError, UsageError
+from gitmodel.git import GitRepo, is_null_oid, run_git
 from gitmodel.manifests import decode_dir_manifest
-from gitmodel.pointer import Pointer
-from gitmodel.workspace import Workspace
+from gitmodel.pointer import POINTER_SUFFIX, Pointer, parse_pointer
+from gitmodel.workspace import Workspace, registered_repos
+
+ALL_REFS, KEEP_TAGS = "all-refs", "keep-tags"
+
+# The bytes of a folder manifest by oid, or None where they cannot be had.
+ManifestReader = Callable[[str], bytes | None]
+
+
+@dataclass
+class Needed:
+    oids: set[str] = field(default_factory=set)
+    # oid -> each size recorded for it (by a file pointer or a folder manifest entry) -> who
+    # records it: what the object's bytes must measure (sizecheck.check_claimed_size).
+    sizes: dict[str, dict[int, str]] = field(default_factory=dict)
+    # Folder pointers whose manifest could not be read: their files cannot be listed.
+    unknown: list[Pointer] = field(default_factory=list)
+    repos: list[Path] = field(default_factory=list)  # repositories whose refs were read
 
 
 def objects_of(ws: Workspace, pointers: Iterable[Pointer]) -> set[str]:
     """Every oid the pointers name. A folder's files are listed only if its manifest is in
     the local cache (otherwise the manifest oid alone stands for them)."""
-    needed: set[str] = set()
+    return needed_objects(pointers, local_manifests(ws)).oids
+
+
+def local_manifests(ws: Workspace) -> ManifestReader:
+    return lambda oid: ws.store.read_bytes(oid) if ws.store.has(oid) else None
+
+
+def needed_by_git(ws: Workspace, scope: str, manifests: ManifestReader | None = None) -> Needed:
+    """What the pointers of this repository and of every registered one need; call it with
+    the cache lock held."""
+    repos = [ws.repo.root, *[r for r in registered_repos(ws) if r != ws.repo.root]]
+    pointers: list[Pointer] = []
+    for root in repos:
+        pointers += needed_pointers(GitRepo.discover(root), scope)
+    needed = needed_objects(pointers, manifests or local_manifests(ws))
+    needed.repos = repos
+    return needed
+
+
+def needed_objects(pointers: Iterable[Pointer], manifests: ManifestReader) -> Needed:
+    needed = Needed()
+    sizes = needed.sizes
     for pointer in pointers:
-        needed.add(pointer.oid)
+        needed.oids.add(pointer.oid)
         manifest = pointer.format.facts.get("manifest") if pointer.format else None
         if isinstance(manifest, str):
-            needed.add(manifest)
-        if pointer.kind == "dir" and ws.store.has(pointer.oid):
-            for entry in decode_dir_manifest(ws.store.read_bytes(pointer.oid), pointer.oid):
-                needed.add(entry.oid)
-                if entry.tensors:
-                    needed.add(entry.tensors)
+            needed.oids.add(manifest)
+        if pointer.kind != "dir":
+            sizes.setdefault(pointer.oid, {}).setdefault(pointer.size, _pointer_label(pointer))
+            continue
+        data = manifests(pointer.oid)
+        if data is None:
+            needed.unknown.append(pointer)
+            continue
+        for entry in decode_dir_manifest(data, pointer.oid):
+            needed.oids.add(entry.oid)
+            if entry.tensors:
+                needed.oids.add(entry.tensors)
+            claims = sizes.setdefault(entry.oid, {})
+            if entry.size not in claims:
+                claims[entry.size] = (
+                    f"{_pointer_label(pointer)}: folder manifest {pointer.oid} entry {entry.path!r}"
+                )
     return needed
+
+
+def _pointer_label(pointer: Pointer) -> str:
+    return f"pointer {pointer.path}{POINTER_SUFFIX} (model {pointer.name!r})"
+
+
+def needed_pointers(repo: GitRepo, scope: str) -> list[Pointer]:
+    blobs: set[str] = set()
+    stashes = run_git(["stash", "list", "--format=%H"], repo.root, check=False).stdout.split()
+    heads = [h.decode() for h in stashes] + _worktree_heads(repo)
+    if scope == ALL_REFS:
+        blobs |= _pointer_blobs_in_history(repo, ["--all", *heads])
+    elif scope == KEEP_TAGS:
+        head = ["HEAD"] if repo.head_commit() is not None else []  # none in a new repository
+        tips = run_git(["rev-list", "--no-walk", "--tags", *head, *heads], repo.root).stdout
+        for tip in tips.decode().split():
+            blobs |= _pointer_blobs_in_tree(repo, tip)
+        blobs |= _pointer_blobs_in_history(repo, ["--branches", "--not", "--remotes"])
+    else:
+        raise UsageError(f"unknown gc scope {scope!r}", "use --all-refs or --keep-tags")
+    pointers = [_parse_blob(repo, blob) for blob in sorted(blobs)]
+    pointers += _index_and_work_tree_pointers(repo)
+    return [p for p in pointers if p is not None]
+
+
+def _pointer_blobs_in_history(repo: GitRepo, revs: list[str]) -> set[str]:
+    return set(repo.pointer_blobs_added(revs, POINTER_SUFFIX))
+
+
+def _pointer_blobs_in_tree(repo: GitRepo, commit: str) -> set[str]:
+    out = run_git(["ls-tree", "-r", "-z", commit], repo.root).stdout.decode(
+        "utf-8", "surrogateescape"
+    )
+    blobs = set()
+    for record in filter(None, out.split("\0")):
+        meta, path = record.split("\t", 1)
+        if path.endswith(POINTER_SUFFIX):
+            blobs.add(meta.split()[2])
+    return blobs
+
+
+def _worktree_heads(repo: GitRepo) -> list[str]:
+    out = run_git(["worktree", "list", "--porcelain"], repo.root).stdout.decode()
+    heads = [line.split()[1] for line in out.splitlines() if line.startswith("HEAD ")]
+    return [h for h in heads if not is_null_oid(h)]  # a worktree without a commit yet
+
+
+def _worktree_roots(repo: GitRepo) -> list[Path]:
+    out = run_git(["worktree", "list", "--porcelain"], repo.root).stdout.decode()
+    return [
+        Path(line[len("worktree ") :]) for line in out.splitlines() if line.startswith("worktree ")
+    ]
+
+
+def _index_and_work_tree_pointers(repo: GitRepo) -> list[Pointer | None]:
+    found: list[Pointer | None] = []
+    for root in _worktree_roots(repo):
+        if not root.is_dir():
+            continue
+        staged = run_git(["ls-files", "-s", "-z", "--", f"*{POINTER_SUFFIX}"], root).stdout
+        for record in filter(None, staged.decode("utf-8", "surrogateescape").split("\0")):
+            found.append(_parse_blob(repo, record.split("\t", 1)[0].split()[1]))
+        listed = run_git(
+            [
+                "ls-files",
+                "-z",
+                "--cached",
+                "--others",
+                "--exclude-standard",
+                "--",
+                f"*{POINTER_SUFFIX}",
+            ],
+            root,
+        ).stdout
+        for rel in filter(None, listed.decode("utf-8", "surrogateescape").split("\0")):
+            path = root / rel
+            if path.is_file():
+                found.append(_parse(path.read_bytes(), str(path)))
+    return found
+
+
+def _parse_blob(repo: GitRepo, blob: str) -> Pointer | None:
+    data = run_git(["cat-file", "blob", blob], repo.root).stdout
+    return _parse(data, f"blob {blob[:12]}")
+
+
+def _parse(data: bytes, source: str) -> Pointer | None:
+    try:
+        return parse_pointer(data, source)
+    except GitModelError:
+        return None  # a malformed pointer names nothing we can keep for it

@@ -10,7 +10,7 @@ from gitmodel.errors import GitModelError, UsageError
 from gitmodel.gitread import HistoryReader, TagInfo
 from gitmodel.pointer import Pointer, parse_pointer
 from gitmodel.semver import SemVer
-from gitmodel.tagnames import StageTag, VersionTag, parse_tag_name
+from gitmodel.tagnames import DeprecationTag, StageTag, VersionTag, parse_tag_name
 from gitmodel.workspace import Workspace
 
 _POINTER_LINE = re.compile(r"^pointer: (?P<path>\S.*)$", re.MULTILINE)
@@ -48,6 +48,9 @@ class ModelHistory:
     name: str
     versions: list[ModelVersion] = field(default_factory=list)  # ascending by SemVer
     events: list[StageEvent] = field(default_factory=list)  # in the order they happened
+    last_event_at: int = 0  # the latest tagger time of any of its registry tags
+    highest_counter: int = 0  # the highest `#N` of any of its registry tags
+    deprecation: TagInfo | None = None  # the tag that deprecates the model, while it does
 
     @property
     def latest(self) -> ModelVersion | None:
@@ -75,7 +78,7 @@ class ModelHistory:
         return [stage for stage, v in self.stages().items() if v.tag == version.tag]
 
     def next_counter(self) -> int:
-        return max((e.counter or 0 for e in self.events), default=0) + 1
+        return self.highest_counter + 1
 
 
 class Registry:
@@ -102,6 +105,7 @@ class Registry:
                 history.versions.append(self._version(info, tag))
         for history in models.values():
             history.versions.sort(key=lambda v: v.version)
+        _read_deprecations(models, parsed)
         stage_tags = [(i, p) for i, p in parsed if isinstance(p, StageTag)]
         stage_tags.sort(key=lambda pair: (pair[0].created_at, pair[1].counter or 0))
         for info, tag in stage_tags:
@@ -164,6 +168,21 @@ class Registry:
             if pointer is not None and pointer.name == name:
                 return path, pointer
         return None
+
+    def pointer_paths_named(self, commit: str, name: str) -> list[str]:
+        """Every pointer path in `commit` whose model is `name` (more than one: ambiguous)."""
+        return [
+            path
+            for path in self.reader.pointer_paths(commit)
+            if (pointer := self._read(commit, path)) is not None and pointer.name == name
+        ]
+
+    def ambiguous_paths(self, version: ModelVersion) -> list[str]:
+        """The pointers a version may mean when its tag names none and several share its name."""
+        if _POINTER_LINE.search(version.message):
+            return []
+        paths = self.pointer_paths_named(version.commit, version.name)
+        return paths if len(paths) > 1 else []
 
     def head_paths_by_name(self) -> dict[str, list[str]]:
         return self._work_tree_paths
@@ -230,8 +249,41 @@ class Registry:
         return found
 
 
+def _read_deprecations(
+    models: dict[str, ModelHistory],
+    parsed: list[tuple[TagInfo, VersionTag | StageTag | DeprecationTag | None]],
+) -> None:
+    """Event times, counters and deprecation, as GTO reads them: a model is deprecated while
+    its latest registry event is a deprecation; on a tie in tagger time the other event wins."""
+    other_events: dict[str, int] = {}
+    deprecations: dict[str, TagInfo] = {}
+    for info, tag in parsed:
+        if tag is None:
+            continue
+        history = models.setdefault(tag.name, ModelHistory(tag.name))
+        history.last_event_at = max(history.last_event_at, info.created_at)
+        if not isinstance(tag, VersionTag):
+            history.highest_counter = max(history.highest_counter, tag.counter or 0)
+        if isinstance(tag, DeprecationTag):
+            latest = deprecations.get(tag.name)
+            if latest is None or info.created_at >= latest.created_at:
+                deprecations[tag.name] = info
+        else:
+            other_events[tag.name] = max(other_events.get(tag.name, 0), info.created_at)
+    for name, info in deprecations.items():
+        if info.created_at > other_events.get(name, -1):
+            models[name].deprecation = info
+
+
 def is_version_spec(text: str) -> bool:
     return _SPEC_RE.match(text) is not None
+
+
+def ambiguous_name(name: str, paths: list[str], rev: str) -> UsageError:
+    return UsageError(
+        f"model {name!r} has {len(paths)} pointers at {rev}: {', '.join(paths)}",
+        "give each its own name (`git model add ARTIFACT --name NAME`, then commit) first",
+    )
 
 
 def no_versions(name: str) -> UsageError:

@@ -6,6 +6,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gitmodel.conflicts import parse_conflict
 from gitmodel.errors import GitModelError, UsageError
 from gitmodel.pointer import Pointer, parse_pointer
 from gitmodel.registry import Registry, is_version_spec
@@ -20,17 +21,26 @@ REPO_CONFIG = ".gitmodel.toml"
 class Side:
     label: str
     commit: str | None  # None for the work tree and the index
-    pointers: dict[str, tuple[str, Pointer]] = field(default_factory=dict)  # name -> path, ptr
+    pointers: dict[str, Pointer] = field(default_factory=dict)  # pointer path -> pointer
     directions: dict[str, str] = field(default_factory=dict)  # from the repo config file
     warnings: list[str] = field(default_factory=list)
+    conflicts: set[str] = field(default_factory=set)  # pointer paths left in a merge conflict
 
     def add(self, path: str, data: bytes) -> None:
+        conflict = parse_conflict(data)
         try:
-            pointer = parse_pointer(data, path, location=path)
+            # a conflicted pointer stands for our side, the one the branch had before
+            pointer = parse_pointer(conflict.ours if conflict else data, path, location=path)
         except GitModelError as exc:
             self.warnings.append(f"{self.label}: skipped {exc.message}")
             return
-        self.pointers.setdefault(pointer.name, (path, pointer))
+        if conflict is not None:
+            self.conflicts.add(path)
+            self.warnings.append(
+                f"{self.label}: {path} is in a merge conflict (both sides changed "
+                f"{conflict.clash}); {conflict.hint(path)}"
+            )
+        self.pointers[path] = pointer
 
 
 def split_range(text: str) -> tuple[str, str, bool] | None:
@@ -64,7 +74,7 @@ def resolve_side(ws: Workspace, registry: Registry, spec: str) -> Side:
         version = registry.resolve(spec)
         side = Side(spec, version.commit)
         if version.pointer is not None and version.pointer_path is not None:
-            side.pointers[version.name] = (version.pointer_path, version.pointer)
+            side.pointers[version.pointer_path] = version.pointer
         side.directions = _directions(registry.reader.read_file(version.commit, REPO_CONFIG), side)
         return side
     commit = ws.repo.resolve_commit(spec)

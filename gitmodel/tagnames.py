@@ -4,6 +4,8 @@
 - `NAME@vX.Y.Z!`      deregisters it
 - `NAME#STAGE#N`      assigns STAGE to the version at the tagged commit; N increases per model
 - `NAME#STAGE!#N`     unassigns (demotes) it
+- `NAME@deprecated`   deprecates the model (`NAME@deprecated#N` when that tag exists already);
+                      a later registry event revives it
 Tags of other tools that do not fit are ignored, never fatal.
 """
 
@@ -19,6 +21,7 @@ _VERSION_TAG_RE = re.compile(rf"^(?P<name>{_NAME})@(?P<version>v{SEMVER_PATTERN}
 _STAGE_TAG_RE = re.compile(
     rf"^(?P<name>{_NAME})#(?P<stage>{_NAME})(?P<cancel>!?)(?:#(?P<counter>[0-9]+))?$"
 )
+_DEPRECATION_TAG_RE = re.compile(rf"^(?P<name>{_NAME})@deprecated(?:#(?P<counter>[0-9]+))?$")
 STAGE_NAME_RE = re.compile(rf"^{_NAME}$")
 
 
@@ -37,8 +40,18 @@ class StageTag:
     unassign: bool = False
 
 
-def parse_tag_name(tag: str) -> VersionTag | StageTag | None:
+@dataclass(frozen=True)
+class DeprecationTag:
+    name: str
+    counter: int | None
+
+
+def parse_tag_name(tag: str) -> VersionTag | StageTag | DeprecationTag | None:
     """Parse a registry tag name; None for any tag that is not one."""
+    match = _DEPRECATION_TAG_RE.match(tag)
+    if match:
+        counter = int(match["counter"]) if match["counter"] is not None else None
+        return DeprecationTag(match["name"], counter)
     match = _VERSION_TAG_RE.match(tag)
     if match:
         return VersionTag(match["name"], SemVer.parse(match["version"]), bool(match["cancel"]))
@@ -55,3 +68,7 @@ def version_tag_name(name: str, version: SemVer) -> str:
 
 def stage_tag_name(name: str, stage: str, counter: int, unassign: bool = False) -> str:
     return f"{name}#{stage}{'!' if unassign else ''}#{counter}"
+
+
+def deprecation_tag_name(name: str, counter: int | None) -> str:
+    return f"{name}@deprecated" + (f"#{counter}" if counter is not None else "")

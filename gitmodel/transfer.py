@@ -5,18 +5,19 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from functools import partial
 from typing import cast
 
-from gitmodel.cache.objects import ObjectStore
+from gitmodel.cache.objects import ObjectStore, digest_mismatch
 from gitmodel.errors import CorruptObjectError, GitModelError
 from gitmodel.fsutil import remove_quietly
-from gitmodel.hashing import ReadableInto, hash_stream
+from gitmodel.hashing import ChunkSink, DigestSink, ReadableInto, hash_stream
 from gitmodel.progress import Progress
 from gitmodel.remotes.base import Remote
+from gitmodel.sizecheck import check_claimed_size
 
 
 def default_jobs() -> int:
@@ -50,11 +51,22 @@ def upload(store: ObjectStore, remote: Remote, oids: Iterable[str], jobs: int) -
         remote.call(lambda: remote.upload(str(store.path(oid)), oid))
         return oid
 
-    _run(todo, send, jobs, result, sizes, progress)
+    _run(todo, send, jobs, result, sizes, progress, remote.cancel)
     return result
 
 
-def download(store: ObjectStore, remote: Remote, oids: Iterable[str], jobs: int) -> TransferResult:
+def download(
+    store: ObjectStore,
+    remote: Remote,
+    oids: Iterable[str],
+    jobs: int,
+    claimed_sizes: Mapping[str, Mapping[int, str]] | None = None,
+    digests: Mapping[str, str] | None = None,
+) -> TransferResult:
+    """Fetch what the cache lacks. `claimed_sizes`: what pointers and manifests record for an
+    object's size (a mismatch is refused like a wrong hash); an object with an entry in
+    `digests` (oid -> SHA-256) must match that digest too, checked in the same pass as its
+    xxh128."""
     wanted = set(oids)
     todo = sorted(o for o in wanted if not store.has(o))
     result = TransferResult(present=len(wanted) - len(todo))
@@ -68,7 +80,8 @@ def download(store: ObjectStore, remote: Remote, oids: Iterable[str], jobs: int)
     progress = Progress(f"Downloading from {remote.name}", sum(sizes.values()))
 
     def fetch(oid: str) -> str:
-        remote.call(lambda: _fetch_one(store, remote, oid))
+        expected = (digests or {}).get(oid)
+        remote.call(lambda: _fetch_one(store, remote, oid, claimed_sizes or {}, expected))
         return oid
 
     _run(todo, fetch, jobs, result, sizes, progress)
@@ -80,12 +93,21 @@ def _remote_sizes(remote: Remote, oids: list[str]) -> dict[str, int]:
     return {oid: remote.call(partial(remote.size, oid)) for oid in oids}
 
 
-def _fetch_one(store: ObjectStore, remote: Remote, oid: str) -> None:
-    """Stream one object into a temp file while hashing; keep it only if the hash matches."""
+def _fetch_one(
+    store: ObjectStore,
+    remote: Remote,
+    oid: str,
+    claimed_sizes: Mapping[str, Mapping[int, str]],
+    expected: str | None,
+) -> None:
+    """Stream one object into a temp file while hashing; keep it only if the hash (and the
+    SHA-256, when one is `expected`) matches, and its size is what pointers record."""
     temp = store.new_temp()
+    sink = DigestSink() if expected is not None else None
     try:
         with remote.open(oid) as src, temp.open("wb") as dst:
-            digest = hash_stream(cast(ReadableInto, src), sinks=[dst.write])
+            sinks: list[ChunkSink] = [dst.write, sink] if sink is not None else [dst.write]
+            digest = hash_stream(cast(ReadableInto, src), sinks=sinks)
             dst.flush()
             os.fsync(dst.fileno())
         if digest.oid != oid:
@@ -95,6 +117,11 @@ def _fetch_one(store: ObjectStore, remote: Remote, oid: str) -> None:
                 f"delete {remote.key(oid)} from the remote, then `git model push` from a clone "
                 f"that has it; find all corrupt ones: git model fsck --remote {remote.name}",
             )
+        check_claimed_size(oid, digest.size, claimed_sizes)
+        if sink is not None and expected is not None and sink.digest != expected:
+            error = digest_mismatch(oid, f"from remote {remote.label}", expected, sink.digest)
+            error.message += "; the bad bytes were not kept"
+            raise error
         store.publish(temp, oid)
     finally:
         remove_quietly(temp)
@@ -107,9 +134,13 @@ def _run(
     result: TransferResult,
     sizes: dict[str, int],
     progress: Progress,
+    cancel: Callable[[], None] | None = None,
 ) -> None:
+    """On Ctrl-C or an error that ends the transfer, `cancel` asks the transfers in flight
+    to stop and clean up (an upload aborts what it started); queued ones never start."""
     lock = threading.Lock()
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+    pool = ThreadPoolExecutor(max_workers=max(1, jobs))
+    try:
         futures = {pool.submit(action, oid): oid for oid in todo}
         for future in as_completed(futures):
             oid = futures[future]
@@ -126,5 +157,11 @@ def _run(
                 result.transferred.append(oid)
                 result.bytes += sizes.get(oid, 0)
                 progress.advance(sizes.get(oid, 0))
+    except BaseException:
+        if cancel is not None:
+            cancel()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
     progress.close()
     result.transferred.sort()

@@ -27,6 +27,7 @@ class Workspace:
     store: ObjectStore
     stat_cache: StatCache
     link_modes: tuple[str, ...]
+    settings: dict[str, str] = field(default_factory=dict)  # `model.*` config, keys lowercased
     _folder_prefixes: dict[str, str] = field(default_factory=dict, repr=False)
     _work_temps: WorkTemps | None = field(default=None, repr=False)
 
@@ -141,6 +142,7 @@ def open_workspace(start: Path) -> Workspace:
         store=ObjectStore(cache_root(repo, config.get("model.cache"))),
         stat_cache=StatCache(repo.git_dir / "model" / "statcache.sqlite"),
         link_modes=parse_link_modes(config.get("model.linktype")),
+        settings=config,
     )
 
 

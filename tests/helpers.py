@@ -103,3 +103,13 @@ def assert_refused_in_small_memory(scan: Callable[[], object], message: str) -> 
         tracemalloc.stop()
     assert str(info.value) == message
     assert peak < 256 * 1024
+
+
+def register_versions(repo: Path, model: str, name: str, count: int) -> None:
+    """Register `count` versions of model `name` at `model`: for each, new weights and an
+    `accuracy` metric, `git model add`, a commit and `git model tag` (v0.1.0, v0.1.1, …)."""
+    for fill in range(1, count + 1):
+        write_safetensors(repo / model, {"w": ("F32", [2, 2], fill)})
+        gm_ok(repo, "add", model, "--name", name, f"--metric=accuracy=0.{fill}")
+        git(repo, "commit", "-q", "-m", f"train {fill}")
+        gm_ok(repo, "tag", name)

@@ -136,8 +136,9 @@ def test_issue_scenario_add_modify_readd_rollback(repo: Path) -> None:
     git(repo, "commit", "-q", "-m", "sentiment v2")
     assert object_path(repo, oid1).read_bytes() == v1  # the old version stays cached
 
-    git(repo, "checkout", "-q", "HEAD~1")
-    assert gm_ok(repo, "status") == f"modified                {SENTIMENT}\n"
+    git(repo, "checkout", "-q", "HEAD~1")  # no hooks installed: v2's bytes stay, in the cache
+    stale = f"stale                   {SENTIMENT}: pointer changed; run `git model checkout`\n"
+    assert gm_ok(repo, "status") == stale
     assert gm_ok(repo, "checkout") == f"restored {SENTIMENT}\n1 restored, 0 already up to date\n"
     assert (repo / SENTIMENT).read_bytes() == v1
     assert gm_ok(repo, "status") == f"up to date              {SENTIMENT}\n"

@@ -426,12 +426,12 @@ def test_a_committed_config_applies_to_old_commits_too(copy: Path) -> None:
 
 
 def test_an_unreadable_pointer_is_skipped_with_a_warning(copy: Path) -> None:
-    (copy / "future.gitmodel").write_text("version = 2\n")
+    (copy / "future.gitmodel").write_text("version = 3\n")
     proc = gm(copy, "diff")
     assert proc.returncode == 0
     assert proc.stderr == (
-        "warning: work tree: skipped future.gitmodel: pointer version 2 is not supported "
-        "(this git-model reads version 1)\n"
+        "warning: work tree: skipped future.gitmodel: pointer version 3 is not supported "
+        "(this git-model reads versions 1 and 2)\n"
     )
     assert proc.stdout == "HEAD -> work tree: 0 improved, 0 regressed, 0 of 1 model changed\n"
 

@@ -123,8 +123,9 @@ def test_uninstall_brings_back_the_raw_toml(two_commits: Path) -> None:
     ("content", "first_line"),
     [
         (
-            b"version = 2\n",
-            "broken.gitmodel: pointer version 2 is not supported (this git-model reads version 1)",
+            b"version = 3\n",
+            "broken.gitmodel: pointer version 3 is not supported "
+            "(this git-model reads versions 1 and 2)",
         ),
         (b'version = 1\nname = "x"\n', "broken.gitmodel: missing required key 'path'"),
         (
@@ -156,16 +157,16 @@ def test_textconv_never_fails_on_binary_bytes(repo: Path) -> None:
 
 def test_a_broken_pointer_in_history_shows_up_in_git_show(repo: Path) -> None:
     gm_ok(repo, "install", "-q")
-    (repo / "future.gitmodel").write_text("version = 2\n")
+    (repo / "future.gitmodel").write_text("version = 3\n")
     git(repo, "add", ".gitattributes", "future.gitmodel")
     git(repo, "commit", "-q", "--no-verify", "-m", "future pointer")  # past our own hook
-    (repo / "future.gitmodel").write_text("version = 2\nsize = 1\n")
+    (repo / "future.gitmodel").write_text("version = 3\nsize = 1\n")
     git(repo, "commit", "-q", "--no-verify", "-am", "changed")
     show = git(repo, "show", "HEAD").stdout
     assert show.endswith(
         "@@ -1,2 +1,3 @@\n"
-        " # not a valid git-model pointer: future.gitmodel: pointer version 2 is not supported "
-        "(this git-model reads version 1)\n"
-        " version = 2\n"
+        " # not a valid git-model pointer: future.gitmodel: pointer version 3 is not supported "
+        "(this git-model reads versions 1 and 2)\n"
+        " version = 3\n"
         "+size = 1\n"
     )  # the flag line is the same on both sides: no noise from Git's temp file names

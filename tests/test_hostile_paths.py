@@ -425,14 +425,14 @@ def test_checkout_never_deletes_a_nested_git_folder_without_force(repo: Path) ->
 def test_names_near_git_stay_ordinary(repo: Path) -> None:
     """Only what Git refuses is refused: `.gitignore`, `.github`, `x.git` and `git~2` are
     ordinary names, in a pointer's path and in a folder artifact."""
-    for rel in ("x.git", "git~2/m.bin", ".github/m.bin"):
+    for rel in ("x.git", "git~2/m.bin", ".github/w.bin"):  # model names x, m, w: all distinct
         (repo / rel).parent.mkdir(exist_ok=True)
         (repo / rel).write_bytes(rel.encode())
     model = repo / "bert"
     (model / ".github").mkdir(parents=True)
     for rel in (".gitignore", ".gitattributes", ".github/workflow.yml", "model.bin"):
         (model / rel).write_text(rel)
-    proc = gm(repo, "add", "x.git", "git~2/m.bin", ".github/m.bin", "bert")
+    proc = gm(repo, "add", "x.git", "git~2/m.bin", ".github/w.bin", "bert")
     assert (proc.returncode, proc.stderr) == (0, "")
     manifest = json.loads(object_path(repo, _pointer_oid(repo / "bert.gitmodel")).read_bytes())
     assert [f["path"] for f in manifest["files"]] == [
@@ -441,7 +441,7 @@ def test_names_near_git_stay_ordinary(repo: Path) -> None:
         ".gitignore",
         "model.bin",
     ]
-    for rel in ("x.git", "git~2/m.bin", ".github/m.bin"):
+    for rel in ("x.git", "git~2/m.bin", ".github/w.bin"):
         (repo / rel).unlink()
     shutil.rmtree(repo / "bert")
     gm_ok(repo, "checkout")

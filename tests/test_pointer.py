@@ -77,14 +77,15 @@ def test_doc_manifest_example_is_canonical_json(index: int) -> None:
 
 def test_doc_manifests_hash_to_the_oids_the_examples_name() -> None:
     pointers = [parse_pointer(b.encode()) for b in doc_blocks("toml")]
-    folder = next(p for p in pointers if p.kind == "dir")
+    folders = [p for p in pointers if p.kind == "dir"]
     tensors = next(p for p in pointers if p.format and p.format.name == "safetensors")
     assert tensors.format is not None
     manifests = {oid_of_bytes(b[:-1].encode()): b[:-1].encode() for b in doc_blocks("json")}
-    assert set(manifests) == {folder.oid, tensors.format.facts["manifest"]}
-    entries = decode_dir_manifest(manifests[folder.oid], folder.oid)
-    assert sum(e.size for e in entries) == folder.size
-    assert folder.format is not None and folder.format.facts["files"] == len(entries)
+    assert set(manifests) == {f.oid for f in folders} | {tensors.format.facts["manifest"]}
+    for folder in folders:
+        entries = decode_dir_manifest(manifests[folder.oid], folder.oid)
+        assert sum(e.size for e in entries) == folder.size
+        assert folder.format is not None and folder.format.facts["files"] == len(entries)
 
 
 def test_doc_examples_are_what_git_model_add_writes(repo: Path) -> None:
@@ -329,17 +330,17 @@ def test_writer_validates_too() -> None:
 
 
 def test_unknown_version_is_refused_with_upgrade_hint() -> None:
-    error = refused(BASE.replace("version = 1", "version = 2"))
+    error = refused(BASE.replace("version = 1", "version = 3"))
     assert error.message == (
-        "m.gitmodel: pointer version 2 is not supported (this git-model reads version 1)"
+        "m.gitmodel: pointer version 3 is not supported (this git-model reads versions 1 and 2)"
     )
     assert error.hint == "upgrade git-model if the pointer was written by a newer release"
 
 
 def test_unknown_version_wins_over_its_new_keys() -> None:
-    error = refused(BASE.replace("version = 1", "version = 2") + "chunks = 4\n")
+    error = refused(BASE.replace("version = 1", "version = 3") + "chunks = 4\n")
     assert error.message == (
-        "m.gitmodel: pointer version 2 is not supported (this git-model reads version 1)"
+        "m.gitmodel: pointer version 3 is not supported (this git-model reads versions 1 and 2)"
     )
 
 

@@ -41,6 +41,9 @@ VERBS = {
     "remote_list": "gitmodel.commands.remote",
     "remote_remove": "gitmodel.commands.remote",
     "remote_default": "gitmodel.commands.remote",
+    "remote_approve": "gitmodel.commands.remote",
+    "deprecate": "gitmodel.commands.deprecate",
+    "migrate": "gitmodel.commands.migrate",
 }
 
 

@@ -570,6 +570,7 @@ def test_ls(reg: Path) -> None:
             "head_version": None,
             "stages": {},
             "metrics": {"bleu": 31.5},
+            "deprecated": False,
         },
         {
             "name": "sentiment",
@@ -580,6 +581,7 @@ def test_ls(reg: Path) -> None:
             "head_version": "v0.2.1",
             "stages": {"production": "v0.2.0", "staging": "v0.2.1"},
             "metrics": V3,
+            "deprecated": False,
         },
     ]
     commit_version(reg, 4, "retrain", {"accuracy": 0.96})

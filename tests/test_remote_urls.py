@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from gitmodel.commands.remote import _carries_credentials
 from gitmodel.remotes.fsspec_remote import FsspecRemote
+from gitmodel.remotes.shared import carries_credentials
 
 
 @pytest.mark.parametrize(
@@ -21,7 +21,7 @@ from gitmodel.remotes.fsspec_remote import FsspecRemote
     ],
 )
 def test_which_urls_carry_credentials(url: str, secret: bool) -> None:
-    assert _carries_credentials(url) is secret
+    assert carries_credentials(url) is secret
 
 
 def test_ssh_url_gives_host_port_and_login_to_the_client_and_keeps_the_path() -> None:

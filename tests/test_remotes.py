@@ -15,6 +15,7 @@ import tomllib
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -663,7 +664,7 @@ def test_fsck_remote_finds_a_corrupt_object(
     assert (proc.returncode, proc.stdout, proc.stderr) == (
         1,
         f"corrupt {oid} on {pushed.label()}\n"
-        f"checked {len(everything)} object(s) in {pushed.label()}: 1 corrupt\n",
+        f"checked {len(everything)} object(s) in {pushed.label()}: 1 corrupt, 0 missing\n",
         "warning: delete them from the remote (push skips objects already there), then "
         "`git model push` from a clone that has good copies\n",
     )
@@ -673,7 +674,55 @@ def test_fsck_remote_finds_a_corrupt_object(
     api_push(w, all_versions=True)
     assert pushed.read(key(oid)) == good
     assert gm_ok(w, "fsck", "-r", "origin") == (
-        f"checked {len(everything)} object(s) in {pushed.label()}: 0 corrupt\n"
+        f"checked {len(everything)} object(s) in {pushed.label()}: 0 corrupt, 0 missing\n"
+    )
+
+
+def test_fsck_remote_reports_every_needed_object_the_remote_lacks(
+    world: World, pushed: ModelRemote, versions: Versions
+) -> None:
+    """Needed: what gc keeps, here both versions and the folder; a fresh clone, whose cache
+    lacks the folder's manifest, reads it from the remote to know the folder's files."""
+    w = world.work
+    everything = versions.v1 | versions.v2 | versions.clf
+    folder_manifest = tomllib.loads((w / "clf.gitmodel").read_text())["oid"]
+    folder_files = versions.clf - {folder_manifest}
+    gone = sorted([min(versions.v1), min(versions.v2), min(folder_files)])
+    v3 = commit_model(w, 3, "v3, soon abandoned")
+    api_push(w)
+    git(w, "reset", "-q", "--hard", "HEAD~1")  # v3's objects on the remote are not needed
+    for oid in gone:
+        pushed.delete(key(oid))
+    label = pushed.label()
+
+    proc = gm(w, "fsck", "--remote", "origin")
+    assert (proc.returncode, proc.stdout, proc.stderr) == (
+        1,
+        "".join(f"missing {oid} on {label}\n" for oid in gone)
+        + f"checked {len(everything | v3) - 3} object(s) in {label}: 0 corrupt, 3 missing\n",
+        "warning: push the missing ones from a clone that has them (`git model push "
+        "--all-versions`, or `--rev REV` for the commits that name them)\n",
+    )
+    clone = world.clone("clone")
+    pushed.add(clone)
+    proc = gm(clone, "fsck", "-r", "origin", "--json")
+    assert (proc.returncode, json.loads(proc.stdout)) == (
+        1,
+        {
+            "where": label,
+            "checked": len(everything | v3) - 3,
+            "corrupt": [],
+            "quarantined": [],
+            "missing": gone,
+            "wrong_size": [],
+            "wrong_digest": [],
+        },
+    )
+    assert cached(clone) == {}  # fsck never fills the cache
+
+    api_push(w, all_versions=True)
+    assert gm_ok(clone, "fsck", "-r", "origin") == (
+        f"checked {len(everything | v3)} object(s) in {label}: 0 corrupt, 0 missing\n"
     )
 
 
@@ -867,6 +916,8 @@ def test_gc_keeps_everything_any_ref_stash_worktree_or_index_needs(world: World)
         "freed": sum(sizes.values()),
         "repos": [str(w)],
         "deleted": [{"oid": o, "size": sizes[o]} for o in sorted(garbage)],
+        "aborted_uploads": [],  # incomplete uploads are a remote's
+        "kept_recent_uploads": 0,
     }
     assert gm_ok(w, "gc") == gc_report("deleted", sizes, "local cache", kept, "all-refs")
     assert set(cached(w)) == before - garbage
@@ -926,6 +977,134 @@ def test_gc_in_a_shared_cache_keeps_what_other_clones_need(world: World, tmp_pat
     shutil.rmtree(bob)
     out = json.loads(gm_ok(alice, "gc", "--json"))
     assert ({d["oid"] for d in out["deleted"]}, out["repos"]) == (bobs, [str(alice)])
+
+
+# --- incomplete uploads: an interrupted push aborts its S3 multipart upload; gc --remote
+# aborts what killed pushes left (S3 multipart uploads, a folder remote's temp files) ---------
+
+
+BIG = 40 * 1024 * 1024  # five parts of 8 MiB: an S3 push sends it as a multipart upload
+
+
+def uploads(remote: ModelRemote, prefix: str = "") -> list[dict[str, Any]]:
+    listed = remote.s3.list_multipart_uploads(Bucket=remote.bucket, Prefix=prefix)
+    return list(listed.get("Uploads", []))
+
+
+def utc(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def summary(label: str, kept: int) -> str:
+    return (
+        f"deleted 0 object(s), 0 B, from {label}; kept {kept} needed by all-refs of 1 repository\n"
+    )
+
+
+@pytest.mark.parametrize("remote", ["s3"], indirect=True)
+def test_remote_gc_aborts_incomplete_s3_uploads(
+    world: World, pushed: ModelRemote, versions: Versions
+) -> None:
+    """As a push killed with SIGKILL leaves it: a multipart upload with a part, no object."""
+    w, s3, bucket = world.work, pushed.s3, pushed.bucket
+    left = f"objects/ab/{'c' * 30}"
+    started = s3.create_multipart_upload(Bucket=bucket, Key=f"models/{left}")
+    s3.upload_part(
+        Bucket=bucket, Key=f"models/{left}", UploadId=started["UploadId"], PartNumber=1, Body=b"x"
+    )
+    other = s3.create_multipart_upload(Bucket=bucket, Key="elsewhere/objects/ab/cd")  # not ours
+    when = utc(uploads(pushed, "models/")[0]["Initiated"].timestamp())
+    kept = len(versions.v1 | versions.v2 | versions.clf)
+    label = pushed.label()
+
+    # moto dates every upload 2010-11-10 (a fixed date in its responses), so the default
+    # grace already lets it go; the folder remote's test below shows the grace keeping one.
+    assert when == "2010-11-10T20:48:33Z"
+    assert gm_ok(w, "gc", "-r", "origin", "-n") == gc_report(
+        "would delete", {}, label, kept, "all-refs"
+    ) + (
+        f"would abort incomplete upload {left} (started {when})\n"
+        "would abort 1 incomplete upload(s) that pushes left behind\n"
+    )
+    listed = json.loads(gm_ok(w, "gc", "-r", "origin", "-n", "--json"))
+    assert (listed["aborted_uploads"], listed["kept_recent_uploads"]) == (
+        [{"key": left, "started": when}],
+        0,
+    )
+    assert [u["UploadId"] for u in uploads(pushed, "models/")] == [started["UploadId"]]
+
+    assert gm_ok(w, "gc", "-r", "origin") == summary(label, kept) + (
+        f"aborted incomplete upload {left} (started {when})\n"
+        "aborted 1 incomplete upload(s) that pushes left behind\n"
+    )
+    assert uploads(pushed, "models/") == []
+    assert [u["UploadId"] for u in uploads(pushed)] == [other["UploadId"]]
+    assert gm_ok(w, "gc", "-r", "origin") == summary(label, kept)
+
+
+@pytest.mark.parametrize("remote", ["folder", "ssh"], indirect=True)
+def test_remote_gc_removes_old_temp_files_of_a_folder_or_ssh_remote(
+    world: World, pushed: ModelRemote, versions: Versions
+) -> None:
+    assert pushed.folder is not None
+    tmp = pushed.folder / "tmp"
+    (tmp / "old-upload").write_bytes(b"half an object")
+    (tmp / "running-upload").write_bytes(b"a push in progress")
+    two_days_ago = time.time() - 48 * 3600
+    os.utime(tmp / "old-upload", (two_days_ago, two_days_ago))
+    kept = len(versions.v1 | versions.v2 | versions.clf)
+
+    assert gm_ok(world.work, "gc", "-r", "origin") == summary(pushed.label(), kept) + (
+        f"aborted incomplete upload tmp/old-upload (started {utc(two_days_ago)})\n"
+        "aborted 1 incomplete upload(s) that pushes left behind\n"
+        "kept 1 incomplete upload(s) started in the last 24 h (a push may still be running; "
+        "--grace 0 aborts them)\n"
+    )
+    assert sorted(p.name for p in tmp.iterdir()) == ["running-upload"]
+
+
+@pytest.mark.parametrize("remote", ["s3"], indirect=True)
+def test_an_interrupted_s3_push_aborts_its_multipart_upload(
+    world: World, remote: ModelRemote
+) -> None:
+    w = world.work
+    remote.add(w)
+    big = bytes(range(256)) * (BIG // 256)
+    (w / "big.bin").write_bytes(big)
+    api_add(w, "big.bin")
+    git(w, "commit", "-q", "-m", "a big model")
+
+    # the console script itself, not `git model`: SIGINT must reach the process that uploads
+    script = Path(sys.executable).parent / "git-model"
+    proc = subprocess.Popen(
+        [str(script), "push", "-q", "-j", "1", "--rev", "HEAD"],
+        cwd=w,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    parts: list[Any] = []
+    while not parts and time.monotonic() < deadline and proc.poll() is None:
+        for upload in uploads(remote):
+            listed = remote.s3.list_parts(
+                Bucket=remote.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+            )
+            parts = listed.get("Parts", [])
+        time.sleep(0.01)
+    still_running = proc.poll() is None
+    proc.send_signal(signal.SIGINT)  # Ctrl-C, with at least one part sent
+    out, err = proc.communicate(timeout=60)
+    assert still_running and parts, "the push finished before it could be interrupted"
+    assert (proc.returncode, out, err) == (130, "", "interrupted\n")
+    assert uploads(remote) == []  # aborted: nothing billed, nothing for gc to find
+    assert oid_of(big) not in remote.objects()
+
+    proc_again = gm(w, "push", "-q")
+    assert proc_again.returncode == 0, proc_again.stderr
+    assert remote.read(key(oid_of(big))) == big
+    assert uploads(remote) == []
+    api_push(w)  # nothing left to send
 
 
 # --- failures --------------------------------------------------------------------------------

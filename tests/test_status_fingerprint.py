@@ -194,7 +194,11 @@ def test_a_row_recorded_for_another_oid_is_not_trusted(repo: Path, bert: Path) -
     assert gm_ok(repo, "status") == UP_TO_DATE
     # The pointer goes back to the first version; the files stay as they are.
     git(repo, "checkout", "-q", "HEAD~1", "--", "bert.gitmodel")
-    assert gm_ok(repo, "status") == line("modified", "bert/: config.json")
+    # The recorded row names the other manifest, still cached: stale, not up to date.
+    assert gm_ok(repo, "status") == line(
+        "stale", "bert/: pointer changed; run `git model checkout`"
+    )
+    assert gm(repo, "add", "-q", "bert").returncode == 1
     assert gm_ok(repo, "checkout", "-q") == ""
     assert gm_ok(repo, "status") == UP_TO_DATE
 

@@ -22,7 +22,14 @@ from gitmodel.fsutil import (
     remove_quietly,
     try_link,
 )
-from gitmodel.hashing import ByteRange, StreamDigest, hash_stream, oid_hex, oid_of_bytes
+from gitmodel.hashing import (
+    ByteRange,
+    DigestSink,
+    StreamDigest,
+    hash_stream,
+    oid_hex,
+    oid_of_bytes,
+)
 from gitmodel.progress import Progress
 
 OBJECT_MODE = 0o444
@@ -330,11 +337,27 @@ class ObjectStore:
         self.publish(temp, oid)
         return Ingested(adopted.digest, False, replaced_work_file=adopted.swap_in())
 
-    def verify(self, oid: str) -> None:
+    def verify(self, oid: str, digest: str | None = None) -> None:
+        """Rehash an object; refuses one whose bytes do not hash to `oid`, or, when a
+        `digest` is given, whose SHA-256 (computed in the same pass) is not `digest`."""
+        if digest is None:
+            self._rehash(oid, None)
+            return
+        actual = self.digest_of(oid)
+        if actual != digest:
+            raise digest_mismatch(oid, str(self.path(oid)), digest, actual)
+
+    def digest_of(self, oid: str) -> str:
+        """The SHA-256 digest of an object, whose xxh128 is checked in the same pass."""
+        sink = DigestSink()
+        self._rehash(oid, sink)
+        return sink.digest
+
+    def _rehash(self, oid: str, sink: DigestSink | None) -> None:
         path = self.path(oid)
         try:
-            with path.open("rb") as f:
-                actual = hash_stream(f).oid
+            with path.open("rb", buffering=0) as f:
+                actual = hash_stream(f, sinks=[sink] if sink else ()).oid
         except FileNotFoundError:
             raise missing_object(oid) from None
         if actual != oid:
@@ -420,6 +443,17 @@ def missing_object(oid: str) -> ObjectMissingError:
     return ObjectMissingError(
         f"object {oid} is not in the cache",
         "fetch it with `git model pull`, or re-add the artifact on the machine that has it",
+    )
+
+
+def digest_mismatch(oid: str, where: str, expected: str, actual: str) -> CorruptObjectError:
+    """Bytes that hash to their xxh128 oid but not to the recorded SHA-256: crafted, or the
+    pointer that records the digest is wrong. Never kept, never used."""
+    return CorruptObjectError(
+        f"object {oid} ({where}) does not match its recorded digest: expected {expected}, "
+        f"got {actual}",
+        "its bytes were made to satisfy the xxh128 oid, or the pointer is wrong; do not use "
+        "them: delete the copy and fetch it from a trusted remote (see docs/security.md)",
     )
 
 

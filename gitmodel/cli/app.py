@@ -99,8 +99,8 @@ def run() -> int:
 # the CLI framework builds every registered command's parser on each run, which would cost
 # more than some whole commands do.
 COMMAND_MODULES = {
-    "core": ("add", "status", "checkout"),
-    "registry": ("tag", "promote", "demote", "versions", "ls", "show", "rollback"),
+    "core": ("add", "status", "checkout", "migrate"),
+    "registry": ("tag", "promote", "demote", "deprecate", "versions", "ls", "show", "rollback"),
     "diff": ("diff", "report", "textconv", "install", "uninstall", "merge-driver"),
     "remote": ("remote", "push", "fetch", "pull", "fsck", "gc"),
 }

@@ -1,4 +1,5 @@
-"""Core commands of the CLI: add, status, checkout (their options; cli/coreops.py runs them)."""
+"""Core commands of the CLI: add, status, checkout (their options; cli/coreops.py runs them),
+and migrate."""
 
 from __future__ import annotations
 
@@ -55,6 +56,24 @@ def add(
             metavar="PATH",
         ),
     ] = None,
+    digest: Annotated[
+        str | None,
+        typer.Option(
+            "--digest",
+            help="Also record the content's SHA-256 (sha256), or not (none); default: "
+            "`git config model.digest`, else as the previous pointer did.",
+            metavar="ALGO",
+        ),
+    ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            "-f",
+            help="Record anyway: bytes of another version left when the pointer changed "
+            "(stale), or Git LFS pointer files (a clone without `git lfs pull`).",
+        ),
+    ] = False,
     quiet: QuietOption = False,
 ) -> None:
     """Store an artifact in the cache and stage its pointer (PATH.gitmodel)."""
@@ -66,6 +85,8 @@ def add(
         param=param or (),
         params_file=params_file,
         data=data or (),
+        digest=digest,
+        force=force,
         quiet=quiet,
     )
 
@@ -102,7 +123,36 @@ def checkout(
         bool,
         typer.Option("--verify", help="Rehash each object before using it; refuse corrupt ones."),
     ] = False,
+    ours: Annotated[
+        bool,
+        typer.Option("--ours", help="Resolve conflicted pointers with our side, and its bytes."),
+    ] = False,
+    theirs: Annotated[
+        bool,
+        typer.Option(
+            "--theirs", help="Resolve conflicted pointers with their side, and its bytes."
+        ),
+    ] = False,
     quiet: QuietOption = False,
 ) -> None:
     """Put the bytes every pointer names (or the named ones) into the work tree."""
-    run_checkout(targets or (), force=force, verify=verify, quiet=quiet)
+    run_checkout(targets or (), force=force, verify=verify, ours=ours, theirs=theirs, quiet=quiet)
+
+
+@app.command()
+@handle_errors
+def migrate(targets: TargetsArgument = None, quiet: QuietOption = False) -> None:
+    """Record a SHA-256 digest in pointers that lack one (from the cache), and stage them."""
+    import os
+
+    from gitmodel.cli.common import say
+    from gitmodel.commands.migrate import migrate as migrate_pointers
+    from gitmodel.progress import is_quiet, set_quiet
+
+    set_quiet(quiet or is_quiet())
+    results = migrate_pointers(targets or ())
+    for result in results:
+        what = "migrated" if result.changed else "already has a digest:"
+        say(f"{what} {result.pointer.name}: {os.path.relpath(result.pointer_file)}")
+    changed = sum(r.changed for r in results)
+    say(f"{changed} pointer(s) migrated; commit them, then tag new versions (docs/security.md)")

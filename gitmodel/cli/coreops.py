@@ -23,6 +23,8 @@ def run_add(
     param: Sequence[str] = (),
     params_file: Path | None = None,
     data: Sequence[str] = (),
+    digest: str | None = None,
+    force: bool = False,
     quiet: bool = False,
 ) -> None:
     from gitmodel.commands.add import add as add_artifacts
@@ -33,7 +35,15 @@ def run_add(
     metrics.update(parse_assignments(list(metric), "--metric"))
     params = load_mapping_file(params_file) if params_file else {}
     params.update(parse_assignments(list(param), "--param"))
-    results = add_artifacts(paths, name=name, metrics=metrics, params=params, data=data)
+    results = add_artifacts(
+        paths,
+        name=name,
+        metrics=metrics,
+        params=params,
+        data=data,
+        digest=digest,
+        force=force,
+    )
     for result in results:
         for text in result.warnings:
             warn(text)
@@ -103,12 +113,18 @@ def run_checkout(
     *,
     force: bool = False,
     verify: bool = False,
+    ours: bool = False,
+    theirs: bool = False,
     quiet: bool = False,
 ) -> None:
     from gitmodel.commands.checkout import checkout as checkout_artifacts
+    from gitmodel.errors import UsageError
 
     set_quiet(quiet or is_quiet())
-    result = checkout_artifacts(list(targets), force=force, verify=verify)
+    if ours and theirs:
+        raise UsageError("give --ours or --theirs, not both", "pick one side of the conflict")
+    side = "ours" if ours else "theirs" if theirs else None
+    result = checkout_artifacts(list(targets), force=force, verify=verify, side=side)
     report_checkout(result, list_restored=True)
 
 

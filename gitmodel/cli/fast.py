@@ -33,6 +33,9 @@ COMMAND_OPTIONS: dict[str, Options] = {
         "--params": ("params_file", "value"),
         "--data": ("data", "list"),
         "-d": ("data", "list"),
+        "--digest": ("digest", "value"),
+        "--force": ("force", "flag"),
+        "-f": ("force", "flag"),
         **QUIET,
     },
     "status": {
@@ -46,6 +49,8 @@ COMMAND_OPTIONS: dict[str, Options] = {
         "--force": ("force", "flag"),
         "-f": ("force", "flag"),
         "--verify": ("verify", "flag"),
+        "--ours": ("ours", "flag"),
+        "--theirs": ("theirs", "flag"),
         **QUIET,
     },
 }

@@ -1,4 +1,4 @@
-"""Registry commands of the CLI: tag, promote, demote, versions, ls, show, rollback.
+"""Registry commands of the CLI: tag, promote, demote, deprecate, versions, ls, show, rollback.
 
 Part of the CLI package, the only place that imports typer.
 """
@@ -25,6 +25,9 @@ from gitmodel.table import (
 
 MessageOption = Annotated[
     str | None, typer.Option("--message", "-m", help="Tag message (default: a summary).")
+]
+DeprecatedOption = Annotated[
+    bool, typer.Option("--deprecated", help="Include deprecated models (`NAME@deprecated`).")
 ]
 
 
@@ -98,6 +101,22 @@ def demote(
 
 @app.command()
 @handle_errors
+def deprecate(
+    name: Annotated[str, typer.Argument(help="Model name.")],
+    message: MessageOption = None,
+    quiet: QuietOption = False,
+) -> None:
+    """Deprecate a model (tag NAME@deprecated, as GTO): ls and versions leave it out."""
+    from gitmodel.commands.deprecate import deprecate as retire
+
+    set_quiet(quiet or is_quiet())
+    result = retire(name, message=message)
+    say(f"deprecated {name}: tag {result.tag} at {result.commit[:12]}")
+    say(f"share it: git push origin {result.tag}")
+
+
+@app.command()
+@handle_errors
 def versions(
     name: Annotated[str, typer.Argument(help="Model name.")],
     as_json: JsonOption = False,
@@ -107,11 +126,12 @@ def versions(
             "--all", help="Also list unregistered commits on any branch that changed the pointer."
         ),
     ] = False,
+    deprecated: DeprecatedOption = False,
 ) -> None:
     """List a model's versions: date, commit, oid, size, metrics and current stages."""
     from gitmodel.commands.versions import versions as list_versions
 
-    rows = list_versions(name, all=all_commits)
+    rows = list_versions(name, all=all_commits, deprecated=deprecated)
     if as_json:
         print_json([{**r.to_json(), "created_at": iso_time(r.created_at)} for r in rows])
         return
@@ -132,20 +152,24 @@ def versions(
 
 @app.command("ls")
 @handle_errors
-def list_models(as_json: JsonOption = False) -> None:
+def list_models(as_json: JsonOption = False, deprecated: DeprecatedOption = False) -> None:
     """List every model at HEAD with its latest version, stages and key metrics."""
     from gitmodel.commands.ls import ls
 
-    rows = ls()
+    every = ls(deprecated=True)
+    rows = [r for r in every if deprecated or not r.deprecated]
     if as_json:
         print_json([r.to_json() for r in rows])
         return
     if not rows:
-        say("no models committed at HEAD (track one with `git model add PATH`)")
+        if every:
+            say(f"{len(every)} deprecated model(s) at HEAD; list them with --deprecated")
+        else:
+            say("no models committed at HEAD (track one with `git model add PATH`)")
         return
     table = [
         [
-            r.name,
+            f"{r.name} (deprecated)" if r.deprecated else r.name,
             r.latest or "-",
             r.head_version or "(unregistered)",
             " ".join(f"{s}={v}" for s, v in r.stages.items()) or "-",
@@ -180,9 +204,13 @@ def show(
     if result.version:
         lines.append(f"tag:       {result.version.tag} ({format_time(result.version.created_at)})")
         lines.append(f"commit:    {result.version.commit}")
+    if result.deprecation:
+        when = format_time(result.deprecation.created_at)
+        lines.append(f"deprecated: {result.deprecation.name} ({when})")
     lines += [
         f"pointer:   {result.pointer_path}",
         f"oid:       {p.oid}",
+        *([f"digest:    {p.digest}"] if p.digest else []),
         f"size:      {human_size(p.size)} ({p.size} bytes)",
         f"kind:      {p.kind}",
     ]
@@ -231,6 +259,7 @@ def _show_json(result: object) -> dict[str, object]:
         "commit": version.commit if version else None,
         "stages": result.stages,
         "current_stages": result.current_stages,
+        "deprecated": result.deprecation.name if result.deprecation else None,
         "history": [
             {
                 "stage": e.stage,

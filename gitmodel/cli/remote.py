@@ -49,12 +49,39 @@ def remote_add(
         str, typer.Argument(help="s3://bucket/prefix, gs://…, az://…, ssh://…, or a folder.")
     ],
     default: Annotated[bool, typer.Option("--default", "-d", help="Make it the default.")] = False,
+    shared: Annotated[
+        bool,
+        typer.Option("--shared", help="Write it to the committed .gitmodel.toml, for every clone."),
+    ] = False,
+    endpoint: Annotated[
+        str | None,
+        typer.Option("--endpoint", help="S3-compatible endpoint URL.", metavar="URL"),
+    ] = None,
+    region: Annotated[
+        str | None, typer.Option("--region", help="Object storage region.", metavar="REGION")
+    ] = None,
 ) -> None:
-    """Add a model remote (stored in .git/config; credentials never are)."""
+    """Add a model remote (stored in .git/config, or .gitmodel.toml with --shared; credentials
+    never are)."""
     from gitmodel.commands.remote import remote_add as add_remote
 
-    add_remote(name, url, default=default)
-    say(f"added model remote {name}")
+    add_remote(name, url, default=default, shared=shared, endpoint=endpoint, region=region)
+    if shared:
+        say(f"added model remote {name} to .gitmodel.toml (staged; commit it to share it)")
+    else:
+        say(f"added model remote {name}")
+
+
+@remote_app.command("approve")
+@handle_errors
+def remote_approve(
+    name: Annotated[str, typer.Argument(help="Committed remote to approve.")],
+) -> None:
+    """Approve a remote committed in .gitmodel.toml, as it is now, for this clone."""
+    from gitmodel.commands.remote import remote_approve as approve
+
+    shared = approve(name)
+    say(f"approved model remote {name}: {shared.describe()}")
 
 
 @remote_app.command("list")
@@ -66,20 +93,39 @@ def remote_list(as_json: JsonOption = False) -> None:
 
     remotes, default = list_remotes()
     if as_json:
-        print_json([{**describe(r), "default": r.name == default} for r in remotes])
+        print_json(
+            [
+                {
+                    **describe(r.config),
+                    "default": r.config.name == default,
+                    **({"committed": True, "approved": r.approved} if r.shared else {}),
+                }
+                for r in remotes
+            ]
+        )
         return
     if not remotes:
         say("no model remotes (add one: git model remote add origin s3://BUCKET/PATH --default)")
         return
+    any_shared = any(r.shared for r in remotes)
     rows = [
         [
-            ("* " if r.name == default else "  ") + r.name,
-            str(describe(r)["url"]),
-            " ".join(f"{k}={v}" for k, v in sorted(r.options.items())),
+            ("* " if r.config.name == default else "  ") + r.config.name,
+            str(describe(r.config)["url"]),
+            " ".join(f"{k}={v}" for k, v in sorted(r.config.options.items())),
+            *(
+                [
+                    ".git/config"
+                    if r.shared is None
+                    else ".gitmodel.toml" + ("" if r.approved else " (not approved)")
+                ]
+                if any_shared
+                else []
+            ),
         ]
         for r in remotes
     ]
-    print(render_table(["  NAME", "URL", "OPTIONS"], rows))
+    print(render_table(["  NAME", "URL", "OPTIONS", *(["FROM"] if any_shared else [])], rows))
 
 
 @remote_app.command("remove")
@@ -196,16 +242,40 @@ def fsck(
                 "checked": result.checked,
                 "corrupt": result.corrupt,
                 "quarantined": result.quarantined,
+                "missing": result.missing,
+                "wrong_size": [
+                    {
+                        "oid": w.oid,
+                        "claimed_by": w.claimed_by,
+                        "expected": w.expected,
+                        "actual": w.actual,
+                    }
+                    for w in result.wrong_size
+                ],
+                "wrong_digest": result.wrong_digest,
             }
         )
     else:
+        wrong = set(result.wrong_digest)
+
+        def why(oid: str) -> str:
+            return " (its bytes do not match the digest a pointer records)" if oid in wrong else ""
+
         for oid, where in zip(result.corrupt, result.quarantined, strict=False):
-            print(f"corrupt {oid}: moved to {where}")
+            print(f"corrupt {oid}: moved to {where}{why(oid)}")
         for oid in result.corrupt[len(result.quarantined) :]:
-            print(f"corrupt {oid} on {result.where}")
-        print(
-            f"checked {result.checked} object(s) in {result.where}: {len(result.corrupt)} corrupt"
-        )
+            print(f"corrupt {oid} on {result.where}{why(oid)}")
+        for oid in result.missing:
+            print(f"missing {oid} on {result.where}")
+        for mismatch in result.wrong_size:
+            print(
+                f"wrong size {mismatch.oid}: {mismatch.claimed_by} says size = "
+                f"{mismatch.expected}, the object holds {mismatch.actual} bytes"
+            )
+        summary = f"checked {result.checked} object(s) in {result.where}: "
+        summary += f"{len(result.corrupt)} corrupt"
+        summary += f", {len(result.missing)} missing" if remote is not None else ""
+        print(summary + (f", {len(result.wrong_size)} wrong size" if result.wrong_size else ""))
     if result.corrupt:
         hint = (
             "recover them with `git model fetch` (then `git model checkout`)"
@@ -214,6 +284,16 @@ def fsck(
             "`git model push` from a clone that has good copies"
         )
         warn(hint)
+    if result.missing:
+        warn(
+            "push the missing ones from a clone that has them (`git model push --all-versions`,"
+            " or `--rev REV` for the commits that name them)"
+        )
+    if result.wrong_size:
+        from gitmodel.sizecheck import HINT
+
+        warn(HINT)
+    if result.corrupt or result.missing or result.wrong_size:
         raise SystemExit(1)
 
 
@@ -240,8 +320,8 @@ def gc(
         typer.Option(
             "--grace",
             metavar="HOURS",
-            help="With --remote: keep unneeded objects written in the last HOURS "
-            "(default 24; 0 deletes them too).",
+            help="With --remote: keep unneeded objects written, and incomplete uploads "
+            "started, in the last HOURS (default 24; 0 deletes and aborts them too).",
         ),
     ] = None,
     as_json: JsonOption = False,
@@ -270,6 +350,10 @@ def gc(
                 "freed": result.freed,
                 "repos": result.repos,
                 "deleted": [{"oid": o, "size": s} for o, s in result.deleted],
+                "aborted_uploads": [
+                    {"key": u.key, "started": _utc(u.started)} for u in result.aborted
+                ],
+                "kept_recent_uploads": result.recent_uploads,
             }
         )
         return
@@ -281,9 +365,29 @@ def gc(
         f"{result.where}; kept {result.kept} needed by {result.scope} of "
         f"{len(result.repos)} repositor{'y' if len(result.repos) == 1 else 'ies'}"
     )
+    hours = DEFAULT_GRACE_HOURS if grace is None else grace
     if result.recent:
         say(
-            f"kept {result.recent} unneeded object(s) written in the last "
-            f"{DEFAULT_GRACE_HOURS if grace is None else grace:g} h (a push may still be "
-            "on its way; --grace 0 deletes them)"
+            f"kept {result.recent} unneeded object(s) written in the last {hours:g} h (a push "
+            "may still be on its way; --grace 0 deletes them)"
         )
+    abort = "would abort" if dry_run else "aborted"
+    for upload in result.aborted:
+        started = f" (started {_utc(upload.started)})" if upload.started is not None else ""
+        say(f"{abort} incomplete upload {upload.key}{started}")
+    if result.aborted:
+        say(f"{abort} {len(result.aborted)} incomplete upload(s) that pushes left behind")
+    if result.recent_uploads:
+        say(
+            f"kept {result.recent_uploads} incomplete upload(s) started in the last {hours:g} h "
+            "(a push may still be running; --grace 0 aborts them)"
+        )
+
+
+def _utc(seconds: float | None) -> str | None:
+    """A time as ISO 8601 in UTC, to the second."""
+    if seconds is None:
+        return None
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -9,9 +9,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from gitmodel.cache.lock import file_lock
+from gitmodel.digests import records_digest
 from gitmodel.errors import PointerError, UsageError
 from gitmodel.gitignore import ensure_ignored, ignore_line
-from gitmodel.ingest import store_artifact
+from gitmodel.ingest import Digests, store_artifact
 from gitmodel.lineage import LineageInProgress
 from gitmodel.pointer import (
     NAME_RE,
@@ -49,8 +50,20 @@ def add(
     metrics: Mapping[str, Scalar] | None = None,
     params: Mapping[str, Scalar] | None = None,
     data: Sequence[str | Path] = (),
+    digest: str | None = None,
+    force: bool = False,
 ) -> list[AddResult]:
-    """Track each path (file or folder): cache its bytes, write and stage its pointer."""
+    """Track each path (file or folder): cache its bytes, write and stage its pointer.
+
+    `digest` ("sha256" or "none") says whether to record a SHA-256 digest (a version-2
+    pointer); by default `git config model.digest` says, else whether the previous pointer
+    had one (or model.requireDigest is set).
+
+    Refuses stale bytes (those of another version, placed or stored by git-model, while the
+    pointer changed under them, e.g. by `git stash` or `git reset --hard`) unless `force`.
+
+    Git LFS pointer stubs (a clone without `git lfs pull`) are refused unless `force`.
+    """
     if not paths:
         raise UsageError("nothing to add", "name a file or folder: git model add PATH")
     if name is not None and len(paths) > 1:
@@ -63,17 +76,71 @@ def add(
     ws.sweep_temps()  # a killed add's temps: one may be a hard link to a file being added
     cwd = Path(repo)
     artifacts = [_check_addable(ws, cwd / p) for p in paths]
-    for artifact in artifacts:  # refuse a malformed pointer before anything is written
-        _previous_pointer(pointer_path_for(artifact))
+    with_digest = {}
+    for artifact in artifacts:  # refuse a bad pointer, setting or stale bytes before any write
+        previous = _previous_pointer(pointer_path_for(artifact))
+        with_digest[artifact] = records_digest(ws, digest, previous)
+        if previous is not None and not force:
+            _refuse_stale(ws, artifact, previous)
+    digests = Digests(ws)
+    shared_name_warnings = _check_new_names(ws, artifacts, name)
     results = []
     for artifact in artifacts:
         results.append(
             _add_one(
-                ws, artifact, name, dict(metrics or {}), dict(params or {}), [cwd / d for d in data]
+                ws,
+                artifact,
+                name,
+                dict(metrics or {}),
+                dict(params or {}),
+                [cwd / d for d in data],
+                digests if with_digest[artifact] else None,
+                force,
             )
         )
     ws.stat_cache.close()
+    if shared_name_warnings:
+        results[-1] = replace(
+            results[-1], warnings=results[-1].warnings + tuple(shared_name_warnings)
+        )
     return results
+
+
+def _check_new_names(ws: Workspace, artifacts: list[Path], name: str | None) -> list[str]:
+    """A new pointer must not silently take the name of another: the registry keys on names.
+
+    Without --name that is refused; an explicit --name that another pointer has is a choice,
+    made with a warning (tag and promote then refuse that name as ambiguous).
+    """
+    new = [a for a in artifacts if not pointer_path_for(a).exists()]
+    if not new:
+        return []
+    taken: dict[str, list[str]] = {}
+    for pointer_file in ws.pointer_files():
+        try:
+            taken.setdefault(read_pointer(pointer_file).name, []).append(
+                ws.repo.relpath(pointer_file)
+            )
+        except PointerError:
+            continue
+    warnings = []
+    for artifact in new:
+        model = name or default_name(artifact)
+        pointer_rel = ws.repo.relpath(pointer_path_for(artifact))
+        others = taken.get(model, [])
+        if others and name is None:
+            raise UsageError(
+                f"{pointer_rel} would be a second pointer of model {model!r} "
+                f"(already: {', '.join(others)})",
+                f"give it a name of its own: git model add {ws.repo.relpath(artifact)} --name NAME",
+            )
+        if others:
+            warnings.append(
+                f"model {model!r} now has {len(others) + 1} pointers ({', '.join(others)}, "
+                f"{pointer_rel}); `git model tag {model}` will refuse it as ambiguous"
+            )
+        taken.setdefault(model, []).append(pointer_rel)
+    return warnings
 
 
 def _check_addable(ws: Workspace, given: Path) -> Path:
@@ -114,6 +181,20 @@ def _check_addable(ws: Workspace, given: Path) -> Path:
     return artifact
 
 
+def _refuse_stale(ws: Workspace, artifact: Path, previous: Pointer) -> None:
+    from gitmodel.artifacts import placed_oid
+
+    if previous.oid != (oid := placed_oid(ws, artifact)) and oid is not None:
+        rel = ws.repo.relpath(artifact)
+        raise UsageError(
+            f"{rel} holds the bytes of another version ({oid}, in the cache), not the "
+            f"{previous.oid} its pointer names: the pointer changed under them (a stash, reset, "
+            "merge or checkout of the pointer)",
+            f"bring the pointer's bytes with `git model checkout {rel}`, or record these "
+            f"with `git model add --force {rel}`",
+        )
+
+
 def _points_into_cache(ws: Workspace, path: Path) -> bool:
     from gitmodel.artifacts import object_link_oid
 
@@ -127,6 +208,8 @@ def _add_one(
     metrics: dict[str, Scalar],
     params: dict[str, Scalar],
     data: list[Path],
+    digests: Digests | None,
+    force: bool,
 ) -> AddResult:
     pointer_file = pointer_path_for(artifact)
     previous = _previous_pointer(pointer_file)
@@ -147,6 +230,8 @@ def _add_one(
             artifact,
             previous.oid if previous else None,
             previous.format if previous else None,
+            digests,
+            allow_lfs_stubs=force,
         )
         lineage = lineage_in_progress.result()
         changed = previous is None or previous.oid != stored.oid
@@ -156,6 +241,7 @@ def _add_one(
         pointer = replace(
             draft,
             oid=stored.oid,
+            digest=stored.digest,
             size=stored.size,
             kind=stored.kind,
             format=stored.format,

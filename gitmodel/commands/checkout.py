@@ -30,12 +30,14 @@ from gitmodel.commands.folderfill import (
     is_new_folder,
     plan_fill,
 )
+from gitmodel.digests import expected_digests, refuse_without_digest
 from gitmodel.errors import CorruptObjectError, UsageError, WouldOverwriteError
 from gitmodel.fsutil import atomic_write_bytes, make_writable
 from gitmodel.manifests import decode_dir_columns
 from gitmodel.pointer import POINTER_SUFFIX, Pointer, is_git_name, read_pointer
 from gitmodel.progress import Progress
 from gitmodel.selection import select_pointers
+from gitmodel.sizecheck import check_file_size, check_folder_sizes
 from gitmodel.unshare import shares_object_inode
 from gitmodel.workspace import Workspace, locate_artifact, open_workspace, register_repo
 
@@ -81,9 +83,16 @@ def checkout(
     repo: str | Path = ".",
     force: bool = False,
     verify: bool = False,
+    side: str | None = None,
 ) -> CheckoutResult:
     """Materialise artifacts. A target NAME@vX.Y.Z, NAME@latest or NAME#STAGE first restores
-    that version's pointer (like `git checkout TAG -- POINTER`, staged), then its bytes."""
+    that version's pointer (like `git checkout TAG -- POINTER`, staged), then its bytes.
+    With `side` ("ours" or "theirs"), each target is a pointer in a merge conflict (default:
+    every one): that side's pointer is written and staged, resolving it, then its bytes."""
+    if side is not None:
+        from gitmodel.conflicts import resolve_conflicts
+
+        targets = resolve_conflicts(Path(repo), targets, side)
     with paused_gc():
         return _checkout(targets, Path(repo), force, verify)
 
@@ -119,10 +128,16 @@ def _checkout(
             registry = Registry(ws)
             for spec in specs:
                 version = registry.resolve(spec)
+                if version.pointer is not None:
+                    refuse_without_digest(
+                        ws, [(f"{version.tag}:{version.pointer_path}", version.pointer)]
+                    )
                 pointer_writes.append(plan_version(ws, registry, version, plan, verify, force))
         if paths or not specs:
             for pointer_file in select_pointers(ws, paths, repo):
-                _plan_pointer(ws, pointer_file, plan, verify)
+                pointer = read_pointer(pointer_file)
+                refuse_without_digest(ws, [(ws.repo.relpath(pointer_file), pointer)])
+                plan_artifact(ws, pointer, pointer_file, plan, verify)
         refuse_conflicts(plan, force)
         write_pointers(ws, pointer_writes)
         execute_plan(ws, plan)
@@ -211,10 +226,6 @@ def write_pointers(ws: Workspace, pointer_writes: list[tuple[Path, bytes]]) -> N
         ws.repo.stage(to_stage)
 
 
-def _plan_pointer(ws: Workspace, pointer_file: Path, plan: CheckoutPlan, verify: bool) -> None:
-    plan_artifact(ws, read_pointer(pointer_file), pointer_file, plan, verify)
-
-
 def refuse_conflicts(plan: CheckoutPlan, force: bool) -> None:
     if plan.conflicts and not force:
         shown = ", ".join(plan.conflicts[:5]) + (" …" if len(plan.conflicts) > 5 else "")
@@ -232,13 +243,17 @@ def plan_artifact(
     ws.work_temps().sweep_beside(str(artifact))
     if not ws.store.has(pointer.oid):
         raise _missing(ws, pointer.oid, artifact)
+    what = ws.repo.relpath(pointer_file)
+    digests = expected_digests(ws, [pointer]) if verify else {}
     if pointer.kind == "dir" and is_new_folder(artifact):
-        plan.fills.append(plan_fill(ws, pointer.oid, artifact, verify))
+        plan.fills.append(fill := plan_fill(ws, pointer.oid, artifact, verify, digests))
+        check_folder_sizes(what, pointer.oid, pointer.size, fill.files, fill.object_stats)
         return
     if pointer.kind == "file":
         targets = [Placement(pointer.oid, artifact, pointer.size)]
     else:
         c = decode_dir_columns(ws.store.read_bytes(pointer.oid), pointer.oid)
+        check_folder_sizes(what, pointer.oid, pointer.size, c, {})  # the total, at least
         if not verify and folder_unchanged(ws, artifact, pointer.oid):
             prefix = ws.repo.relpath(artifact) + "/"
             plan.unchanged += [prefix + path for path in c.paths]
@@ -254,10 +269,14 @@ def plan_artifact(
     for target in targets:
         if target.oid not in stats:
             raise _missing(ws, target.oid, target.dest)
+    if pointer.kind == "file":
+        check_file_size(what, pointer.oid, pointer.size, stats.get(pointer.oid))
+    else:
+        check_folder_sizes(what, pointer.oid, pointer.size, c, stats)
     plan.object_stats.update(stats)
     if verify:
         for oid in stats:
-            ws.store.verify(oid)
+            ws.store.verify(oid, digests.get(oid))
     hasher = FileHasher(ws, artifact if pointer.kind == "dir" else None)
     _plan_root(ws, artifact, pointer.kind, plan, hasher)
     found = _found_in_folder(artifact) if pointer.kind == "dir" else None

@@ -20,12 +20,13 @@ from gitmodel.sides import INDEX, WORKTREE, Side, commit_side, resolve_side, spl
 from gitmodel.tensordiff import TensorDiff, TensorRecord, diff_tensors
 from gitmodel.workspace import Workspace, open_workspace
 
-DiffStatus = Literal["added", "removed", "modified", "unchanged", "renamed"]
+DiffStatus = Literal["added", "removed", "modified", "unchanged", "renamed", "in conflict"]
 ADDED: Final = "added"
 REMOVED: Final = "removed"
 MODIFIED: Final = "modified"
 UNCHANGED: Final = "unchanged"
 RENAMED: Final = "renamed"
+CONFLICT: Final = "in conflict"
 
 
 @dataclass
@@ -43,6 +44,10 @@ class ModelDiff:
     tensors: TensorDiff | None = None
     tensor_note: str = ""  # why tensors could not be compared
     lineage: list[str] = field(default_factory=list)
+    label: str = ""  # the name as shown: with the pointer path when another model shares it
+
+    def __post_init__(self) -> None:
+        self.label = self.label or self.name
 
     @property
     def artifact_changed(self) -> bool:
@@ -99,30 +104,33 @@ def _sides(
                 raise UsageError(f"{left} and {right} have no merge base", "use A..B instead")
             return commit_side(registry, f"merge-base of {left} and {right}", base), right_side
         return resolve_side(ws, registry, left), right_side
-    before = resolve_side(ws, registry, old or "HEAD")
+    if old is None and ws.repo.head_commit() is None:
+        before = Side("HEAD", None)  # no commit yet: compare with nothing, as `git diff --cached`
+    else:
+        before = resolve_side(ws, registry, old or "HEAD")
     default_new = INDEX if cached else WORKTREE
     return before, resolve_side(ws, registry, new or default_new)
 
 
 def _filter(ws: Workspace, targets: Sequence[str], before: Side, after: Side) -> set[str] | None:
-    """Model names the targets select (by name, pointer path or artifact path)."""
+    """Pointer paths the targets select (by model name, pointer path or artifact path)."""
     if not targets:
         return None
-    names: set[str] = set()
+    paths: set[str] = set()
     for target in targets:
         found = False
         for side in (before, after):
-            for name, (path, _) in side.pointers.items():
+            for path, pointer in side.pointers.items():
                 artifact = path.removesuffix(POINTER_SUFFIX)
-                if target in (name, path, artifact) or _under(ws, target, path):
-                    names.add(name)
+                if target in (pointer.name, path, artifact) or _under(ws, target, path):
+                    paths.add(path)
                     found = True
         if not found:
             raise UsageError(
                 f"{target}: no model of that name or path on either side",
                 "list models with `git model ls`",
             )
-    return names
+    return paths
 
 
 def _under(ws: Workspace, target: str, path: str) -> bool:
@@ -140,26 +148,74 @@ def compare_sides(
     directions: dict[str, str],
     wanted: set[str] | None,
 ) -> list[ModelDiff]:
-    names = sorted(set(before.pointers) | set(after.pointers))
-    diffs = []
-    for name in names:
-        old = before.pointers.get(name)
-        new = after.pointers.get(name)
-        diffs.append(_model_diff(ws, name, old, new, directions))
-    paired = _pair_renames(ws, diffs, directions)  # before filtering: either name finds a rename
-    return [d for d in paired if wanted is None or wanted & {d.name, d.old_name}]
+    """One entry per pointer path; two pointers may share a model name, so names are no key."""
+    pairs: list[tuple[str | None, str | None]] = [
+        (path, path) for path in sorted(set(before.pointers) & set(after.pointers))
+    ]
+    gone = sorted(set(before.pointers) - set(after.pointers))
+    new = sorted(set(after.pointers) - set(before.pointers))
+    moved = _pair_moves(before, after, gone, new)
+    pairs += moved
+    pairs += [(path, None) for path in gone if path not in {a for a, _ in moved}]
+    pairs += [(None, path) for path in new if path not in {b for _, b in moved}]
+    diffs = [
+        _model_diff(ws, _entry(before, old_path), _entry(after, new_path), directions)
+        for old_path, new_path in pairs
+    ]
+    paired = _pair_renames(ws, diffs, directions)  # before filtering: either path finds a rename
+    for d in paired:
+        if d.new_path in after.conflicts or d.old_path in before.conflicts:
+            d.status = CONFLICT
+    paired.sort(key=lambda d: (d.name, d.new_path or d.old_path or ""))
+    _label_shared_names(paired)
+    return [d for d in paired if wanted is None or wanted & {d.old_path, d.new_path}]
+
+
+def _pair_moves(
+    before: Side, after: Side, gone: list[str], new: list[str]
+) -> list[tuple[str, str]]:
+    """A pointer that moved keeps its model: pair a vanished and a new path by a unique name."""
+    gone_by_name = _by_name(before, gone)
+    new_by_name = _by_name(after, new)
+    return [
+        (old_paths[0], new_by_name[name][0])
+        for name, old_paths in gone_by_name.items()
+        if len(old_paths) == 1 and len(new_by_name.get(name, [])) == 1
+    ]
+
+
+def _by_name(side: Side, paths: list[str]) -> dict[str, list[str]]:
+    names: dict[str, list[str]] = {}
+    for path in paths:
+        names.setdefault(side.pointers[path].name, []).append(path)
+    return names
+
+
+def _entry(side: Side, path: str | None) -> tuple[str, Pointer] | None:
+    return (path, side.pointers[path]) if path is not None else None
+
+
+def _label_shared_names(diffs: list[ModelDiff]) -> None:
+    """Models that share a name are shown with their pointer path: `model (a.bin.gitmodel)`."""
+    counts: dict[str, int] = {}
+    for d in diffs:
+        counts[d.name] = counts.get(d.name, 0) + 1
+    for d in diffs:
+        if counts[d.name] > 1:
+            d.label = f"{d.name} ({d.new_path or d.old_path})"
 
 
 def _model_diff(
     ws: Workspace,
-    name: str,
     old: tuple[str, Pointer] | None,
     new: tuple[str, Pointer] | None,
     directions: dict[str, str],
 ) -> ModelDiff:
     status: DiffStatus = ADDED if old is None else REMOVED if new is None else MODIFIED
+    either = new or old
+    assert either is not None
     result = ModelDiff(
-        name, status, old[0] if old else None, new[0] if new else None,
+        either[1].name, status, old[0] if old else None, new[0] if new else None,
         old[1] if old else None, new[1] if new else None,
     )  # fmt: skip
     _fill(ws, result, directions)
@@ -268,11 +324,11 @@ def _pair_renames(
     """A model removed under one name and added under another with the same bytes: renamed."""
     removed = {d.old.oid: d for d in diffs if d.status == REMOVED and d.old}
     result = []
-    paired: set[str] = set()
+    paired: set[str | None] = set()
     for d in diffs:
         if d.status == ADDED and d.new and d.new.oid in removed:
             gone = removed.pop(d.new.oid)
-            paired.add(gone.name)
+            paired.add(gone.old_path)
             renamed = ModelDiff(
                 d.name, RENAMED, gone.old_path, d.new_path, gone.old, d.new, old_name=gone.name
             )
@@ -281,7 +337,7 @@ def _pair_renames(
             result.append(renamed)
         else:
             result.append(d)
-    return [d for d in result if not (d.status == REMOVED and d.name in paired)]
+    return [d for d in result if not (d.status == REMOVED and d.old_path in paired)]
 
 
 def split_arguments(args: Sequence[str], *, repo: str | Path = ".") -> tuple[list[str], list[str]]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from itertools import repeat
 from pathlib import Path
@@ -65,7 +65,13 @@ def is_new_folder(folder: Path) -> bool:
         return next(entries, None) is None
 
 
-def plan_fill(ws: Workspace, pointer_oid: str, folder: Path, verify: bool) -> FolderFill:
+def plan_fill(
+    ws: Workspace,
+    pointer_oid: str,
+    folder: Path,
+    verify: bool,
+    digests: Mapping[str, str] | None = None,
+) -> FolderFill:
     """Check that every object of the manifest is in the cache (all of them, before any file
     is made); the returned fill makes the folder."""
     # Read before the objects are looked for: a gc deleting some meanwhile changes it (and
@@ -82,7 +88,7 @@ def plan_fill(ws: Workspace, pointer_oid: str, folder: Path, verify: bool) -> Fo
         raise error
     if verify:
         for oid in stats:
-            ws.store.verify(oid)
+            ws.store.verify(oid, (digests or {}).get(oid))
     return FolderFill(folder, pointer_oid, files, generation, stats)
 
 

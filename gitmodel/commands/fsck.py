@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import cast
 
 from gitmodel.cache.lock import file_lock
 from gitmodel.cache.objects import ObjectStore
-from gitmodel.git import GitRepo
-from gitmodel.hashing import OID_PREFIX, ReadableInto, hash_stream
+from gitmodel.digests import work_tree_digests
+from gitmodel.hashing import OID_PREFIX, DigestSink, ReadableInto, hash_stream, oid_of_bytes
 from gitmodel.progress import Progress
+from gitmodel.reachability import ALL_REFS, needed_by_git
+from gitmodel.remotes.base import Remote
 from gitmodel.remotes.config import resolve_remote
+from gitmodel.sizecheck import size_mismatches
 from gitmodel.transfer import default_jobs
-from gitmodel.workspace import open_workspace
+from gitmodel.workspace import Workspace, open_workspace
+
+MANIFEST_LIMIT = 256 * 1024 * 1024  # as the local cache reads a folder manifest
 
 
 @dataclass
@@ -23,7 +30,28 @@ class FsckResult:
     where: str  # "local cache" or the remote's label
     checked: int = 0
     corrupt: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)  # needed objects a remote lacks
     quarantined: list[str] = field(default_factory=list)  # paths corrupt objects were moved to
+    wrong_size: list[WrongSize] = field(default_factory=list)
+    # Of `corrupt`: bytes that hash to their oid but not to the SHA-256 a pointer records.
+    wrong_digest: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class WrongSize:
+    """A sound object whose size a pointer or folder manifest records wrongly."""
+
+    oid: str
+    claimed_by: str  # the pointer, or the pointer and manifest entry
+    expected: int
+    actual: int
+
+
+def _check_sizes(
+    result: FsckResult, oid: str, actual: int, claims: dict[str, dict[int, str]]
+) -> None:
+    for expected, what in size_mismatches(oid, actual, claims):
+        result.wrong_size.append(WrongSize(oid, what, expected, actual))
 
 
 def local_objects(store: ObjectStore) -> list[tuple[str, Path]]:
@@ -42,23 +70,29 @@ def fsck(
 ) -> FsckResult:
     ws = open_workspace(Path(repo))
     if remote is not None:
-        return _fsck_remote(ws.repo, remote, jobs or default_jobs())
+        return _fsck_remote(ws, remote, jobs or default_jobs())
     result = FsckResult("local cache")
     quarantine = ws.store.root / "quarantine"
     with file_lock(ws.cache_lock):  # exclusive: nothing may read an object we are moving
+        claims = needed_by_git(ws, ALL_REFS).sizes
+        digests = work_tree_digests(ws)
         objects = local_objects(ws.store)
         progress = Progress("Checking objects", sum(p.stat().st_size for _, p in objects))
 
-        def check(item: tuple[str, Path]) -> tuple[str, Path, bool]:
+        def check(item: tuple[str, Path]) -> tuple[str, Path, str | None, int]:
             oid, path = item
-            with path.open("rb") as f:
-                good = hash_stream(f, progress=progress.advance).oid == oid
-            return oid, path, good
+            with path.open("rb", buffering=0) as f:
+                problem, size = _rehash(f, oid, digests.get(oid), progress.advance)
+            return oid, path, problem, size
 
         with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
-            for oid, path, good in pool.map(check, objects):
+            for oid, path, problem, size in pool.map(check, objects):
                 result.checked += 1
-                if not good:
+                if problem == "digest":
+                    result.wrong_digest.append(oid)
+                if problem is None:
+                    _check_sizes(result, oid, size, claims)
+                else:
                     if not result.corrupt:  # objects disappear: status re-checks what it trusted
                         ws.store.bump_generation()
                     quarantine.mkdir(parents=True, exist_ok=True)
@@ -72,21 +106,63 @@ def fsck(
     return result
 
 
-def _fsck_remote(git: GitRepo, name: str, jobs: int) -> FsckResult:
-    target = resolve_remote(git, name)
+def _rehash(
+    stream: ReadableInto, oid: str, digest: str | None, advance: Callable[[int], None] | None
+) -> tuple[str | None, int]:
+    """What is wrong with an object's bytes: "oid", "digest" (a recorded SHA-256, checked in
+    the same pass, does not match), or None; and how many bytes it holds."""
+    sink = DigestSink() if digest is not None else None
+    hashed = hash_stream(stream, sinks=[sink] if sink else (), progress=advance)
+    if hashed.oid != oid:
+        return "oid", hashed.size
+    return ("digest" if sink is not None and sink.digest != digest else None), hashed.size
+
+
+def _fsck_remote(ws: Workspace, name: str, jobs: int) -> FsckResult:
+    """Rehash every object the remote holds, and list every object that Git needs (what
+    `gc` keeps) and the remote lacks. A folder manifest that is not in the local cache is
+    read from the remote, so a fresh clone can check a remote without fetching."""
+    target = resolve_remote(ws.repo, name)
+    digests = work_tree_digests(ws)
     result = FsckResult(target.label)
     oids = sorted(target.call(target.list_oids))
 
-    def check(oid: str) -> tuple[str, bool]:
-        def rehash() -> bool:
+    def check(oid: str) -> tuple[str, tuple[str | None, int]]:
+        def rehash() -> tuple[str | None, int]:
             with target.open(oid) as stream:
-                return hash_stream(cast(ReadableInto, stream)).oid == oid
+                return _rehash(cast(ReadableInto, stream), oid, digests.get(oid), None)
 
         return oid, target.call(rehash)
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        for oid, good in pool.map(check, oids):
+        sizes = {}
+        for oid, (problem, size) in pool.map(check, oids):
             result.checked += 1
-            if not good:
+            if problem == "digest":
+                result.wrong_digest.append(oid)
+            if problem is None:
+                sizes[oid] = size
+            else:
                 result.corrupt.append(oid)
+    listed, corrupt = set(oids), set(result.corrupt)
+
+    def manifest(oid: str) -> bytes | None:
+        if ws.store.has(oid):
+            return ws.store.read_bytes(oid)
+        if oid not in listed or oid in corrupt:
+            return None  # reported as missing or corrupt itself
+        return target.call(partial(_read_verified, target, oid))
+
+    with file_lock(ws.cache_lock, shared=True):
+        needed = needed_by_git(ws, ALL_REFS, manifest)
+    result.missing = sorted(needed.oids - listed)
+    for oid, size in sorted(sizes.items()):
+        _check_sizes(result, oid, size, needed.sizes)
     return result
+
+
+def _read_verified(target: Remote, oid: str) -> bytes | None:
+    with target.open(oid) as stream:
+        data = stream.read(MANIFEST_LIMIT + 1)
+    good = len(data) <= MANIFEST_LIMIT and oid_of_bytes(data) == oid
+    return data if good else None

@@ -22,6 +22,7 @@ class ModelRow:
     head_version: str | None  # the version HEAD's pointer is, if it is registered
     stages: dict[str, str] = field(default_factory=dict)  # stage -> version
     metrics: dict[str, Scalar] = field(default_factory=dict)
+    deprecated: bool = False  # `NAME@deprecated` is its latest registry event
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -33,10 +34,13 @@ class ModelRow:
             "head_version": self.head_version,
             "stages": self.stages,
             "metrics": self.metrics,
+            "deprecated": self.deprecated,
         }
 
 
-def ls(*, repo: str | Path = ".") -> list[ModelRow]:
+def ls(*, deprecated: bool = False, repo: str | Path = ".") -> list[ModelRow]:
+    """Every model at HEAD; deprecated ones (as GTO's `show` hides them) only with
+    `deprecated`."""
     ws = open_workspace(Path(repo))
     registry = Registry(ws)
     head = ws.repo.head_commit()
@@ -50,6 +54,9 @@ def ls(*, repo: str | Path = ".") -> list[ModelRow]:
         except GitModelError:
             continue
         history = registry.models.get(pointer.name)
+        retired = history is not None and history.deprecation is not None
+        if retired and not deprecated:
+            continue
         latest = history.latest if history else None
         head_version = None
         if history:
@@ -66,6 +73,7 @@ def ls(*, repo: str | Path = ".") -> list[ModelRow]:
                 head_version=head_version,
                 stages=stages,
                 metrics=dict(pointer.metrics),
+                deprecated=retired,
             )
         )
     return rows

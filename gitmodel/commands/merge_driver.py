@@ -1,8 +1,8 @@
 """The `*.gitmodel` merge driver: a three-way merge of pointers, field by field.
 
-The artifact (oid, size, kind, format, lineage) merges as one unit; each metric and param key
-merges on its own. Identical sides merge; a side equal to the base takes the other; both sides
-changing the same unit differently is a conflict, written with readable markers.
+The artifact (oid, digest, size, kind, format, lineage) merges as one unit; each metric and
+param key merges on its own. Identical sides merge; a side equal to the base takes the other;
+both sides changing the same unit differently is a conflict, written with readable markers.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def merge_pointers(
     def artifact(p: Pointer | None) -> object:
         if p is None:
             return None
-        return (p.oid, p.size, p.kind, p.format, p.lineage, p.path)
+        return (p.oid, p.digest, p.size, p.kind, p.format, p.lineage, p.path)
 
     chosen = pick("artifact", artifact(base), artifact(ours), artifact(theirs))
     source = ours if chosen == artifact(ours) else theirs

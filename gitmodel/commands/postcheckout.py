@@ -13,7 +13,7 @@ from pathlib import Path
 
 from gitmodel.commands.hook import ZERO_SHA
 from gitmodel.errors import GitModelError
-from gitmodel.git import GitRepo, run_git
+from gitmodel.git import GitRepo, is_null_oid, run_git
 from gitmodel.pointer import POINTER_SUFFIX
 from gitmodel.printable import printable
 
@@ -53,21 +53,45 @@ def post_merge(args: list[str], stdin: bytes) -> int:
 
 def post_rewrite(args: list[str], stdin: bytes) -> int:
     """After a rebase (`git pull --rebase` too): the post-checkout that started it was skipped
-    (HEAD was not yet where it ends), so bring what changed from the old tip (ORIG_HEAD) to
-    the rebased HEAD. An amend changes no pointer in the work tree: nothing to do."""
+    (HEAD was not yet where it ends), so bring what changed from the old tip to the rebased
+    HEAD. The `--apply` backend's first checkout (of the new base) is not skipped, since Git
+    starts it before the rebase is marked in progress: what changed from the new base counts
+    too. An amend changes no pointer in the work tree: nothing to do."""
     if args[:1] != ["rebase"]:
         return 0
     repo = GitRepo.discover(Path.cwd())
-    proc = run_git(["rev-parse", "-q", "--verify", "ORIG_HEAD"], repo.root, check=False)
-    old = proc.stdout.decode().strip() or ZERO_SHA
     new = run_git(["rev-parse", "HEAD"], repo.root).stdout.decode().strip()
-    if old == new:
-        return 0
-    return materialise_paths(repo, changed_pointers(repo, old, new))
+    paths: dict[str, None] = {}
+    for old in _rebase_starts(repo):
+        if old != new:
+            paths.update(dict.fromkeys(changed_pointers(repo, old, new)))
+    return materialise_paths(repo, list(paths))
+
+
+def _rebase_starts(repo: GitRepo) -> list[str]:
+    """The tip before the rebase and the base it was replayed onto. The merge backend keeps
+    both in its state folder (removed only after post-rewrite); for the apply backend they are
+    ORIG_HEAD and the reflog's `(start)` entry."""
+    starts = []
+    for name in ("orig-head", "onto"):
+        try:
+            starts.append((repo.git_dir / "rebase-merge" / name).read_text().strip())
+        except OSError:
+            continue
+    if len(starts) < 2:
+        proc = run_git(["rev-parse", "-q", "--verify", "ORIG_HEAD"], repo.root, check=False)
+        starts.append(proc.stdout.decode().strip() or ZERO_SHA)
+        log = ["reflog", "show", "-n", "10000", "--format=%H %gs", "HEAD", "--"]
+        for line in run_git(log, repo.root, check=False).stdout.decode().splitlines():
+            commit, _, message = line.partition(" ")
+            if message.startswith(("rebase", "pull")) and "(start)" in message:
+                starts.append(commit)
+                break
+    return [s for s in starts if s]
 
 
 def changed_pointers(repo: GitRepo, old: str, new: str) -> list[str]:
-    if not old or old == ZERO_SHA:
+    if not old or is_null_oid(old):
         out = run_git(["ls-tree", "-r", "-z", "--name-only", new], repo.root).stdout
         return [p for p in out.decode().split("\0") if p.endswith(POINTER_SUFFIX)]
     out = run_git(
@@ -79,7 +103,7 @@ def changed_pointers(repo: GitRepo, old: str, new: str) -> list[str]:
 
 def materialise_changes(old: str, new: str) -> int:
     repo = GitRepo.discover(Path.cwd())
-    if _rebase_in_progress(repo):
+    if _rebase_continues(repo):
         return 0
     return materialise_paths(repo, changed_pointers(repo, old, new))
 
@@ -120,8 +144,18 @@ def materialise_paths(repo: GitRepo, pointer_paths: list[str]) -> int:
     return 0
 
 
-def _rebase_in_progress(repo: GitRepo) -> bool:
-    return any((repo.git_dir / d).exists() for d in ("rebase-merge", "rebase-apply"))
+def _rebase_continues(repo: GitRepo) -> bool:
+    """Whether a rebase is in progress and has commits left to replay: its post-rewrite
+    brings the result. A rebase with nothing left (a fast-forward, `--onto` with nothing to
+    replay) ends with this checkout and runs no post-rewrite, so this checkout must count."""
+    if (repo.git_dir / "rebase-apply").exists():
+        return True
+    try:
+        todo = (repo.git_dir / "rebase-merge" / "git-rebase-todo").read_text(errors="replace")
+    except FileNotFoundError:
+        return (repo.git_dir / "rebase-merge").exists()
+    commands = (line.split(maxsplit=1)[0] for line in todo.splitlines() if line.strip())
+    return any(not c.startswith("#") and c != "noop" for c in commands)
 
 
 def _warn(text: str) -> None:

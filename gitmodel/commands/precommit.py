@@ -103,7 +103,16 @@ def _check_pointers(repo: GitRepo, pointers: list[StagedFile]) -> tuple[list[str
         try:
             pointer = parse_pointer(data, f.path, location=f.path)
         except GitModelError as exc:
-            problems.append(f"{exc.message} (re-run `git model add` on its artifact)")
+            from gitmodel.conflicts import parse_conflict
+
+            conflict = parse_conflict(data)
+            if conflict is not None:
+                problems.append(
+                    f"{f.path} still holds merge conflict markers (both sides changed "
+                    f"{conflict.clash}; {conflict.hint(f.path)})"
+                )
+            else:
+                problems.append(f"{exc.message} (re-run `git model add` on its artifact)")
             continue
         if not ws.store.has(pointer.oid):
             problems.append(

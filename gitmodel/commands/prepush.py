@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gitmodel.commands.hook import ZERO_SHA
-from gitmodel.git import GitRepo, run_git
+from gitmodel.git import GitRepo, is_null_oid, run_git
 from gitmodel.pointer import POINTER_SUFFIX
 from gitmodel.printable import printable
 
@@ -37,7 +37,7 @@ def _ref_updates(stdin: bytes) -> list[tuple[str, str]]:
     updates = []
     for line in stdin.decode().splitlines():
         parts = line.split()
-        if len(parts) == 4 and parts[1] != ZERO_SHA:
+        if len(parts) == 4 and not is_null_oid(parts[1]):
             updates.append((parts[1], parts[3]))
     if not updates and os.environ.get("PRE_COMMIT_TO_REF"):  # run by the pre-commit framework
         updates.append(
@@ -52,7 +52,7 @@ def pushed_pointer_blobs(
     """Pointer blob id -> path, for every pointer version the pushed commits add."""
     blobs: dict[str, str] = {}
     for local, remote_sha in updates:
-        known = remote_sha != ZERO_SHA and _has_commit(repo, remote_sha)
+        known = not is_null_oid(remote_sha) and _has_commit(repo, remote_sha)
         revs = [local, f"^{remote_sha}"] if known else [local, "--not", f"--remotes={remote}"]
         blobs.update(repo.pointer_blobs_added(revs, POINTER_SUFFIX))
     return blobs
@@ -99,10 +99,10 @@ def _check_objects(repo: GitRepo, blobs: dict[str, str]) -> int:
 
 def _upload(ws: Workspace, oids: set[str]) -> int:
     """Upload to the default model remote, if one is configured (else the check is all)."""
-    from gitmodel.remotes.config import read_remotes, resolve_remote
+    from gitmodel.remotes.config import all_remotes, resolve_remote
     from gitmodel.transfer import default_jobs, upload
 
-    if not oids or not read_remotes(ws.repo):
+    if not oids or not any(all_remotes(ws.repo)):
         return 0
     remote = resolve_remote(ws.repo, None)
     result = upload(ws.store, remote, oids, default_jobs())

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gitmodel.errors import UsageError
-from gitmodel.registry import ModelVersion, Registry
+from gitmodel.registry import ModelVersion, Registry, ambiguous_name
 from gitmodel.tagnames import STAGE_NAME_RE, stage_tag_name
 from gitmodel.workspace import Workspace, open_workspace
 
@@ -29,6 +29,8 @@ def promote(
     registry = Registry(ws)
     check_stage_name(ws, stage)
     target = registry.resolve(spec)
+    if shared := registry.ambiguous_paths(target):
+        raise ambiguous_name(target.name, shared, target.tag)
     return assign_stage(ws, registry, target, stage, message)
 
 
@@ -41,7 +43,7 @@ def assign_stage(
         return StageChange(None, target.name, stage, str(target.version), str(previous.version))
     tag = stage_tag_name(target.name, stage, history.next_counter())
     text = message or f"Assign {stage} to {target.name} {target.version}"
-    ws.repo.create_tag(tag, target.commit, f"{text}\n")
+    ws.repo.create_tag(tag, target.commit, f"{text}\n", after=history.last_event_at)
     return StageChange(
         tag, target.name, stage, str(target.version), str(previous.version) if previous else None
     )
@@ -62,7 +64,7 @@ def demote(
         )
     tag = stage_tag_name(name, stage, history.next_counter(), unassign=True)
     text = message or f"Unassign {stage} from {name} {current.version}"
-    ws.repo.create_tag(tag, current.commit, f"{text}\n")
+    ws.repo.create_tag(tag, current.commit, f"{text}\n", after=history.last_event_at)
     fallback = Registry(ws).history(name).stages().get(stage)
     shown = str(current.version)
     return StageChange(

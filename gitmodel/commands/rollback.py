@@ -10,12 +10,16 @@ from gitmodel.commands.checkout import (
     CheckoutPlan,
     execute_plan,
     paused_gc,
+    plan_artifact,
     plan_version,
     refuse_conflicts,
     write_pointers,
 )
 from gitmodel.commands.promote import StageChange, assign_stage, check_stage_name
-from gitmodel.errors import UsageError
+from gitmodel.digests import refuse_without_digest
+from gitmodel.errors import GitError, GitModelError, UsageError
+from gitmodel.fsutil import atomic_write_bytes
+from gitmodel.pointer import parse_pointer
 from gitmodel.registry import ModelHistory, ModelVersion, Registry
 from gitmodel.semver import SemVer
 from gitmodel.workspace import Workspace, open_workspace
@@ -49,6 +53,8 @@ def rollback(
         check_stage_name(ws, stage)
     current = _current_version(ws, registry, history, stage)
     target = _target_version(history, current, to)
+    if target.pointer is not None:
+        refuse_without_digest(ws, [(f"{target.tag}:{target.pointer_path}", target.pointer)])
     plan = CheckoutPlan()
     with paused_gc(), file_lock(ws.cache_lock, shared=True):
         pointer_file, data = plan_version(ws, registry, target, plan, False, force)
@@ -57,6 +63,8 @@ def rollback(
         head = ws.repo.head_commit()
         relpath = ws.repo.relpath(pointer_file)
         changed = head is None or registry.reader.read_file(head, relpath) != data
+        old = pointer_file.read_bytes() if pointer_file.is_file() else None
+        before = _PointerState(relpath, old, ws.repo.index_entry(relpath))
         write_pointers(ws, [(pointer_file, data)])
         execute_plan(ws, plan)
     ws.stat_cache.close()
@@ -64,11 +72,51 @@ def rollback(
     if changed and not no_commit:
         was = f" (was {current.version})" if current else ""
         message = f"Roll back {name} to {target.version}{was}"
-        commit = ws.repo.commit_paths(message, [relpath])
+        try:
+            commit = ws.repo.commit_paths(message, [relpath])
+        except GitError as exc:
+            raise GitError(exc.message, _undo(ws, before)) from None
     stage_change = None
     if stage is not None:
         stage_change = assign_stage(ws, registry, target, stage, None)
     return RollbackResult(name, target, current, commit, stage_change)
+
+
+@dataclass(frozen=True)
+class _PointerState:
+    """What a rollback changes, as it was before: the pointer's bytes and its index entry."""
+
+    relpath: str
+    data: bytes | None
+    index_entry: str | None
+
+
+def _undo(ws: Workspace, before: _PointerState) -> str:
+    """Put the pointer, its index entry and its artifact's bytes back as they were (the old
+    bytes are in the cache: the rollback refused to overwrite any that were not, unless
+    --force); returns the hint for the error that caused it."""
+    pointer_file = ws.repo.root / before.relpath
+    if before.data is None:
+        pointer_file.unlink(missing_ok=True)
+    else:
+        atomic_write_bytes(pointer_file, before.data)
+    ws.repo.restore_index_entry(before.relpath, before.index_entry)
+    if before.data is None:
+        return "the rollback was undone; fix the cause, then run it again"
+    try:
+        pointer = parse_pointer(before.data, before.relpath)
+        plan = CheckoutPlan()
+        with paused_gc(), file_lock(ws.cache_lock, shared=True):
+            plan_artifact(ws, pointer, pointer_file, plan, False)
+            refuse_conflicts(plan, False)
+            execute_plan(ws, plan)
+        ws.stat_cache.close()
+    except GitModelError as exc:
+        return (
+            f"the pointer was restored, but not its artifact ({exc.message}); "
+            f"fix the cause, then run `git model checkout {before.relpath}` and the rollback again"
+        )
+    return "the rollback was undone; fix the cause, then run it again"
 
 
 def _current_version(

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gitmodel.errors import UsageError
+from gitmodel.gitread import TagInfo
 from gitmodel.pointer import Pointer, read_pointer
 from gitmodel.registry import ModelVersion, Registry, StageEvent, is_version_spec
 from gitmodel.selection import select_pointers
@@ -21,6 +22,7 @@ class ShowResult:
     stages: list[str] = field(default_factory=list)  # stages pointing at this version now
     current_stages: dict[str, str] = field(default_factory=dict)  # stage -> version, all
     history: list[StageEvent] = field(default_factory=list)
+    deprecation: TagInfo | None = None  # the tag that deprecates the model, while it does
 
 
 def show(target: str, *, repo: str | Path = ".") -> ShowResult:
@@ -59,4 +61,5 @@ def show(target: str, *, repo: str | Path = ".") -> ShowResult:
         stages=history.stages_of(version) if version else [],
         current_stages={s: str(v.version) for s, v in current.items()},
         history=list(history.events),
+        deprecation=history.deprecation,
     )

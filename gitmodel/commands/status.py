@@ -7,21 +7,22 @@ import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from gitmodel.artifacts import FileHasher, WorkFile, folder_fingerprint, walk_folder
 from gitmodel.cache.statcache import FolderState
-from gitmodel.errors import GitModelError
-from gitmodel.pointer import Pointer, read_pointer
+from gitmodel.conflicts import read_conflict
+from gitmodel.errors import CorruptObjectError, GitModelError
+from gitmodel.pointer import POINTER_SUFFIX, Pointer, read_pointer
 from gitmodel.selection import select_pointers
+from gitmodel.sizecheck import check_file_size, check_folder_sizes
 from gitmodel.unshare import give_own_copy, shares_object_inode, unshare_files
 from gitmodel.workspace import Workspace, locate_artifact, open_workspace
 
-if TYPE_CHECKING:
-    from gitmodel.manifests import FileEntry
-
 UP_TO_DATE = "up to date"
 MODIFIED = "modified"
+STALE = "stale"  # the bytes are in the cache, but the pointer names others: it changed under them
+CONFLICT = "conflict"
+STALE_DETAIL = "pointer changed; run `git model checkout`"
 MISSING_FROM_WORKTREE = "missing from work tree"
 MISSING_FROM_CACHE = "missing from cache"
 INVALID = "invalid pointer"
@@ -72,8 +73,13 @@ def artifact_status(ws: Workspace, pointer_file: Path, *, thorough: bool = False
         pointer = read_pointer(pointer_file)
         artifact = locate_artifact(ws, pointer_file, pointer)
     except GitModelError as exc:
+        conflict = read_conflict(pointer_file)
+        state, detail = (INVALID, exc.message)
+        if conflict is not None:
+            state = CONFLICT
+            detail = f"both sides changed {conflict.clash}; {conflict.hint(rel_pointer)}"
         return ArtifactStatus(
-            rel_pointer.removesuffix(".gitmodel"), rel_pointer, None, INVALID, None, exc.message
+            rel_pointer.removesuffix(".gitmodel"), rel_pointer, None, state, None, detail
         )
     rel = ws.repo.relpath(artifact)
     ws.work_temps().sweep_beside(str(artifact))
@@ -96,8 +102,15 @@ def artifact_status(ws: Workspace, pointer_file: Path, *, thorough: bool = False
         hasher.fresh.append((artifact, give_own_copy(ws, str(artifact), oid, False), oid))
     hasher.save()
     if oid != pointer.oid:
-        return result(MODIFIED)
-    return result(UP_TO_DATE if ws.store.has(pointer.oid) else MISSING_FROM_CACHE)
+        return result(STALE, STALE_DETAIL) if ws.store.has(oid) else result(MODIFIED)
+    stored = ws.store.stat(pointer.oid)  # what `has` would stat, with the size to check
+    if stored is None:
+        return result(MISSING_FROM_CACHE)
+    try:
+        check_file_size(rel_pointer, pointer.oid, pointer.size, stored)
+    except CorruptObjectError as exc:
+        return result(INVALID, exc.message)
+    return result(UP_TO_DATE)
 
 
 def _folder_state(ws: Workspace, folder: Path, pointer: Pointer, thorough: bool) -> tuple[str, str]:
@@ -114,9 +127,21 @@ def _folder_state(ws: Workspace, folder: Path, pointer: Pointer, thorough: bool)
         hasher.save()
         files = walk_folder(folder)
     now = FolderState(folder_fingerprint(files), pointer.oid, str(ws.store.root), generation)
-    if not thorough and ws.stat_cache.folder_state(folder) == now:
+    recorded = ws.stat_cache.folder_state(folder)
+    if not thorough and recorded == now:
         return UP_TO_DATE, ""  # these very files were found up to date, their objects present
-    state, detail = _compare_folder(ws, folder, pointer, files, hasher)
+    if (
+        not thorough
+        and recorded is not None
+        and (recorded.fingerprint, recorded.cache) == (now.fingerprint, now.cache)
+        and recorded.oid != pointer.oid
+        and ws.store.has(recorded.oid)
+    ):
+        return STALE, STALE_DETAIL  # exactly the files found or placed for another manifest
+    try:
+        state, detail = _compare_folder(ws, folder, pointer, files, hasher)
+    except CorruptObjectError as exc:
+        return INVALID, exc.message
     if state == UP_TO_DATE:
         ws.stat_cache.record_folder(folder, now)
     return state, detail
@@ -125,23 +150,28 @@ def _folder_state(ws: Workspace, folder: Path, pointer: Pointer, thorough: bool)
 def _compare_folder(
     ws: Workspace, folder: Path, pointer: Pointer, files: list[WorkFile], hasher: FileHasher
 ) -> tuple[str, str]:
-    """Every file against the manifest, and every object it names against the cache."""
-    from gitmodel.manifests import decode_dir_manifest
+    """Every file against the manifest, and every object it names against the cache (and
+    its size against the manifest's)."""
+    from gitmodel.manifests import decode_dir_columns
 
-    expected = {
-        e.path: e for e in decode_dir_manifest(ws.store.read_bytes(pointer.oid), pointer.oid)
-    }
-    missing_objects = [p for p, e in expected.items() if not ws.store.has(e.oid)]
+    columns = decode_dir_columns(ws.store.read_bytes(pointer.oid), pointer.oid)
+    stats = ws.store.stats_of(columns.oids)
+    pointer_file = ws.repo.relpath(folder) + POINTER_SUFFIX
+    check_folder_sizes(pointer_file, pointer.oid, pointer.size, columns, stats)
+    expected = dict(zip(columns.paths, zip(columns.oids, columns.sizes, strict=True), strict=True))
+    missing_objects = [p for p, (oid, _) in expected.items() if oid not in stats]
     changed: list[str] = []
     seen = set()
+    all_cached = True  # every new or changed file's bytes are in the cache
     for work in files:
         seen.add(work.relpath)
         entry = expected.get(work.relpath)
-        if entry is None:
-            changed.append(f"+{work.relpath}")
-        elif _differs(hasher, work, entry):
-            changed.append(work.relpath)
+        if entry is None or _differs(hasher, work, *entry):
+            changed.append(work.relpath if entry else f"+{work.relpath}")
+            all_cached = all_cached and ws.store.has(hasher.oid_of(work.location, work.st))
     hasher.save()
+    if changed and all_cached:
+        return STALE, STALE_DETAIL
     changed += [f"-{p}" for p in expected if p not in seen]
     if changed:
         return MODIFIED, ", ".join(sorted(changed, key=lambda c: c.lstrip("+-"))[:20])
@@ -150,7 +180,7 @@ def _compare_folder(
     return UP_TO_DATE, ""
 
 
-def _differs(hasher: FileHasher, work: WorkFile, entry: FileEntry) -> bool:
-    if entry.size != work.st.st_size and not stat.S_ISLNK(work.st.st_mode):
+def _differs(hasher: FileHasher, work: WorkFile, oid: str, size: int) -> bool:
+    if size != work.st.st_size and not stat.S_ISLNK(work.st.st_mode):
         return True  # a different size needs no hashing to tell
-    return hasher.oid_of(work.location, work.st) != entry.oid
+    return hasher.oid_of(work.location, work.st) != oid

@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gitmodel.cache.lock import file_lock
+from gitmodel.digests import expected_digests, refuse_without_digest
 from gitmodel.errors import GitModelError, UsageError
 from gitmodel.pointer import Pointer, parse_pointer, read_pointer
-from gitmodel.reachability import objects_of
+from gitmodel.reachability import local_manifests, needed_objects, objects_of
 from gitmodel.registry import Registry
 from gitmodel.remotes.config import resolve_remote
 from gitmodel.selection import select_pointers
@@ -61,19 +62,28 @@ def fetch(
     register_repo(ws)
     source = resolve_remote(ws.repo, remote)
     pointers = _fetch_pointers(ws, targets, revs, all_versions, Path(repo))
+    refuse_without_digest(ws, ((f"{p.name} ({p.path})", p) for p in pointers))
     total = TransferResult()
     with file_lock(ws.cache_lock, shared=True):
-        wanted = objects_of(ws, pointers)
+        needed = needed_objects(pointers, local_manifests(ws))
         asked: set[str] = set()
-        while wanted - asked:  # folder manifests arrive first, then the files they list
-            batch = wanted - asked
+        while needed.oids - asked:  # folder manifests arrive first, then the files they list
+            batch = needed.oids - asked
             asked |= batch
-            step = download(ws.store, source, batch, jobs or default_jobs())
+            digests = expected_digests(ws, pointers)  # a folder's files once its manifest is in
+            step = download(
+                ws.store,
+                source,
+                batch,
+                jobs or default_jobs(),
+                claimed_sizes=needed.sizes,
+                digests=digests,
+            )
             total.transferred += step.transferred
             total.present += step.present
             total.bytes += step.bytes
             total.failed += step.failed
-            wanted = objects_of(ws, pointers)
+            needed = needed_objects(pointers, local_manifests(ws))
     _raise_failures(total, "fetch")
     return SyncResult(source.label, len(pointers), total)
 

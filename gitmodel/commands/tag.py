@@ -7,7 +7,7 @@ from pathlib import Path
 
 from gitmodel.errors import UsageError
 from gitmodel.pointer import Pointer
-from gitmodel.registry import ModelHistory, Registry
+from gitmodel.registry import ModelHistory, Registry, ambiguous_name
 from gitmodel.semver import BUMPS, FIRST_VERSION, SemVer
 from gitmodel.tagnames import version_tag_name
 from gitmodel.workspace import Workspace, open_workspace
@@ -43,6 +43,8 @@ def tag(
             "commit the pointer first (`git model add … --name NAME`, `git commit`), or pass --rev",
         )
     pointer_path, pointer = found
+    if len(shared := registry.pointer_paths_named(commit, name)) > 1:
+        raise ambiguous_name(name, shared, rev)
     if commit == ws.repo.head_commit():
         _refuse_uncommitted(ws, pointer_path)
     history = registry.models.get(name, ModelHistory(name))
@@ -54,7 +56,8 @@ def tag(
             )
     chosen = _choose_version(history, version, bump)
     tag_name = version_tag_name(name, chosen)
-    ws.repo.create_tag(tag_name, commit, _tag_message(name, chosen, pointer_path, pointer, message))
+    text = _tag_message(name, chosen, pointer_path, pointer, message)
+    ws.repo.create_tag(tag_name, commit, text, after=history.last_event_at)
     return TagResult(tag_name, name, str(chosen), commit, pointer_path, pointer)
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gitmodel.errors import UsageError
 from gitmodel.pointer import Pointer
 from gitmodel.registry import ModelVersion, Registry
+from gitmodel.table import format_time
 from gitmodel.tomlfmt import Scalar
 from gitmodel.workspace import open_workspace
 
@@ -42,10 +44,20 @@ class VersionRow:
         }
 
 
-def versions(name: str, *, all: bool = False, repo: str | Path = ".") -> list[VersionRow]:
+def versions(
+    name: str, *, all: bool = False, deprecated: bool = False, repo: str | Path = "."
+) -> list[VersionRow]:
+    """A model's registered versions (and with `all`, unregistered candidates). A deprecated
+    model is refused unless `deprecated`, as GTO's `show NAME` lists nothing for it."""
     ws = open_workspace(Path(repo))
     registry = Registry(ws)
     history = registry.history(name) if not all else registry.models.get(name)
+    if history is not None and history.deprecation is not None and not deprecated:
+        raise UsageError(
+            f"{name} is deprecated ({history.deprecation.name}, "
+            f"{format_time(history.deprecation.created_at)})",
+            f"list its versions anyway with `git model versions {name} --deprecated`",
+        )
     rows: list[VersionRow] = []
     if history is not None:
         rows = [_row(v, history.stages_of(v)) for v in history.versions]

@@ -41,6 +41,8 @@ class FormatScan:
     name: str
     facts: dict[str, FactValue]
     tensors: Sequence[TensorEntry] = field(default_factory=tuple)
+    # Other files the tensor data lives in (ONNX external data), as the model names them.
+    external_files: Sequence[str] = field(default_factory=tuple)
 
     @property
     def ranges(self) -> list[ByteRange]:

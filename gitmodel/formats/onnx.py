@@ -90,6 +90,7 @@ class _Tensor:
     payloads: int = 0  # data fields seen
     data: tuple[int, int] | None = None  # (begin, end) of the one length-delimited data field
     external: bool = False
+    location: str = ""  # the external data file, relative to the model file
 
 
 @dataclass
@@ -103,6 +104,7 @@ class _Graph:
     dtypes: set[str] = field(default_factory=set)
     tensors: list[TensorEntry] | None = field(default_factory=list)  # None: not all ranged
     external: bool = False
+    external_files: set[str] = field(default_factory=set)
     inputs: list[str] = field(default_factory=list)
     outputs: list[str] = field(default_factory=list)
 
@@ -136,6 +138,7 @@ def scan(stream: HeaderStream, file_size: int) -> FormatScan:
         name="onnx",
         facts=_facts(ir_version, producer, domain, model_version, opsets, graph),
         tensors=graph.tensors or (),
+        external_files=tuple(sorted(graph.external_files)),
     )
 
 
@@ -289,6 +292,8 @@ def _initializer(r: HeaderReader, end: int, graph: _Graph, sparse: bool) -> None
     if len(graph.dtypes) < MAX_OP_TYPES:
         graph.dtypes.add(dtype)
     graph.external = graph.external or tensor.external
+    if tensor.location and len(graph.external_files) < MAX_LIST:
+        graph.external_files.add(tensor.location)
     if tensor.data is None and tensor.payloads == 0 and count == 0 and not tensor.external:
         tensor.data = (end, end)  # an empty tensor: an empty range
     if (
@@ -316,13 +321,27 @@ def _tensor(r: HeaderReader, end: int, what: str) -> _Tensor:
         elif number in DATA_FIELDS:
             t.payloads += 1
             t.data = (r.pos, r.pos + value) if wire == LEN else None
-        elif number == 13:
+        elif number == 13:  # external_data: StringStringEntryProto (key=1, value=2)
+            _expect(number, wire, LEN, what)
             t.external = True
+            key, text = _entry(r, r.pos + value, what)
+            if key == "location":
+                t.location = text
         elif number == 14:
             t.external = t.external or _varint(number, wire, value, what) == EXTERNAL
     if t.external:
         t.data = None
     return t
+
+
+def _entry(r: HeaderReader, end: int, what: str) -> tuple[str, str]:
+    key, value = "", ""
+    for number, wire, length in _fields(r, end, what):
+        if number == 1:
+            key = _text(r, number, wire, length, what)
+        elif number == 2:
+            value = _text(r, number, wire, length, what)
+    return key, value
 
 
 def _dim(r: HeaderReader, number: int, wire: int, value: int, t: _Tensor, what: str) -> None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import BinaryIO, TypeVar
 
 from gitmodel.errors import GitModelError
@@ -21,6 +23,20 @@ class RemoteError(GitModelError):
     """A remote could not be reached or refused an operation."""
 
 
+class UploadCancelled(RemoteError):
+    """An upload stopped because the transfer was interrupted (Ctrl-C, or another failure)."""
+
+
+@dataclass(frozen=True)
+class IncompleteUpload:
+    """What a killed or failed push left on a remote: an S3 multipart upload (invisible, yet
+    billed until aborted) or a temp file of a folder or SFTP remote."""
+
+    key: str  # where it was going, relative to the remote's URL
+    handle: str  # what the backend needs to abort it: an upload id, a temp file's path
+    started: float | None  # seconds since the epoch; None where the backend does not tell
+
+
 class Remote(ABC):
     # Where the credentials of this kind of remote come from, for error hints.
     credentials_from = "the environment or ~/.aws"
@@ -28,6 +44,11 @@ class Remote(ABC):
     def __init__(self, name: str, url: str) -> None:
         self.name = name
         self.url = url
+        self.cancelled = threading.Event()  # set: uploads stop at their next step, cleaned up
+
+    def cancel(self) -> None:
+        """Ask the uploads in progress to stop soon and remove what they started."""
+        self.cancelled.set()
 
     @property
     def label(self) -> str:
@@ -63,6 +84,14 @@ class Remote(ABC):
 
     @abstractmethod
     def delete(self, oid: str) -> None: ...
+
+    def incomplete_uploads(self) -> list[IncompleteUpload]:
+        """Uploads that were started and never finished (by this or any other push)."""
+        return []
+
+    def abort_upload(self, upload: IncompleteUpload) -> None:
+        """Remove what an incomplete upload left (a no-op if it is gone already)."""
+        raise RemoteError(f"remote {self.label} has no incomplete uploads to abort")
 
     def missing(self, oids: Iterable[str], jobs: int = 8) -> set[str]:
         """Which of `oids` the remote lacks: per-object checks for a few, a listing for many."""

@@ -1,4 +1,5 @@
-"""Remote settings live in git config: `model.remote.<name>.url`, `model.defaultRemote`.
+"""Remote settings live in git config: `model.remote.<name>.url`, `model.defaultRemote`,
+or, committed for every clone, in `.gitmodel.toml` (remotes/shared.py); git config wins.
 
 Credentials never go there: backends read them from their usual sources (environment,
 ~/.aws, profiles). Extra settings per remote: endpointUrl, region, profile.
@@ -9,12 +10,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gitmodel.errors import UsageError
 from gitmodel.git import GitRepo
 from gitmodel.remotes.base import Remote
 
+if TYPE_CHECKING:
+    from gitmodel.remotes.shared import SharedRemote
+
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+OPTION_KEYS = ("endpointurl", "region", "profile")
 
 
 @dataclass(frozen=True)
@@ -56,12 +62,22 @@ def open_remote(repo: GitRepo, config: RemoteConfig) -> Remote:
     return FsspecRemote(config.name, url, config.options)
 
 
+def all_remotes(repo: GitRepo) -> tuple[dict[str, RemoteConfig], dict[str, SharedRemote]]:
+    """This clone's remotes, and the committed ones of other names."""
+    from gitmodel.remotes.shared import read_shared_remotes
+
+    local = read_remotes(repo)
+    return local, {n: s for n, s in read_shared_remotes(repo).items() if n not in local}
+
+
 def resolve_remote(repo: GitRepo, name: str | None) -> Remote:
-    remotes = read_remotes(repo)
-    chosen = name or default_remote_name(repo)
+    local, shared = all_remotes(repo)
+    remotes = sorted({*local, *shared})
+    committed_default = [n for n, s in shared.items() if s.default]
+    chosen = name or default_remote_name(repo) or next(iter(committed_default), None)
     if chosen is None:
         if len(remotes) == 1:
-            chosen = next(iter(remotes))
+            chosen = remotes[0]
         else:
             raise UsageError(
                 "no model remote given and no default set"
@@ -71,13 +87,18 @@ def resolve_remote(repo: GitRepo, name: str | None) -> Remote:
                 if not remotes
                 else "name one, or set a default: git model remote default NAME",
             )
-    if chosen not in remotes:
+    if chosen in shared:
+        from gitmodel.remotes.shared import check_approved, with_local_options
+
+        check_approved(repo, shared[chosen])
+        return open_remote(repo, with_local_options(repo, shared[chosen]))
+    if chosen not in local:
         known = ", ".join(remotes) or "none"
         raise UsageError(
             f"no model remote named {chosen!r} (configured: {known})",
             "list them with `git model remote list`",
         )
-    return open_remote(repo, remotes[chosen])
+    return open_remote(repo, local[chosen])
 
 
 def check_remote_name(name: str) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from gitmodel.hashing import oid_hex
-from gitmodel.remotes.base import Remote, RemoteError, oid_from_key
+from gitmodel.remotes.base import IncompleteUpload, Remote, RemoteError, oid_from_key
 
 
 class FolderRemote(Remote):
@@ -68,6 +68,21 @@ class FolderRemote(Remote):
         finally:
             if temp.exists():
                 temp.unlink()
+
+    def incomplete_uploads(self) -> list[IncompleteUpload]:
+        self._check_root()
+        tmp = self.root / "tmp"
+        if not tmp.is_dir():
+            return []
+        with os.scandir(tmp) as entries:
+            return [
+                IncompleteUpload(f"tmp/{e.name}", e.path, e.stat().st_mtime)
+                for e in sorted(entries, key=lambda e: e.name)
+                if e.is_file(follow_symlinks=False)
+            ]
+
+    def abort_upload(self, upload: IncompleteUpload) -> None:
+        Path(upload.handle).unlink(missing_ok=True)
 
     def open(self, oid: str) -> BinaryIO:
         self._check_root()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import threading
 from datetime import datetime
@@ -10,7 +11,7 @@ from typing import Any, BinaryIO, cast
 from urllib.parse import urlsplit
 
 from gitmodel.errors import UsageError
-from gitmodel.remotes.base import Remote, oid_from_key
+from gitmodel.remotes.base import IncompleteUpload, Remote, UploadCancelled, oid_from_key
 
 CREDENTIALS_FROM = {
     "ssh": "your SSH agent, ~/.ssh or ~/.ssh/config",
@@ -23,6 +24,11 @@ CREDENTIALS_FROM = {
 }
 # Stores where a PUT is atomic: an object appears only once fully written (multipart too).
 ATOMIC_PUT = {"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss"}
+S3 = {"s3", "s3a"}
+# Above this, an S3 upload goes up in parts of PART_SIZE (as the AWS CLI does), at most
+# MAX_PARTS of them: memory stays at one part per transfer whatever the object's size.
+MULTIPART_THRESHOLD = PART_SIZE = 8 * 1024 * 1024
+MAX_PARTS = 10_000
 EXTRAS = {
     "s3": "s3",
     "s3a": "s3",
@@ -123,19 +129,107 @@ class FsspecRemote(Remote):
 
     def upload(self, source: str, oid: str) -> None:
         final = self._path(oid)
+        if self.protocol in S3 and os.path.getsize(source) > MULTIPART_THRESHOLD:
+            self._upload_in_parts(source, final)
+            return
         if self.protocol in ATOMIC_PUT:
             self.fs.put_file(source, final)  # large files go up as multipart, atomic at the end
             return
         temp = f"{self.base}/tmp/{oid[7:]}.{os.getpid()}-{os.urandom(4).hex()}"
-        self.fs.put_file(source, temp)
-        # SFTP's rename neither makes the fan-out folder nor replaces an existing file
-        self.fs.makedirs(final.rsplit("/", 1)[0], exist_ok=True)
         try:
-            self.fs.mv(temp, final)
-        except OSError:
-            if not self.fs.exists(final):  # not another push of the same bytes that won
-                raise
-            self.fs.rm_file(temp)
+            self.fs.put_file(source, temp)
+            # SFTP's rename neither makes the fan-out folder nor replaces an existing file
+            self.fs.makedirs(final.rsplit("/", 1)[0], exist_ok=True)
+            try:
+                self.fs.mv(temp, final)
+            except OSError:
+                if not self.fs.exists(final):  # not another push of the same bytes that won
+                    raise
+                self.fs.rm_file(temp)
+        except BaseException:
+            with contextlib.suppress(Exception):  # what cannot be removed now, gc removes later
+                self.fs.rm_file(temp)
+            raise
+
+    def _upload_in_parts(self, source: str, path: str) -> None:
+        """An S3 multipart upload of our own rather than s3fs's, so that whatever stops it
+        (an error, or Ctrl-C through `cancel`) aborts it: an incomplete upload is invisible
+        but billed until aborted."""
+        bucket, key = path.split("/", 1)
+        part_size = max(PART_SIZE, -(-os.path.getsize(source) // MAX_PARTS))
+        call = self.fs.call_s3
+        upload_id = call("create_multipart_upload", Bucket=bucket, Key=key)["UploadId"]
+        try:
+            parts = []
+            with open(source, "rb") as f:
+                for number in itertools.count(1):
+                    if self.cancelled.is_set():
+                        raise UploadCancelled(f"upload to {self.label} interrupted")
+                    data = f.read(part_size)
+                    if not data:
+                        break
+                    sent = call(
+                        "upload_part",
+                        Bucket=bucket,
+                        Key=key,
+                        UploadId=upload_id,
+                        PartNumber=number,
+                        Body=data,
+                    )
+                    parts.append({"PartNumber": number, "ETag": sent["ETag"]})
+            call(
+                "complete_multipart_upload",
+                Bucket=bucket,
+                Key=key,
+                UploadId=upload_id,
+                MultipartUpload={"Parts": parts},
+            )
+        except BaseException:
+            with contextlib.suppress(Exception):  # what cannot be aborted now, gc aborts later
+                call("abort_multipart_upload", Bucket=bucket, Key=key, UploadId=upload_id)
+            raise
+
+    def incomplete_uploads(self) -> list[IncompleteUpload]:
+        if self.protocol in S3:
+            return self._multipart_uploads()
+        if self.protocol in ATOMIC_PUT:
+            return []  # GCS and Azure discard unfinished uploads by themselves
+        try:
+            entries = self.fs.ls(f"{self.base}/tmp", detail=True)
+        except FileNotFoundError:
+            return []
+        return [
+            IncompleteUpload(f"tmp/{str(e['name']).rsplit('/', 1)[-1]}", e["name"], _written_at(e))
+            for e in sorted(entries, key=lambda e: str(e["name"]))
+            if e.get("type") == "file"
+        ]
+
+    def _multipart_uploads(self) -> list[IncompleteUpload]:
+        bucket, _, prefix = self.base.partition("/")
+        under = f"{prefix}/" if prefix else ""
+        query: dict[str, str] = {"Bucket": bucket, "Prefix": f"{under}objects/"}
+        found = []
+        while True:
+            page = self.fs.call_s3("list_multipart_uploads", **query)
+            for upload in page.get("Uploads", []):
+                key = str(upload["Key"]).removeprefix(under)
+                found.append(IncompleteUpload(key, upload["UploadId"], _written_at(upload)))
+            if not page.get("IsTruncated"):
+                return found
+            query["KeyMarker"] = page["NextKeyMarker"]
+            query["UploadIdMarker"] = page["NextUploadIdMarker"]
+
+    def abort_upload(self, upload: IncompleteUpload) -> None:
+        if self.protocol in S3:
+            bucket, _, prefix = self.base.partition("/")
+            key = f"{prefix}/{upload.key}" if prefix else upload.key
+            with contextlib.suppress(FileNotFoundError):  # NoSuchUpload: aborted meanwhile
+                self.fs.call_s3(
+                    "abort_multipart_upload", Bucket=bucket, Key=key, UploadId=upload.handle
+                )
+            return
+        with contextlib.suppress(FileNotFoundError):
+            self.fs.rm_file(upload.handle)
 
     def open(self, oid: str) -> BinaryIO:
         opened = self.fs.open(self._path(oid), "rb", block_size=4 * 1024 * 1024)
@@ -148,7 +242,7 @@ class FsspecRemote(Remote):
 
 def _written_at(info: dict[str, Any]) -> float | None:
     """When an object was written, from whichever key the backend's info uses."""
-    for key in ("LastModified", "last_modified", "mtime", "created"):
+    for key in ("LastModified", "last_modified", "mtime", "created", "Initiated"):
         value = info.get(key)
         if isinstance(value, datetime):
             return value.timestamp()
