@@ -1076,16 +1076,12 @@ def test_an_interrupted_s3_push_aborts_its_multipart_upload(
 
     # the console script itself, not `git model`: SIGINT must reach the process that uploads
     script = Path(sys.executable).parent / "git-model"
-    # Not measured by coverage (scripts/test.sh): saving its data at exit keeps a finished push
-    # alive long enough for the Ctrl-C to land after the upload, and the test to misfire.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE_")}
     proc = subprocess.Popen(
         [str(script), "push", "-q", "-j", "1", "--rev", "HEAD"],
         cwd=w,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=env,
     )
     deadline = time.monotonic() + 60
     parts: list[Any] = []
