@@ -5,13 +5,21 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Final, Literal
 
 from gitmodel.direction import HIGHER, LOWER
 from gitmodel.errors import UsageError
 from gitmodel.pointer import FactValue
 
-ADDED, REMOVED, CHANGED, UNCHANGED = "added", "removed", "changed", "unchanged"
-BETTER, WORSE, SAME = "better", "worse", "same"
+ChangeStatus = Literal["added", "removed", "changed", "unchanged"]
+ADDED: Final = "added"
+REMOVED: Final = "removed"
+CHANGED: Final = "changed"
+UNCHANGED: Final = "unchanged"
+Verdict = Literal["better", "worse", "same"]
+BETTER: Final = "better"
+WORSE: Final = "worse"
+SAME: Final = "same"
 
 
 @dataclass(frozen=True)
@@ -22,7 +30,7 @@ class ValueChange:
     direction: str | None = None  # higher / lower / None (unknown or not a metric)
 
     @property
-    def status(self) -> str:
+    def status(self) -> ChangeStatus:
         if self.old is None:
             return ADDED
         if self.new is None:
@@ -43,7 +51,7 @@ class ValueChange:
         return delta / abs(float(self.old))  # type: ignore[arg-type]
 
     @property
-    def verdict(self) -> str | None:
+    def verdict(self) -> Verdict | None:
         """better / worse / same for a numeric metric with a known direction, else None."""
         delta = self.delta
         if delta is None or self.direction not in (HIGHER, LOWER) or math.isnan(delta):

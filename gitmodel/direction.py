@@ -7,7 +7,6 @@ from collections.abc import Mapping
 
 HIGHER = "higher"
 LOWER = "lower"
-DIRECTIONS = (HIGHER, LOWER)
 
 _LOWER_WORDS = (
     "loss", "error", "err", "mae", "mse", "rmse", "mape", "smape", "perplexity", "ppl",

@@ -208,11 +208,6 @@ class GitRepo:
     def hash_object(self, path: Path) -> str:
         return run_git(["hash-object", "--", str(path)], self.root).stdout.decode().strip()
 
-    def check_ignore(self, relpath: str) -> bool:
-        return (
-            run_git(["check-ignore", "-q", "--", relpath], self.root, check=False).returncode == 0
-        )
-
     def stage(self, relpaths: Sequence[str]) -> None:
         """`git add` run as the `git` binary itself, so staging behaves exactly as the user's
         Git does (one subprocess; importing gitpython for it cost more than the add).

@@ -45,10 +45,6 @@ class SemVer:
             match["build"] or "",
         )
 
-    @staticmethod
-    def is_valid(text: str) -> bool:
-        return _SEMVER_RE.match(text) is not None
-
     def bump(self, part: str) -> SemVer:
         if part == "major":
             return SemVer(self.major + 1, 0, 0)

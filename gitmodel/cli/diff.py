@@ -136,29 +136,13 @@ def report(
     quiet: QuietOption = False,
 ) -> None:
     """Write a full Markdown report for CI: every model's diff plus its versions and stages."""
-    from gitmodel.commands.diff import diff as compute
+    from gitmodel.cireport import report as build
     from gitmodel.commands.diff import split_arguments
-    from gitmodel.commands.ls import ls
-    from gitmodel.diffrender import Options, render_markdown
 
     set_quiet(quiet or is_quiet())
     revisions, targets = split_arguments(args or [])
-    result = compute(*revisions, targets=targets)
-    parts = [render_markdown(result, Options(show_all=True, precision=precision))]
-    rows = ls()
-    if rows:
-        parts += [
-            "## Registry at HEAD",
-            "",
-            "| Model | Latest | HEAD | Stages |",
-            "|:--|:--|:--|:--|",
-        ]
-        for r in rows:
-            stages = ", ".join(f"{s}: {v}" for s, v in r.stages.items()) or "-"
-            head = r.head_version or "(unregistered)"
-            parts.append(printable(f"| `{r.name}` | {r.latest or '-'} | {head} | {stages} |"))
-        parts.append("")
-    output.write_text("\n".join(parts), encoding="utf-8")
+    text = build(*revisions, targets=targets, precision=precision)
+    output.write_text(text, encoding="utf-8")
     say(f"wrote {output}")
 
 

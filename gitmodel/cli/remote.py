@@ -216,14 +216,12 @@ def pull(
 ) -> None:
     """fetch, then checkout: the exact bytes of every pointer in the work tree."""
     from gitmodel.cli.coreops import report_checkout
-    from gitmodel.commands.checkout import CheckoutResult
     from gitmodel.commands.sync import pull as download_and_checkout
 
     set_quiet(quiet or is_quiet())
     fetched, checked_out = download_and_checkout(
         targets or [], remote=remote, jobs=jobs, force=force
     )
-    assert isinstance(checked_out, CheckoutResult)
     say(_summary("fetched", fetched))
     report_checkout(checked_out, list_restored=False)
 
@@ -335,18 +333,11 @@ def gc(
 
     if keep_tags and all_refs:
         raise UsageError("--keep-tags and --all-refs exclude each other", "pass one of them")
-    if grace is not None and remote is None:
-        raise UsageError(
-            "--grace applies to a remote's objects",
-            "pass --remote NAME, or leave --grace out for the local cache",
-        )
-    if grace is not None and not grace >= 0:
-        raise UsageError(f"--grace {grace}: not a number of hours", "pass 0 or more, e.g. 24")
     result = collect(
         dry_run=dry_run,
         remote=remote,
         scope=KEEP_TAGS if keep_tags else ALL_REFS,
-        grace_hours=DEFAULT_GRACE_HOURS if grace is None else grace,
+        grace_hours=grace,
     )
     if as_json:
         print_json(

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Final, Literal
 
 from gitmodel.compare import ValueChange, compare_maps
 from gitmodel.direction import direction_of
@@ -19,20 +20,19 @@ from gitmodel.sides import INDEX, WORKTREE, Side, commit_side, resolve_side, spl
 from gitmodel.tensordiff import TensorDiff, TensorRecord, diff_tensors
 from gitmodel.workspace import Workspace, open_workspace
 
-ADDED, REMOVED, MODIFIED, UNCHANGED, RENAMED = (
-    "added",
-    "removed",
-    "modified",
-    "unchanged",
-    "renamed",
-)
-CONFLICT = "in conflict"
+DiffStatus = Literal["added", "removed", "modified", "unchanged", "renamed", "in conflict"]
+ADDED: Final = "added"
+REMOVED: Final = "removed"
+MODIFIED: Final = "modified"
+UNCHANGED: Final = "unchanged"
+RENAMED: Final = "renamed"
+CONFLICT: Final = "in conflict"
 
 
 @dataclass
 class ModelDiff:
     name: str
-    status: str
+    status: DiffStatus
     old_path: str | None
     new_path: str | None
     old: Pointer | None
@@ -211,7 +211,7 @@ def _model_diff(
     new: tuple[str, Pointer] | None,
     directions: dict[str, str],
 ) -> ModelDiff:
-    status = ADDED if old is None else REMOVED if new is None else MODIFIED
+    status: DiffStatus = ADDED if old is None else REMOVED if new is None else MODIFIED
     either = new or old
     assert either is not None
     result = ModelDiff(

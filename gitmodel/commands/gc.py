@@ -16,7 +16,7 @@ from pathlib import Path
 
 from gitmodel.cache.lock import file_lock
 from gitmodel.commands.fsck import local_objects
-from gitmodel.errors import GitModelError
+from gitmodel.errors import GitModelError, UsageError
 from gitmodel.pointer import Pointer
 from gitmodel.reachability import ALL_REFS, KEEP_TAGS, needed_by_git
 from gitmodel.remotes.base import IncompleteUpload
@@ -50,9 +50,12 @@ def gc(
     dry_run: bool = False,
     remote: str | None = None,
     scope: str = ALL_REFS,
-    grace_hours: float = DEFAULT_GRACE_HOURS,
+    grace_hours: float | None = None,
     repo: str | Path = ".",
 ) -> GcResult:
+    """Delete (or with `dry_run` list) the objects nothing needs. `grace_hours` (remote only,
+    default 24): unneeded objects written more recently stay."""
+    grace_hours = _checked_grace(grace_hours, remote)
     ws = open_workspace(Path(repo))
     with file_lock(ws.cache_lock):  # exclusive: no add or checkout runs while we decide
         reachable = needed_by_git(ws, scope)
@@ -79,6 +82,19 @@ def gc(
                 ws.sweep_temps()
         result.repos = [str(r) for r in reachable.repos]
     return result
+
+
+def _checked_grace(grace_hours: float | None, remote: str | None) -> float:
+    if grace_hours is None:
+        return DEFAULT_GRACE_HOURS
+    if remote is None:
+        raise UsageError(
+            "--grace applies to a remote's objects",
+            "pass --remote NAME, or leave --grace out for the local cache",
+        )
+    if not grace_hours >= 0:  # also refuses NaN
+        raise UsageError(f"--grace {grace_hours}: not a number of hours", "pass 0 or more, e.g. 24")
+    return grace_hours
 
 
 def _refuse_if_unknown(unknown: list[Pointer], result: GcResult) -> None:

@@ -7,6 +7,7 @@ import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final, Literal
 
 from gitmodel.artifacts import FileHasher, WorkFile, folder_fingerprint, walk_folder
 from gitmodel.cache.statcache import FolderState
@@ -18,14 +19,24 @@ from gitmodel.sizecheck import check_file_size, check_folder_sizes
 from gitmodel.unshare import give_own_copy, shares_object_inode, unshare_files
 from gitmodel.workspace import Workspace, locate_artifact, open_workspace
 
-UP_TO_DATE = "up to date"
-MODIFIED = "modified"
-STALE = "stale"  # the bytes are in the cache, but the pointer names others: it changed under them
-CONFLICT = "conflict"
+ArtifactState = Literal[
+    "up to date",
+    "modified",
+    "stale",
+    "conflict",
+    "missing from work tree",
+    "missing from cache",
+    "invalid pointer",
+]
+UP_TO_DATE: Final = "up to date"
+MODIFIED: Final = "modified"
+# stale: the bytes are in the cache, but the pointer names others: it changed under them
+STALE: Final = "stale"
+CONFLICT: Final = "conflict"
 STALE_DETAIL = "pointer changed; run `git model checkout`"
-MISSING_FROM_WORKTREE = "missing from work tree"
-MISSING_FROM_CACHE = "missing from cache"
-INVALID = "invalid pointer"
+MISSING_FROM_WORKTREE: Final = "missing from work tree"
+MISSING_FROM_CACHE: Final = "missing from cache"
+INVALID: Final = "invalid pointer"
 
 
 @dataclass(frozen=True)
@@ -33,7 +44,7 @@ class ArtifactStatus:
     path: str  # the artifact, relative to the repository root
     pointer_path: str
     name: str | None
-    state: str
+    state: ArtifactState
     oid: str | None
     detail: str = ""  # e.g. which files of a folder changed, or why a pointer is invalid
     kind: str | None = None  # the pointer's kind ("file" or "dir"); None if unreadable
@@ -74,7 +85,8 @@ def artifact_status(ws: Workspace, pointer_file: Path, *, thorough: bool = False
         artifact = locate_artifact(ws, pointer_file, pointer)
     except GitModelError as exc:
         conflict = read_conflict(pointer_file)
-        state, detail = (INVALID, exc.message)
+        state: ArtifactState = INVALID
+        detail = exc.message
         if conflict is not None:
             state = CONFLICT
             detail = f"both sides changed {conflict.clash}; {conflict.hint(rel_pointer)}"
@@ -84,7 +96,7 @@ def artifact_status(ws: Workspace, pointer_file: Path, *, thorough: bool = False
     rel = ws.repo.relpath(artifact)
     ws.work_temps().sweep_beside(str(artifact))
 
-    def result(state: str, detail: str = "") -> ArtifactStatus:
+    def result(state: ArtifactState, detail: str = "") -> ArtifactStatus:
         return ArtifactStatus(
             rel, rel_pointer, pointer.name, state, pointer.oid, detail, pointer.kind
         )
@@ -113,7 +125,9 @@ def artifact_status(ws: Workspace, pointer_file: Path, *, thorough: bool = False
     return result(UP_TO_DATE)
 
 
-def _folder_state(ws: Workspace, folder: Path, pointer: Pointer, thorough: bool) -> tuple[str, str]:
+def _folder_state(
+    ws: Workspace, folder: Path, pointer: Pointer, thorough: bool
+) -> tuple[ArtifactState, str]:
     if not ws.store.has(pointer.oid):
         return MISSING_FROM_CACHE, "folder manifest"
     if not folder.is_dir() or folder.is_symlink():
@@ -151,7 +165,7 @@ def _folder_state(ws: Workspace, folder: Path, pointer: Pointer, thorough: bool)
 
 def _compare_folder(
     ws: Workspace, folder: Path, pointer: Pointer, files: list[WorkFile], hasher: FileHasher
-) -> tuple[str, str]:
+) -> tuple[ArtifactState, str]:
     """Every file against the manifest, and every object it names against the cache (and
     its size against the manifest's)."""
     from gitmodel.manifests import decode_dir_columns

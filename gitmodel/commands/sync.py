@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gitmodel.cache.lock import file_lock
 from gitmodel.digests import expected_digests, refuse_without_digest
@@ -17,6 +18,9 @@ from gitmodel.selection import select_pointers
 from gitmodel.sides import is_model_version
 from gitmodel.transfer import TransferResult, default_jobs, download, upload
 from gitmodel.workspace import Workspace, open_workspace, register_repo
+
+if TYPE_CHECKING:
+    from gitmodel.commands.checkout import CheckoutResult
 
 
 @dataclass(frozen=True)
@@ -135,7 +139,7 @@ def pull(
     jobs: int | None = None,
     force: bool = False,
     repo: str | Path = ".",
-) -> tuple[SyncResult, object]:
+) -> tuple[SyncResult, CheckoutResult]:
     """fetch, then checkout: the exact bytes of the work tree's pointers (or TARGETS)."""
     from gitmodel.commands.checkout import checkout
 

@@ -1,0 +1,39 @@
+"""`git model report`: the Markdown report for CI, every model's diff plus the registry."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from gitmodel.commands.diff import diff
+from gitmodel.commands.ls import ModelRow, ls
+from gitmodel.diffrender import Options, render_markdown
+from gitmodel.printable import printable
+
+
+def report(
+    old: str | None = None,
+    new: str | None = None,
+    *,
+    targets: Sequence[str] = (),
+    precision: int = 4,
+    repo: str | Path = ".",
+) -> str:
+    """The Markdown text: the diff of OLD and NEW (as `diff`), every model shown, then the
+    registry at HEAD (latest version, HEAD's version and stages of each model)."""
+    result = diff(old, new, targets=targets, repo=repo)
+    parts = [render_markdown(result, Options(show_all=True, precision=precision))]
+    parts += registry_table(ls(repo=repo))
+    return "\n".join(parts)
+
+
+def registry_table(rows: Sequence[ModelRow]) -> list[str]:
+    """The "Registry at HEAD" section as Markdown lines; none without models."""
+    if not rows:
+        return []
+    lines = ["## Registry at HEAD", "", "| Model | Latest | HEAD | Stages |", "|:--|:--|:--|:--|"]
+    for r in rows:
+        stages = ", ".join(f"{s}: {v}" for s, v in r.stages.items()) or "-"
+        head = r.head_version or "(unregistered)"
+        lines.append(printable(f"| `{r.name}` | {r.latest or '-'} | {head} | {stages} |"))
+    return [*lines, ""]
