@@ -16,7 +16,6 @@ from gitmodel.errors import GitModelError
 from gitmodel.printable import printable
 
 HOOK_NAMES = ("pre-commit", "pre-push", "post-checkout", "post-merge", "post-rewrite")
-ZERO_SHA = "0" * 40
 
 
 def main_hook(argv: list[str]) -> int:
@@ -60,11 +59,9 @@ def _handler(name: str) -> Callable[[list[str], bytes], int]:
 
 def hooks_dir(cwd: Path) -> Path:
     """The hooks folder Git uses here (honours core.hooksPath)."""
-    from gitmodel.git import run_git
+    from gitmodel.git import git_path
 
-    out = run_git(["rev-parse", "--git-path", "hooks"], cwd).stdout.decode().strip()
-    path = Path(out)
-    return path if path.is_absolute() else (cwd / path)
+    return git_path(cwd, "hooks")
 
 
 def run_legacy_hook(name: str, args: list[str], stdin: bytes) -> int:

@@ -137,10 +137,10 @@ def pull(
     repo: str | Path = ".",
 ) -> tuple[SyncResult, object]:
     """fetch, then checkout: the exact bytes of the work tree's pointers (or TARGETS)."""
-    from gitmodel.commands.checkout import checkout
+    from gitmodel.placement import place_targets
 
     fetched = fetch(targets, remote=remote, jobs=jobs, repo=repo)
-    return fetched, checkout(targets, repo=repo, force=force)
+    return fetched, place_targets(targets, Path(repo), force, verify=False)
 
 
 def not_pushed(
