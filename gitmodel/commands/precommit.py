@@ -80,7 +80,7 @@ def check_staged(root: Path, staged: list[StagedFile]) -> tuple[list[str], list[
 
 
 def _check_pointers(repo: GitRepo, pointers: list[StagedFile]) -> tuple[list[str], list[str]]:
-    from gitmodel.commands.status import MODIFIED, artifact_status
+    from gitmodel.artifactstate import MODIFIED, artifact_status
     from gitmodel.pointer import parse_pointer
     from gitmodel.workspace import open_workspace
 

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gitmodel.cache.lock import file_lock
-from gitmodel.commands.promote import StageChange, assign_stage, check_stage_name
 from gitmodel.digests import refuse_without_digest
 from gitmodel.errors import GitError, GitModelError, UsageError
 from gitmodel.fsutil import atomic_write_bytes
@@ -22,6 +21,7 @@ from gitmodel.placement import (
 from gitmodel.pointer import parse_pointer
 from gitmodel.registry import ModelHistory, ModelVersion, Registry
 from gitmodel.semver import SemVer
+from gitmodel.stages import StageChange, assign_stage, check_stage_name
 from gitmodel.workspace import Workspace, open_workspace
 
 
