@@ -58,7 +58,9 @@ def report_failure(exc: BaseException, prefix: str = "error: ") -> int:
     if isinstance(exc, BrokenPipeError):
         # the reader went away: stop quietly, as git does (and let the exit flush nothing)
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    if failure.line is not None:
+    if isinstance(exc, KeyboardInterrupt):
+        print(failure.line, file=sys.stderr)  # the user knows why: no prefix
+    elif failure.line is not None:
         print(printable(f"{prefix}{failure.line}"), file=sys.stderr)
     return failure.exit_code
 
