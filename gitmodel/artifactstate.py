@@ -117,18 +117,20 @@ def _folder_state(ws: Workspace, folder: Path, pointer: Pointer, thorough: bool)
     recorded = ws.stat_cache.folder_state(folder)
     if not thorough and recorded == now:
         return UP_TO_DATE, ""  # these very files were found up to date, their objects present
+    try:
+        state, detail = _compare_folder(ws, folder, pointer, files, hasher)
+    except CorruptObjectError as exc:
+        return INVALID, exc.message
     if (
-        not thorough
+        state == MODIFIED
         and recorded is not None
         and (recorded.fingerprint, recorded.cache) == (now.fingerprint, now.cache)
         and recorded.oid != pointer.oid
         and ws.store.has(recorded.oid)
     ):
-        return STALE, STALE_DETAIL  # exactly the files found or placed for another manifest
-    try:
-        state, detail = _compare_folder(ws, folder, pointer, files, hasher)
-    except CorruptObjectError as exc:
-        return INVALID, exc.message
+        # exactly the files found or placed for another manifest (one that listed fewer
+        # files, say); a manifest with the same files, such as `migrate` writes, is up to date
+        return STALE, STALE_DETAIL
     if state == UP_TO_DATE:
         ws.stat_cache.record_folder(folder, now)
     return state, detail
