@@ -15,6 +15,7 @@ import pytest
 
 from gitmodel.commands.hook import HOOK_NAMES
 from tests.helpers import git
+from tests.test_doc_examples import GETTING_STARTED, assert_page_runs_as_shown
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -152,3 +153,10 @@ def test_an_incomplete_installation_says_so_and_changes_nothing(
     assert sorted(p.name for p in (repo / ".git" / "hooks").iterdir() if "." not in p.name) == []
     assert (repo / ".git" / "config").read_bytes() == before
     assert not (repo / ".gitattributes").exists()
+
+
+def test_getting_started_runs_to_the_end_from_the_installed_wheel(
+    installed: Path, tmp_path: Path
+) -> None:
+    """What a newcomer does after `pip install`: the walk-through, command by command."""
+    assert_page_runs_as_shown(GETTING_STARTED, tmp_path, bin_dir=installed)
