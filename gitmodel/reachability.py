@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gitmodel.errors import GitModelError, UsageError
-from gitmodel.git import GitRepo, is_null_oid, run_git
+from gitmodel.git import GitRepo
 from gitmodel.manifests import decode_dir_manifest
 from gitmodel.pointer import POINTER_SUFFIX, Pointer, parse_pointer
 from gitmodel.workspace import Workspace, registered_repos
@@ -89,20 +89,19 @@ def _pointer_label(pointer: Pointer) -> str:
 
 def needed_pointers(repo: GitRepo, scope: str) -> list[Pointer]:
     blobs: set[str] = set()
-    stashes = run_git(["stash", "list", "--format=%H"], repo.root, check=False).stdout.split()
-    heads = [h.decode() for h in stashes] + _worktree_heads(repo)
+    worktrees = repo.worktrees()
+    heads = repo.stash_commits() + [w.head for w in worktrees if w.head is not None]
     if scope == ALL_REFS:
         blobs |= _pointer_blobs_in_history(repo, ["--all", *heads])
     elif scope == KEEP_TAGS:
         head = ["HEAD"] if repo.head_commit() is not None else []  # none in a new repository
-        tips = run_git(["rev-list", "--no-walk", "--tags", *head, *heads], repo.root).stdout
-        for tip in tips.decode().split():
+        for tip in repo.commits_at(["--tags", *head, *heads]):
             blobs |= _pointer_blobs_in_tree(repo, tip)
         blobs |= _pointer_blobs_in_history(repo, ["--branches", "--not", "--remotes"])
     else:
         raise UsageError(f"unknown gc scope {scope!r}", "use --all-refs or --keep-tags")
     pointers = [_parse_blob(repo, blob) for blob in sorted(blobs)]
-    pointers += _index_and_work_tree_pointers(repo)
+    pointers += _index_and_work_tree_pointers(repo, [w.root for w in worktrees])
     return [p for p in pointers if p is not None]
 
 
@@ -111,51 +110,18 @@ def _pointer_blobs_in_history(repo: GitRepo, revs: list[str]) -> set[str]:
 
 
 def _pointer_blobs_in_tree(repo: GitRepo, commit: str) -> set[str]:
-    out = run_git(["ls-tree", "-r", "-z", commit], repo.root).stdout.decode(
-        "utf-8", "surrogateescape"
-    )
-    blobs = set()
-    for record in filter(None, out.split("\0")):
-        meta, path = record.split("\t", 1)
-        if path.endswith(POINTER_SUFFIX):
-            blobs.add(meta.split()[2])
-    return blobs
+    return {e.oid for e in repo.tree_entries(commit) if e.path.endswith(POINTER_SUFFIX)}
 
 
-def _worktree_heads(repo: GitRepo) -> list[str]:
-    out = run_git(["worktree", "list", "--porcelain"], repo.root).stdout.decode()
-    heads = [line.split()[1] for line in out.splitlines() if line.startswith("HEAD ")]
-    return [h for h in heads if not is_null_oid(h)]  # a worktree without a commit yet
-
-
-def _worktree_roots(repo: GitRepo) -> list[Path]:
-    out = run_git(["worktree", "list", "--porcelain"], repo.root).stdout.decode()
-    return [
-        Path(line[len("worktree ") :]) for line in out.splitlines() if line.startswith("worktree ")
-    ]
-
-
-def _index_and_work_tree_pointers(repo: GitRepo) -> list[Pointer | None]:
+def _index_and_work_tree_pointers(repo: GitRepo, roots: list[Path]) -> list[Pointer | None]:
     found: list[Pointer | None] = []
-    for root in _worktree_roots(repo):
+    for root in roots:
         if not root.is_dir():
             continue
-        staged = run_git(["ls-files", "-s", "-z", "--", f"*{POINTER_SUFFIX}"], root).stdout
-        for record in filter(None, staged.decode("utf-8", "surrogateescape").split("\0")):
-            found.append(_parse_blob(repo, record.split("\t", 1)[0].split()[1]))
-        listed = run_git(
-            [
-                "ls-files",
-                "-z",
-                "--cached",
-                "--others",
-                "--exclude-standard",
-                "--",
-                f"*{POINTER_SUFFIX}",
-            ],
-            root,
-        ).stdout
-        for rel in filter(None, listed.decode("utf-8", "surrogateescape").split("\0")):
+        tree = GitRepo.discover(root)
+        for entry in tree.index_entries(f"*{POINTER_SUFFIX}"):
+            found.append(_parse_blob(repo, entry.oid))
+        for rel in tree.ls_files([f"*{POINTER_SUFFIX}"], others=True):
             path = root / rel
             if path.is_file():
                 found.append(_parse(path.read_bytes(), str(path)))
@@ -163,7 +129,7 @@ def _index_and_work_tree_pointers(repo: GitRepo) -> list[Pointer | None]:
 
 
 def _parse_blob(repo: GitRepo, blob: str) -> Pointer | None:
-    data = run_git(["cat-file", "blob", blob], repo.root).stdout
+    data = repo.cat_blob(blob)
     return _parse(data, f"blob {blob[:12]}")
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from gitmodel.errors import GitModelError, UsageError
-from gitmodel.gitread import HistoryReader, TagInfo
+from gitmodel.git import HistoryReader, TagInfo
 from gitmodel.pointer import Pointer, parse_pointer
 from gitmodel.semver import SemVer
 from gitmodel.tagnames import DeprecationTag, StageTag, VersionTag, parse_tag_name

@@ -93,6 +93,16 @@ def test_a_tag_git_cannot_sign_is_one_line_not_an_internal_error(two: Path) -> N
     )
 
 
+def test_a_tag_whose_object_is_missing_is_one_line_not_an_internal_error(two: Path) -> None:
+    """dulwich's KeyError for a missing object becomes a GitError naming the object."""
+    git(two, "tag", "-a", "-m", "orphan", "sentiment@v0.3.0", "HEAD")
+    tag = git(two, "rev-parse", "sentiment@v0.3.0").stdout.strip()
+    (two / ".git" / "objects" / tag[:2] / tag[2:]).unlink()
+    assert failure(two, "versions", "sentiment") == (
+        f"error: object {tag} is missing from {two} (check the repository with `git fsck`)\n"
+    )
+
+
 def test_tags_and_commits_ignore_the_git_variables_of_a_calling_hook(
     two: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -99,6 +99,35 @@ def hook_files(folder: Path) -> dict[str, bytes]:
 # --- pre-commit ----------------------------------------------------------------------------
 
 
+def test_hook_that_hits_a_file_system_error_says_one_line(hooked: Path) -> None:
+    """An OSError in a hook (here: the user's kept hook is no program) is one line, exit 1."""
+    legacy = hooked / ".git" / "hooks" / "pre-commit.legacy"
+    legacy.write_bytes(b"\x7fELF\x00\x01")
+    legacy.chmod(0o755)
+    proc = run_hook(hooked, "pre-commit")
+    assert (proc.returncode, proc.stdout) == (1, "")
+    assert proc.stderr == (
+        f"git-model pre-commit: Exec format error: {legacy} (it is not a program this system "
+        "can run: give it a #! line, or remove it)\n"
+    )
+
+
+def test_hook_with_the_cache_folder_a_file_says_one_line(hooked: Path) -> None:
+    """An OSError deep in a hook's work (the cache folder is a file) is one line, exit 1."""
+    v1, _ = two_branches(hooked)
+    blocker = hooked.parent / "cache-is-a-file"
+    blocker.write_bytes(b"")
+    git(hooked, "config", "model.cache", str(blocker))
+    proc = git(hooked, "checkout", "-q", "v2", check=False)
+    assert (proc.returncode, proc.stderr) == (
+        1,  # Git passes on post-checkout's exit code; the branch is switched all the same
+        f"git-model post-checkout: File exists: {blocker} (something is already in the way at "
+        "that path)\n",
+    )
+    assert git(hooked, "rev-parse", "--abbrev-ref", "HEAD").stdout == "v2\n"
+    assert (hooked / "model.safetensors").read_bytes() == v1  # left as it was
+
+
 def test_big_file_blocked_with_default_limit(hooked: Path) -> None:
     before = head(hooked)
     (hooked / "weights.dat").write_bytes(b"\0" * 11_000_000)

@@ -23,6 +23,7 @@ from gitmodel.fsutil import (
     try_link,
 )
 from gitmodel.hashing import (
+    OID_PREFIX,
     ByteRange,
     DigestSink,
     StreamDigest,
@@ -115,6 +116,17 @@ class ObjectStore:
                     found[oid] = st
         finally:
             os.close(objects)
+        return found
+
+    def local_objects(self) -> list[tuple[str, Path]]:
+        """Every object in the store, (oid, path), sorted by oid."""
+        found = []
+        if self.objects_dir.is_dir():
+            for prefix in sorted(os.scandir(self.objects_dir), key=lambda e: e.name):
+                if len(prefix.name) == 2 and prefix.is_dir():
+                    for entry in sorted(os.scandir(prefix.path), key=lambda e: e.name):
+                        if len(entry.name) == 30 and not entry.name.startswith("."):
+                            found.append((OID_PREFIX + prefix.name + entry.name, Path(entry.path)))
         return found
 
     def generation(self) -> str:

@@ -11,7 +11,8 @@ from typing import Annotated, Any
 import typer
 
 from gitmodel import __version__
-from gitmodel.cli.common import change_directory, show_tracebacks
+from gitmodel.cli.common import change_directory
+from gitmodel.errorfunnel import report_failure, show_tracebacks
 from gitmodel.progress import set_quiet
 
 app = typer.Typer(
@@ -82,9 +83,9 @@ def run() -> int:
         result = command.main(args=argv, prog_name="git-model", standalone_mode=False)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    except Exception as exc:
+    except (Exception, KeyboardInterrupt) as exc:
         if not hasattr(exc, "format_message"):  # not a usage error of the bundled click
-            raise
+            return report_failure(exc)
         message = exc.format_message()
         if type(exc).__name__ == "NoArgsIsHelpError":  # `git model` alone: where to start
             print(message)

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import cast
 
 from gitmodel.cache.lock import file_lock
-from gitmodel.cache.objects import ObjectStore
 from gitmodel.digests import work_tree_digests
 from gitmodel.hashing import OID_PREFIX, DigestSink, ReadableInto, hash_stream, oid_of_bytes
 from gitmodel.progress import Progress
@@ -54,17 +53,6 @@ def _check_sizes(
         result.wrong_size.append(WrongSize(oid, what, expected, actual))
 
 
-def local_objects(store: ObjectStore) -> list[tuple[str, Path]]:
-    found = []
-    if store.objects_dir.is_dir():
-        for prefix in sorted(os.scandir(store.objects_dir), key=lambda e: e.name):
-            if len(prefix.name) == 2 and prefix.is_dir():
-                for entry in sorted(os.scandir(prefix.path), key=lambda e: e.name):
-                    if len(entry.name) == 30 and not entry.name.startswith("."):
-                        found.append((OID_PREFIX + prefix.name + entry.name, Path(entry.path)))
-    return found
-
-
 def fsck(
     *, remote: str | None = None, jobs: int | None = None, repo: str | Path = "."
 ) -> FsckResult:
@@ -76,7 +64,7 @@ def fsck(
     with file_lock(ws.cache_lock):  # exclusive: nothing may read an object we are moving
         claims = needed_by_git(ws, ALL_REFS).sizes
         digests = work_tree_digests(ws)
-        objects = local_objects(ws.store)
+        objects = ws.store.local_objects()
         progress = Progress("Checking objects", sum(p.stat().st_size for _, p in objects))
 
         def check(item: tuple[str, Path]) -> tuple[str, Path, str | None, int]:

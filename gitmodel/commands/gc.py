@@ -15,7 +15,6 @@ from functools import partial
 from pathlib import Path
 
 from gitmodel.cache.lock import file_lock
-from gitmodel.commands.fsck import local_objects
 from gitmodel.errors import GitModelError, UsageError
 from gitmodel.pointer import Pointer
 from gitmodel.reachability import ALL_REFS, KEEP_TAGS, needed_by_git
@@ -65,7 +64,7 @@ def gc(
         else:
             result = GcResult("local cache", scope, dry_run)
             doomed = []
-            for oid, path in local_objects(ws.store):
+            for oid, path in ws.store.local_objects():
                 if oid in needed:
                     result.kept += 1
                 else:

@@ -12,11 +12,9 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from gitmodel.errors import GitModelError
-from gitmodel.printable import printable
+from gitmodel.hooknames import HOOK_NAMES, hooks_dir
 
-HOOK_NAMES = ("pre-commit", "pre-push", "post-checkout", "post-merge", "post-rewrite")
-ZERO_SHA = "0" * 40
+__all__ = ["HOOK_NAMES", "main_hook", "run_legacy_hook"]
 
 
 def main_hook(argv: list[str]) -> int:
@@ -24,22 +22,21 @@ def main_hook(argv: list[str]) -> int:
         print(f"usage: git-model hook {{{','.join(HOOK_NAMES)}}} [ARGS…]", file=sys.stderr)
         return 2
     name, args = argv[0], argv[1:]
-    # pre-push and post-rewrite get a list on stdin (post-rewrite's is read so Git can write it)
-    reads_stdin = name in ("pre-push", "post-rewrite")
-    stdin = sys.stdin.buffer.read() if reads_stdin and not sys.stdin.isatty() else b""
     try:
+        # pre-push and post-rewrite get a list on stdin (post-rewrite's is read so Git can
+        # write it)
+        reads_stdin = name in ("pre-push", "post-rewrite")
+        stdin = sys.stdin.buffer.read() if reads_stdin and not sys.stdin.isatty() else b""
         code = run_legacy_hook(name, args, stdin)
         if code != 0:
             return code
         if os.environ.get("GIT_MODEL_SKIP_HOOKS") == "1":
             return 0
         return _handler(name)(args, stdin)
-    except GitModelError as exc:
-        hint = f" ({exc.hint})" if exc.hint else ""
-        print(printable(f"git-model {name}: {exc.message}{hint}"), file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 130
+    except (Exception, KeyboardInterrupt) as exc:
+        from gitmodel.errorfunnel import report_failure
+
+        return report_failure(exc, prefix=f"git-model {name}: ")
 
 
 def _handler(name: str) -> Callable[[list[str], bytes], int]:
@@ -56,15 +53,6 @@ def _handler(name: str) -> Callable[[list[str], bytes], int]:
     if name == "post-rewrite":
         return postcheckout.post_rewrite
     return postcheckout.post_checkout if name == "post-checkout" else postcheckout.post_merge
-
-
-def hooks_dir(cwd: Path) -> Path:
-    """The hooks folder Git uses here (honours core.hooksPath)."""
-    from gitmodel.git import run_git
-
-    out = run_git(["rev-parse", "--git-path", "hooks"], cwd).stdout.decode().strip()
-    path = Path(out)
-    return path if path.is_absolute() else (cwd / path)
 
 
 def run_legacy_hook(name: str, args: list[str], stdin: bytes) -> int:

@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from gitmodel.commands.hook import HOOK_NAMES, hooks_dir
 from gitmodel.errors import InstallationError, UsageError
 from gitmodel.fsutil import atomic_write_bytes
 from gitmodel.gitignore import append_line_once
+from gitmodel.hooknames import HOOK_NAMES, hooks_dir
 from gitmodel.workspace import Workspace, open_workspace
 
 ATTRIBUTES_LINE = "*.gitmodel diff=gitmodel merge=gitmodel"

@@ -11,9 +11,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from gitmodel.commands.hook import ZERO_SHA
 from gitmodel.errors import GitModelError
-from gitmodel.git import GitRepo, is_null_oid, run_git
+from gitmodel.git import ZERO_SHA, GitRepo, is_null_oid
 from gitmodel.pointer import POINTER_SUFFIX
 from gitmodel.printable import printable
 
@@ -42,12 +41,9 @@ def post_merge(args: list[str], stdin: bytes) -> int:
     repo = GitRepo.discover(Path.cwd())
     if (args[:1] or [os.environ.get("PRE_COMMIT_IS_SQUASH_MERGE", "0")]) == ["1"]:
         # `git merge --squash` moves no ref: the merged pointers are staged, not committed
-        staged = ["diff", "--cached", "--name-only", "-z", "--no-renames", "HEAD"]
-        out = run_git([*staged, "--", f"*{POINTER_SUFFIX}"], repo.root).stdout
-        return materialise_paths(repo, [p for p in out.decode().split("\0") if p])
-    proc = run_git(["rev-parse", "-q", "--verify", "ORIG_HEAD"], repo.root, check=False)
-    old = proc.stdout.decode().strip() or ZERO_SHA
-    new = run_git(["rev-parse", "HEAD"], repo.root).stdout.decode().strip()
+        return materialise_paths(repo, repo.staged_paths("HEAD", f"*{POINTER_SUFFIX}"))
+    old = repo.resolve_optional("ORIG_HEAD") or ZERO_SHA
+    new = repo.resolve_commit("HEAD")
     return materialise_changes(old, new) if old != new else 0
 
 
@@ -60,7 +56,7 @@ def post_rewrite(args: list[str], stdin: bytes) -> int:
     if args[:1] != ["rebase"]:
         return 0
     repo = GitRepo.discover(Path.cwd())
-    new = run_git(["rev-parse", "HEAD"], repo.root).stdout.decode().strip()
+    new = repo.resolve_commit("HEAD")
     paths: dict[str, None] = {}
     for old in _rebase_starts(repo):
         if old != new:
@@ -79,11 +75,8 @@ def _rebase_starts(repo: GitRepo) -> list[str]:
         except OSError:
             continue
     if len(starts) < 2:
-        proc = run_git(["rev-parse", "-q", "--verify", "ORIG_HEAD"], repo.root, check=False)
-        starts.append(proc.stdout.decode().strip() or ZERO_SHA)
-        log = ["reflog", "show", "-n", "10000", "--format=%H %gs", "HEAD", "--"]
-        for line in run_git(log, repo.root, check=False).stdout.decode().splitlines():
-            commit, _, message = line.partition(" ")
+        starts.append(repo.resolve_optional("ORIG_HEAD") or ZERO_SHA)
+        for commit, message in repo.reflog("HEAD", 10000):
             if message.startswith(("rebase", "pull")) and "(start)" in message:
                 starts.append(commit)
                 break
@@ -92,13 +85,8 @@ def _rebase_starts(repo: GitRepo) -> list[str]:
 
 def changed_pointers(repo: GitRepo, old: str, new: str) -> list[str]:
     if not old or is_null_oid(old):
-        out = run_git(["ls-tree", "-r", "-z", "--name-only", new], repo.root).stdout
-        return [p for p in out.decode().split("\0") if p.endswith(POINTER_SUFFIX)]
-    out = run_git(
-        ["diff", "--name-only", "-z", "--no-renames", old, new, "--", f"*{POINTER_SUFFIX}"],
-        repo.root,
-    ).stdout
-    return [p for p in out.decode().split("\0") if p]
+        return [e.path for e in repo.tree_entries(new) if e.path.endswith(POINTER_SUFFIX)]
+    return repo.changed_paths(old, new, f"*{POINTER_SUFFIX}")
 
 
 def materialise_changes(old: str, new: str) -> int:
@@ -113,7 +101,7 @@ def materialise_paths(repo: GitRepo, pointer_paths: list[str]) -> int:
     if not paths:
         return 0
     from gitmodel.cache.lock import file_lock
-    from gitmodel.commands.checkout import CheckoutPlan, execute_plan, paused_gc, plan_artifact
+    from gitmodel.placement import CheckoutPlan, execute_plan, plan_artifact, python_gc_paused
     from gitmodel.pointer import read_pointer
     from gitmodel.workspace import open_workspace
 
@@ -121,7 +109,7 @@ def materialise_paths(repo: GitRepo, pointer_paths: list[str]) -> int:
     restored = 0
     # Shared, like `git model checkout`: a gc (exclusive) cannot delete objects between the
     # plan finding them and the links to them being made.
-    with paused_gc(), file_lock(ws.cache_lock, shared=True):
+    with python_gc_paused(), file_lock(ws.cache_lock, shared=True):
         for rel in paths:
             pointer_file = repo.root / rel
             plan = CheckoutPlan()

@@ -6,8 +6,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from gitmodel.errors import GitModelError
-from gitmodel.git import GitRepo, run_git
+from gitmodel.errors import GitError, GitModelError
+from gitmodel.git import GitRepo
 from gitmodel.pointer import POINTER_SUFFIX
 from gitmodel.printable import printable
 
@@ -24,7 +24,7 @@ class StagedFile:
 
 def pre_commit(args: list[str], stdin: bytes) -> int:
     repo = GitRepo.discover(Path.cwd())
-    staged = staged_files(repo.root)
+    staged = staged_files(repo)
     if not staged:
         return 0
     problems, warnings = check_staged(repo.root, staged)
@@ -40,27 +40,15 @@ def pre_commit(args: list[str], stdin: bytes) -> int:
     return 0
 
 
-def staged_files(root: Path) -> list[StagedFile]:
+def staged_files(repo: GitRepo) -> list[StagedFile]:
     """Files added or changed in the index being committed, with their staged sizes."""
-    out = run_git(
-        ["diff", "--cached", "--raw", "-z", "--no-abbrev", "--no-renames", "--diff-filter=ACMT"],
-        root,
-        keep_index=True,
-    ).stdout.decode("utf-8", "surrogateescape")
-    fields = out.split("\0")
-    entries = []
-    for meta, path in zip(fields[0::2], fields[1::2], strict=False):
-        parts = meta.split()
-        if len(parts) >= 4 and parts[1] not in ("160000", "120000"):  # skip submodules, links
-            entries.append((path, parts[3]))
-    if not entries:
-        return []
-    batch = "".join(f"{blob}\n" for _, blob in entries).encode()
-    sizes = run_git(["cat-file", "--batch-check"], root, input=batch).stdout.decode().splitlines()
-    return [
-        StagedFile(path, blob, int(line.split()[2]))
-        for (path, blob), line in zip(entries, sizes, strict=True)
+    entries = [
+        (e.path, e.oid)
+        for e in repo.staged_changes()
+        if e.mode not in ("160000", "120000")  # skip submodules, links
     ]
+    sizes = repo.object_sizes([blob for _, blob in entries])
+    return [StagedFile(path, blob, size) for (path, blob), size in zip(entries, sizes, strict=True)]
 
 
 def check_staged(root: Path, staged: list[StagedFile]) -> tuple[list[str], list[str]]:
@@ -92,14 +80,14 @@ def check_staged(root: Path, staged: list[StagedFile]) -> tuple[list[str], list[
 
 
 def _check_pointers(repo: GitRepo, pointers: list[StagedFile]) -> tuple[list[str], list[str]]:
-    from gitmodel.commands.status import MODIFIED, artifact_status
+    from gitmodel.artifactstate import MODIFIED, artifact_status
     from gitmodel.pointer import parse_pointer
     from gitmodel.workspace import open_workspace
 
     ws = open_workspace(repo.root)
     problems, pickles = [], []
     for f in pointers:
-        data = run_git(["cat-file", "blob", f.blob], repo.root).stdout
+        data = repo.cat_blob(f.blob)
         try:
             pointer = parse_pointer(data, f.path, location=f.path)
         except GitModelError as exc:
@@ -134,14 +122,13 @@ def _check_pointers(repo: GitRepo, pointers: list[StagedFile]) -> tuple[list[str
 
 
 def _max_file_size(repo: GitRepo) -> int:
-    proc = run_git(["config", "--type=int", "--get", "model.maxFileSize"], repo.root, check=False)
-    if proc.returncode == 0 and proc.stdout.strip():
-        return int(proc.stdout)
-    if proc.returncode not in (0, 1):
+    try:
+        limit = repo.config_get_int("model.maxFileSize")
+    except GitError:
         raise GitModelError(
             "model.maxFileSize is not a size", "use bytes or a k/m/g suffix, e.g. 10m"
-        )
-    return DEFAULT_MAX_FILE_SIZE
+        ) from None
+    return DEFAULT_MAX_FILE_SIZE if limit is None else limit
 
 
 def _decimal_size(n: int) -> str:
@@ -174,5 +161,5 @@ def _is_pickle_file(path: Path) -> bool:
 def _is_pickle_blob(repo: GitRepo, f: StagedFile) -> bool:
     if f.path.endswith((".pkl", ".pickle", ".joblib")):
         return True
-    head = run_git(["cat-file", "blob", f.blob], repo.root).stdout[:4]
+    head = repo.cat_blob(f.blob)[:4]
     return _is_pickle_bytes(head)

@@ -12,8 +12,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gitmodel.commands.hook import ZERO_SHA
-from gitmodel.git import GitRepo, is_null_oid, run_git
+from gitmodel.git import ZERO_SHA, GitRepo, is_null_oid
 from gitmodel.pointer import POINTER_SUFFIX
 from gitmodel.printable import printable
 
@@ -52,15 +51,10 @@ def pushed_pointer_blobs(
     """Pointer blob id -> path, for every pointer version the pushed commits add."""
     blobs: dict[str, str] = {}
     for local, remote_sha in updates:
-        known = not is_null_oid(remote_sha) and _has_commit(repo, remote_sha)
+        known = not is_null_oid(remote_sha) and repo.has_commit(remote_sha)
         revs = [local, f"^{remote_sha}"] if known else [local, "--not", f"--remotes={remote}"]
         blobs.update(repo.pointer_blobs_added(revs, POINTER_SUFFIX))
     return blobs
-
-
-def _has_commit(repo: GitRepo, sha: str) -> bool:
-    proc = run_git(["cat-file", "-e", f"{sha}^{{commit}}"], repo.root, check=False)
-    return proc.returncode == 0
 
 
 def _check_objects(repo: GitRepo, blobs: dict[str, str]) -> int:
@@ -73,7 +67,7 @@ def _check_objects(repo: GitRepo, blobs: dict[str, str]) -> int:
     missing: list[str] = []
     needed: set[str] = set()
     for blob, path in sorted(blobs.items(), key=lambda item: item[1]):
-        data = run_git(["cat-file", "blob", blob], repo.root).stdout
+        data = repo.cat_blob(blob)
         try:
             pointer = parse_pointer(data, path, location=path)
         except GitModelError:

@@ -6,22 +6,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gitmodel.cache.lock import file_lock
-from gitmodel.commands.checkout import (
-    CheckoutPlan,
-    execute_plan,
-    paused_gc,
-    plan_artifact,
-    plan_version,
-    refuse_conflicts,
-    write_pointers,
-)
-from gitmodel.commands.promote import StageChange, assign_stage, check_stage_name
 from gitmodel.digests import refuse_without_digest
 from gitmodel.errors import GitError, GitModelError, UsageError
 from gitmodel.fsutil import atomic_write_bytes
+from gitmodel.placement import (
+    CheckoutPlan,
+    execute_plan,
+    plan_artifact,
+    plan_version,
+    python_gc_paused,
+    refuse_conflicts,
+    write_pointers,
+)
 from gitmodel.pointer import parse_pointer
 from gitmodel.registry import ModelHistory, ModelVersion, Registry
 from gitmodel.semver import SemVer
+from gitmodel.stages import StageChange, assign_stage, check_stage_name
 from gitmodel.workspace import Workspace, open_workspace
 
 
@@ -56,7 +56,7 @@ def rollback(
     if target.pointer is not None:
         refuse_without_digest(ws, [(f"{target.tag}:{target.pointer_path}", target.pointer)])
     plan = CheckoutPlan()
-    with paused_gc(), file_lock(ws.cache_lock, shared=True):
+    with python_gc_paused(), file_lock(ws.cache_lock, shared=True):
         pointer_file, data = plan_version(ws, registry, target, plan, False, force)
         refuse_conflicts(plan, force)
         # compare with HEAD, not the work tree: `checkout NAME@vX` may have staged it already
@@ -106,7 +106,7 @@ def _undo(ws: Workspace, before: _PointerState) -> str:
     try:
         pointer = parse_pointer(before.data, before.relpath)
         plan = CheckoutPlan()
-        with paused_gc(), file_lock(ws.cache_lock, shared=True):
+        with python_gc_paused(), file_lock(ws.cache_lock, shared=True):
             plan_artifact(ws, pointer, pointer_file, plan, False)
             refuse_conflicts(plan, False)
             execute_plan(ws, plan)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gitmodel.errors import UsageError
-from gitmodel.gitread import TagInfo
+from gitmodel.git import TagInfo
 from gitmodel.pointer import Pointer, read_pointer
 from gitmodel.registry import ModelVersion, Registry, StageEvent, is_version_spec
 from gitmodel.selection import select_pointers

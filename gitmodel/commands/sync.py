@@ -20,7 +20,7 @@ from gitmodel.transfer import TransferResult, default_jobs, download, upload
 from gitmodel.workspace import Workspace, open_workspace, register_repo
 
 if TYPE_CHECKING:
-    from gitmodel.commands.checkout import CheckoutResult
+    from gitmodel.placement import CheckoutResult
 
 
 @dataclass(frozen=True)
@@ -141,10 +141,10 @@ def pull(
     repo: str | Path = ".",
 ) -> tuple[SyncResult, CheckoutResult]:
     """fetch, then checkout: the exact bytes of the work tree's pointers (or TARGETS)."""
-    from gitmodel.commands.checkout import checkout
+    from gitmodel.placement import place_targets
 
     fetched = fetch(targets, remote=remote, jobs=jobs, repo=repo)
-    return fetched, checkout(targets, repo=repo, force=force)
+    return fetched, place_targets(targets, Path(repo), force, verify=False)
 
 
 def not_pushed(

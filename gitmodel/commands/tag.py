@@ -62,7 +62,7 @@ def tag(
 
 
 def _refuse_uncommitted(ws: Workspace, pointer_path: str) -> None:
-    from gitmodel.commands.status import artifact_status
+    from gitmodel.artifactstate import artifact_status
 
     if ws.repo.git("status", "--porcelain", "--", pointer_path).strip():
         raise UsageError(

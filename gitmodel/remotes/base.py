@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import errno
 import re
+import sys
 import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import BinaryIO, TypeVar
+from typing import Any, BinaryIO, TypeGuard, TypeVar
 
 from gitmodel.errors import GitModelError
 from gitmodel.hashing import OID_PREFIX, oid_hex
@@ -112,12 +114,18 @@ class Remote(ABC):
                 raise
             except (FileNotFoundError, PermissionError) as exc:  # no bucket, no access: permanent
                 raise self.error(exc) from None
-            except Exception as exc:
+            except self.backend_errors() as exc:
                 if attempt == RETRIES - 1 or not is_transient(exc):
                     raise self.error(exc) from None
                 time.sleep(delay)
                 delay *= 2
         raise AssertionError("unreachable")
+
+    def backend_errors(self) -> tuple[type[Exception], ...]:
+        """The exceptions this backend's operations raise when the remote fails them (anything
+        else is a bug, not a remote's answer). File operations fail with OSError; the
+        backends' bad-argument errors are ValueError or TypeError."""
+        return (OSError, ValueError, TypeError)
 
     def error(self, exc: BaseException) -> RemoteError:
         text = redact(f"{type(exc).__name__}: {exc}")
@@ -128,19 +136,75 @@ class Remote(ABC):
         )
 
 
+# S3 error codes that no retry can change (s3fs turns most into PermissionError or
+# FileNotFoundError, which are permanent anyway; these may also come as botocore's ClientError).
+PERMANENT_CODES = frozenset(
+    {"NoSuchBucket", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch"}
+)
+RETRIED_HTTP_STATUSES = frozenset({408, 429})  # timeout, throttled; and every 5xx
+PERMANENT_ERRNOS = frozenset({errno.EISDIR, errno.ENOTDIR, errno.EROFS})
+# SFTP status codes (RFC draft-ietf-secsh-filexfer) a retry cannot change: no such file,
+# permission denied, operation unsupported, invalid handle, no such path, file exists.
+PERMANENT_SFTP_CODES = frozenset({2, 3, 8, 9, 10, 11})
+
+
 def is_transient(exc: BaseException) -> bool:
-    name = type(exc).__name__
-    permanent = (
-        "NoSuchBucket",
-        "AccessDenied",
-        "InvalidAccessKeyId",
-        "SignatureDoesNotMatch",
-        "NoCredentialsError",
-        "ValueError",
-        "TypeError",
-        "IsADirectoryError",
+    """Whether retrying might succeed: decided from the exception's type, and from the
+    status the backend gives (S3 error code and HTTP status, errno, SFTP status code), on
+    the exception or the error it was raised from."""
+    if isinstance(exc, (ValueError, TypeError)):
+        return False
+    for cause in _causes(exc):
+        code, status = _service_status(cause)
+        if code in PERMANENT_CODES:
+            return False
+        if status is not None:
+            return status >= 500 or status in RETRIED_HTTP_STATUSES
+        if _is_a(cause, "botocore.exceptions", "NoCredentialsError"):  # nothing to sign with
+            return False
+        if _is_a(cause, "asyncssh.sftp", "SFTPError") and isinstance(cause.code, int):
+            return cause.code not in PERMANENT_SFTP_CODES
+    return not (isinstance(exc, OSError) and exc.errno in PERMANENT_ERRNOS)
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """`exc` and the errors it was raised from (s3fs wraps botocore's in an OSError)."""
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
+
+
+def _service_status(exc: BaseException) -> tuple[str | None, int | None]:
+    """botocore ClientError's error code and HTTP status (None, None for anything else)."""
+    response = getattr(exc, "response", None)
+    if not isinstance(response, dict):
+        return None, None
+    error = response.get("Error") or {}
+    meta = response.get("ResponseMetadata") or {}
+    code, status = error.get("Code"), meta.get("HTTPStatusCode")
+    return (
+        code if isinstance(code, str) else None,
+        status if isinstance(status, int) else None,
     )
-    return not any(p in name or p in str(exc) for p in permanent)
+
+
+def loaded_error_types(*names: str) -> tuple[type[Exception], ...]:
+    """The exception classes `module.Class` among `names` whose module is already imported
+    (a backend's error can only come from a backend that was loaded: nothing is imported)."""
+    found: list[type[Exception]] = []
+    for name in names:
+        module, _, attr = name.rpartition(".")
+        cls = getattr(sys.modules.get(module), attr, None)
+        if isinstance(cls, type) and issubclass(cls, Exception):
+            found.append(cls)
+    return tuple(found)
+
+
+def _is_a(exc: BaseException, module: str, name: str) -> TypeGuard[Any]:
+    return isinstance(exc, loaded_error_types(f"{module}.{name}"))
 
 
 def oid_from_key(key: str) -> str | None:

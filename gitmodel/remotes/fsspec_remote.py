@@ -11,7 +11,13 @@ from typing import Any, BinaryIO, cast
 from urllib.parse import urlsplit
 
 from gitmodel.errors import UsageError
-from gitmodel.remotes.base import IncompleteUpload, Remote, UploadCancelled, oid_from_key
+from gitmodel.remotes.base import (
+    IncompleteUpload,
+    Remote,
+    UploadCancelled,
+    loaded_error_types,
+    oid_from_key,
+)
 
 CREDENTIALS_FROM = {
     "ssh": "your SSH agent, ~/.ssh or ~/.ssh/config",
@@ -29,6 +35,17 @@ S3 = {"s3", "s3a"}
 # MAX_PARTS of them: memory stays at one part per transfer whatever the object's size.
 MULTIPART_THRESHOLD = PART_SIZE = 8 * 1024 * 1024
 MAX_PARTS = 10_000
+# The errors the backends raise for a failed request (their base classes); only those of
+# backends already imported are looked up.
+BACKEND_ERRORS = (
+    "botocore.exceptions.BotoCoreError",
+    "botocore.exceptions.ClientError",
+    "aiohttp.ClientError",
+    "asyncssh.misc.Error",
+    "google.auth.exceptions.GoogleAuthError",
+    "gcsfs.retry.HttpError",
+    "azure.core.exceptions.AzureError",
+)
 EXTRAS = {
     "s3": "s3",
     "s3a": "s3",
@@ -79,6 +96,9 @@ class FsspecRemote(Remote):
         except (ImportError, ValueError):
             raise self._missing_extra() from None
         return cls(**self._storage_options())
+
+    def backend_errors(self) -> tuple[type[Exception], ...]:
+        return super().backend_errors() + loaded_error_types(*BACKEND_ERRORS)
 
     def _missing_extra(self) -> UsageError:
         extra = EXTRAS.get(self.protocol, self.protocol)

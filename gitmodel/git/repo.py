@@ -1,109 +1,41 @@
-"""One typed facade over Git.
-
-Reads on hot paths (repository discovery, config, ls-files), staging and the porcelain that
-changes state (tags, commits) run the `git` binary directly, in the environment `no_git_env()`
-leaves: a single short subprocess is faster than importing a Git library, behaves exactly like
-Git (includes, worktrees, `core.hooksPath`, the user's hooks), and its failures carry Git's own
-words. Revision reads (pointer blobs at tags) use dulwich (`gitread.py`).
-"""
+"""A work tree and its Git directories: typed reads and writes, each one `git` subprocess."""
 
 from __future__ import annotations
 
 import os
-import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from gitmodel.errors import GitError
-
-IDENTITY_HINT = (
-    'tell Git who you are: git config --global user.name "Your Name" && '
-    "git config --global user.email you@example.com"
-)
+from gitmodel.git.cli import git_failure, run_git
+from gitmodel.git.constants import is_null_oid
 
 
-def is_null_oid(oid: str) -> bool:
-    """Git's all-zero id ("no commit"): 40 zeros in SHA-1 repositories, 64 in SHA-256 ones."""
-    return bool(oid) and oid.strip("0") == ""
+@dataclass(frozen=True)
+class TreeEntry:
+    """One line of `git ls-tree`."""
+
+    mode: str
+    kind: str  # blob, tree or commit
+    oid: str
+    path: str
 
 
-def no_git_env() -> dict[str, str]:
-    """The environment minus the GIT_* variables Git exports while it runs hooks and aliases,
-    which would otherwise point our own git calls at the wrong repository or index."""
-    keep = {
-        "GIT_EXEC_PATH",
-        "GIT_SSH",
-        "GIT_SSH_COMMAND",
-        "GIT_SSL_CAINFO",
-        "GIT_SSL_NO_VERIFY",
-        "GIT_CONFIG_NOSYSTEM",
-        "GIT_CONFIG_GLOBAL",
-        "GIT_CONFIG_SYSTEM",
-        "GIT_ASKPASS",
-        "GIT_TERMINAL_PROMPT",
-        "GIT_TRACE",
-        "GIT_CEILING_DIRECTORIES",
-        "GIT_CONFIG_PARAMETERS",  # `git -c key=value model ...` must reach our git calls
-        "GIT_CONFIG_COUNT",
-        "GIT_AUTHOR_NAME",
-        "GIT_AUTHOR_EMAIL",
-        "GIT_AUTHOR_DATE",
-        "GIT_COMMITTER_NAME",
-        "GIT_COMMITTER_EMAIL",
-        "GIT_COMMITTER_DATE",
-    }
-    return {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("GIT_")
-        or k in keep
-        or k.startswith(("GIT_CONFIG_KEY_", "GIT_CONFIG_VALUE_"))
-    }
+@dataclass(frozen=True)
+class IndexEntry:
+    """One line of `git ls-files -s`."""
+
+    mode: str
+    oid: str
+    stage: int
+    path: str
 
 
-def run_git(
-    args: Sequence[str],
-    cwd: Path,
-    *,
-    check: bool = True,
-    input: bytes | None = None,
-    keep_index: bool = False,
-    env: Mapping[str, str] | None = None,
-) -> subprocess.CompletedProcess[bytes]:
-    """Run git. `keep_index` keeps GIT_INDEX_FILE: a pre-commit hook of `git commit -a` or
-    `git commit PATH` must inspect the temporary index Git is about to commit. `env` adds
-    variables (e.g. GIT_COMMITTER_DATE) to the scrubbed environment."""
-    full_env = no_git_env()
-    if keep_index and "GIT_INDEX_FILE" in os.environ:
-        full_env["GIT_INDEX_FILE"] = os.path.abspath(os.environ["GIT_INDEX_FILE"])
-    full_env.update(env or {})
-    try:
-        proc = subprocess.run(
-            ["git", *args],
-            cwd=cwd,
-            input=input,
-            capture_output=True,
-            env=full_env,
-            check=False,
-        )
-    except FileNotFoundError:
-        raise GitError("git is not installed or not on PATH", "install Git 2.30 or newer") from None
-    if check and proc.returncode != 0:
-        raise git_failure(args[0], proc)
-    return proc
-
-
-def git_failure(command: str, proc: subprocess.CompletedProcess[bytes]) -> GitError:
-    """`git COMMAND failed: <Git's last line>`, with a hint that fits the cause."""
-    stderr = proc.stderr.decode(errors="replace")
-    detail = stderr.strip().splitlines()
-    reason = detail[-1].strip() if detail else f"exit {proc.returncode}"
-    if "Please tell me who you are" in stderr or "empty ident name" in stderr:
-        hint = IDENTITY_HINT
-    else:
-        hint = "check the repository state with `git status`"
-    return GitError(f"git {command} failed: {reason}", hint)
+@dataclass(frozen=True)
+class Worktree:
+    root: Path
+    head: str | None  # None while the worktree has no commit yet
 
 
 @dataclass(frozen=True)
@@ -256,6 +188,123 @@ class GitRepo:
             if len(parts) >= 5 and parts[4] in ("A", "M", "T"):
                 blobs[parts[3]] = path
         return blobs
+
+    def resolve_optional(self, rev: str) -> str | None:
+        """`git rev-parse -q --verify REV`: the id, or None if it names nothing."""
+        proc = run_git(["rev-parse", "-q", "--verify", rev], self.root, check=False)
+        return proc.stdout.decode().strip() or None
+
+    def has_commit(self, sha: str) -> bool:
+        proc = run_git(["cat-file", "-e", f"{sha}^{{commit}}"], self.root, check=False)
+        return proc.returncode == 0
+
+    def cat_blob(self, oid: str) -> bytes:
+        return run_git(["cat-file", "blob", oid], self.root).stdout
+
+    def object_sizes(self, oids: Sequence[str]) -> list[int]:
+        """The size of each object, in order (one `git cat-file --batch-check`)."""
+        if not oids:
+            return []
+        batch = "".join(f"{oid}\n" for oid in oids).encode()
+        out = run_git(["cat-file", "--batch-check"], self.root, input=batch).stdout.decode()
+        return [int(line.split()[2]) for line in out.splitlines()]
+
+    def staged_changes(self) -> list[TreeEntry]:
+        """Files the index being committed adds or changes against HEAD (`kind` is the
+        change's status letter). Reads GIT_INDEX_FILE: a pre-commit hook of `git commit -a`
+        must see the temporary index Git is about to commit."""
+        raw = ["diff", "--cached", "--raw", "-z", "--no-abbrev", "--no-renames"]
+        out = run_git(
+            [*raw, "--diff-filter=ACMT"],
+            self.root,
+            keep_index=True,
+        ).stdout.decode("utf-8", "surrogateescape")
+        fields = out.split("\0")
+        entries = []
+        for meta, path in zip(fields[0::2], fields[1::2], strict=False):
+            parts = meta.split()
+            if len(parts) >= 5:
+                entries.append(TreeEntry(parts[1], parts[4], parts[3], path))
+        return entries
+
+    def changed_paths(self, old: str, new: str, pathspec: str) -> list[str]:
+        """Paths matching `pathspec` that differ between commits `old` and `new`."""
+        out = run_git(
+            ["diff", "--name-only", "-z", "--no-renames", old, new, "--", pathspec], self.root
+        ).stdout
+        return [p for p in out.decode().split("\0") if p]
+
+    def staged_paths(self, against: str, pathspec: str) -> list[str]:
+        """Paths matching `pathspec` the index changes against `against`."""
+        out = run_git(
+            ["diff", "--cached", "--name-only", "-z", "--no-renames", against, "--", pathspec],
+            self.root,
+        ).stdout
+        return [p for p in out.decode().split("\0") if p]
+
+    def tree_entries(self, commit: str) -> list[TreeEntry]:
+        """Every file of the commit's tree (`git ls-tree -r`)."""
+        out = run_git(["ls-tree", "-r", "-z", commit], self.root).stdout.decode(
+            "utf-8", "surrogateescape"
+        )
+        entries = []
+        for record in filter(None, out.split("\0")):
+            meta, path = record.split("\t", 1)
+            mode, kind, oid = meta.split()
+            entries.append(TreeEntry(mode, kind, oid, path))
+        return entries
+
+    def index_entries(self, pathspec: str) -> list[IndexEntry]:
+        """The index entries matching `pathspec` (`git ls-files -s`)."""
+        out = run_git(["ls-files", "-s", "-z", "--", pathspec], self.root).stdout
+        entries = []
+        for record in filter(None, out.decode("utf-8", "surrogateescape").split("\0")):
+            meta, path = record.split("\t", 1)
+            mode, oid, stage = meta.split()
+            entries.append(IndexEntry(mode, oid, int(stage), path))
+        return entries
+
+    def stash_commits(self) -> list[str]:
+        proc = run_git(["stash", "list", "--format=%H"], self.root, check=False)
+        return proc.stdout.decode().split()
+
+    def commits_at(self, revs: Sequence[str]) -> list[str]:
+        """The commits `revs` name themselves (`git rev-list --no-walk`)."""
+        return run_git(["rev-list", "--no-walk", *revs], self.root).stdout.decode().split()
+
+    def worktrees(self) -> list[Worktree]:
+        """Every work tree of this repository (`git worktree list`)."""
+        out = run_git(["worktree", "list", "--porcelain"], self.root).stdout.decode()
+        found: list[Worktree] = []
+        for block in out.split("\n\n"):
+            lines = block.splitlines()
+            root = next((ln[len("worktree ") :] for ln in lines if ln.startswith("worktree ")), "")
+            head = next((ln.split()[1] for ln in lines if ln.startswith("HEAD ")), None)
+            if head is not None and is_null_oid(head):
+                head = None  # a worktree without a commit yet
+            if root:
+                found.append(Worktree(Path(root), head))
+        return found
+
+    def reflog(self, ref: str, limit: int) -> list[tuple[str, str]]:
+        """(commit, reflog subject) of `ref`'s last `limit` moves, newest first; none if the
+        reflog cannot be read."""
+        log = ["reflog", "show", "-n", str(limit), "--format=%H %gs", ref, "--"]
+        entries = []
+        for line in run_git(log, self.root, check=False).stdout.decode().splitlines():
+            commit, _, subject = line.partition(" ")
+            entries.append((commit, subject))
+        return entries
+
+    def config_get_int(self, key: str) -> int | None:
+        """`git config --type=int --get KEY` (k/m/g suffixes), None if unset; a GitError
+        carrying Git's message if the value is not a number."""
+        proc = run_git(["config", "--type=int", "--get", key], self.root, check=False)
+        if proc.returncode == 0 and proc.stdout.strip():
+            return int(proc.stdout)
+        if proc.returncode not in (0, 1):
+            raise git_failure("config", proc)
+        return None
 
     def create_tag(self, name: str, commit: str, message: str, *, after: int = 0) -> None:
         """An annotated tag (GTO reads only annotated ones) with a tagger time later than

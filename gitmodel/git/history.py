@@ -12,19 +12,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 from gitmodel.errors import GitError
+from gitmodel.git.constants import EMPTY_TREES
 from gitmodel.pointer import POINTER_SUFFIX
 
 if TYPE_CHECKING:
-    from dulwich.objects import Commit
+    from dulwich.objects import Commit, ShaFile
     from dulwich.refs import Ref
     from dulwich.repo import Repo
-
-# Git's empty tree, in SHA-1 and SHA-256 repositories: often not in the object store (Git
-# knows it without storing it).
-EMPTY_TREES = (
-    b"4b825dc642cb6eb9a060e54bf8d69288fbee4904",
-    b"6ef19b41225c5369f1c104d45d8d85efa9b057b53b14b4b9b939dd74decc5321",
-)
 
 
 @dataclass(frozen=True)
@@ -83,17 +77,35 @@ class HistoryReader:
             raise GitError(f"{sha} is not a commit", "check it with `git cat-file -t`")
         return obj
 
+    def _object(self, sha: bytes) -> ShaFile:
+        """The object `sha`; a GitError (not dulwich's KeyError or format errors) if it is
+        missing or unreadable."""
+        from dulwich.errors import ChecksumMismatch, FileFormatException
+
+        try:
+            return self._repo[sha]
+        except KeyError:
+            raise GitError(
+                f"object {sha.decode(errors='replace')} is missing from {self.root}",
+                "check the repository with `git fsck`",
+            ) from None
+        except (ChecksumMismatch, FileFormatException, OSError) as exc:
+            raise GitError(
+                f"cannot read object {sha.decode(errors='replace')} in {self.root}: {exc}",
+                "check the repository with `git fsck`",
+            ) from None
+
     def tags(self) -> list[TagInfo]:
         from dulwich.objects import Commit, Tag
 
         repo = self._repo
         found = []
         for ref, sha in repo.refs.as_dict(cast("Ref", b"refs/tags")).items():
-            obj = repo[sha]
+            obj = self._object(sha)
             annotated = isinstance(obj, Tag)
             tag_obj = obj
             while isinstance(obj, Tag):
-                obj = repo[obj.object[1]]
+                obj = self._object(obj.object[1])
             if not isinstance(obj, Commit):
                 continue
             if isinstance(tag_obj, Tag):
@@ -133,7 +145,7 @@ class HistoryReader:
             _, sha = root.lookup_path(repo.__getitem__, relpath.encode())
         except KeyError:
             return None
-        blob = repo[sha]
+        blob = self._object(sha)
         return blob.as_raw_string() if isinstance(blob, Blob) else None
 
     def read_blob(self, sha: str) -> bytes | None:
@@ -151,9 +163,16 @@ class HistoryReader:
         tree = self._commit(commit).tree
         if tree in EMPTY_TREES:
             return
-        for entry in repo.object_store.iter_tree_contents(tree):
-            if entry.path.endswith(POINTER_SUFFIX.encode()):
-                yield entry.path.decode("utf-8", "surrogateescape")
+        try:
+            paths = [entry.path for entry in repo.object_store.iter_tree_contents(tree)]
+        except KeyError as exc:
+            raise GitError(
+                f"tree of commit {commit} is incomplete: object {exc} is missing",
+                "check the repository with `git fsck`",
+            ) from None
+        for path in paths:
+            if path.endswith(POINTER_SUFFIX.encode()):
+                yield path.decode("utf-8", "surrogateescape")
 
 
 def _person(raw: bytes) -> str:
