@@ -156,3 +156,26 @@ def test_tag_without_a_commit_says_commit_first(unborn: Path) -> None:
     assert failure(unborn, "tag", "sentiment") == (
         "error: no commit yet; commit first (e.g. git commit -m 'first model')\n"
     )
+
+
+def test_a_stale_index_lock_names_the_lock_file_and_what_to_do(tmp_path: Path) -> None:
+    """A git killed mid-way leaves index.lock; Git's last line ("remove the file manually to
+    continue.") alone does not say which file, so the `fatal:` line is the one shown."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    (repo / "model.bin").write_bytes(b"weights")
+    lock = repo / ".git" / "index.lock"
+    lock.write_bytes(b"")
+    assert failure(repo, "add", "model.bin") == (
+        f"error: git add failed: fatal: Unable to create '{lock}': File exists. "
+        "(another git process is running, or one was killed: "
+        "if none is running, delete that lock file)\n"
+    )
+    assert sorted(p.name for p in repo.iterdir()) == [".git", "model.bin"]
+    (repo / ".gitignore").write_text("/other\n")
+    assert failure(repo, "add", "model.bin").startswith("error: git add failed: fatal: Unable")
+    assert sorted(p.name for p in repo.iterdir()) == [".git", ".gitignore", "model.bin"]
+    assert (repo / ".gitignore").read_text() == "/other\n"
+    lock.unlink()
+    assert gm_ok(repo, "add", "model.bin").startswith("added model: model.bin.gitmodel")

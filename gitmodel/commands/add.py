@@ -11,6 +11,7 @@ from pathlib import Path
 from gitmodel.cache.lock import file_lock
 from gitmodel.digests import records_digest
 from gitmodel.errors import PointerError, UsageError
+from gitmodel.fsutil import atomic_write_bytes
 from gitmodel.gitignore import ensure_ignored, ignore_line
 from gitmodel.ingest import Digests, store_artifact
 from gitmodel.lineage import LineageInProgress
@@ -250,13 +251,7 @@ def _add_one(
             lineage=lineage if changed or previous is None or data else previous.lineage,
         )
         with file_lock(ws.repo_lock):
-            write_pointer(pointer_file, pointer)
-            gitignore = ensure_ignored(artifact)
-            to_stage = [ws.repo.relpath(pointer_file)]
-            ignore_rel = ws.repo.relpath(artifact.parent / ".gitignore")
-            if gitignore is not None or not ws.repo.is_tracked(ignore_rel):
-                to_stage.append(ignore_rel)  # never re-stage a user's unrelated .gitignore edits
-            ws.repo.stage(to_stage)
+            _write_and_stage(ws, artifact, pointer_file, pointer)
     return AddResult(
         artifact,
         pointer_file,
@@ -267,6 +262,35 @@ def _add_one(
         stored.warnings,
         pointer_changed=previous is None or previous != pointer,
     )
+
+
+def _write_and_stage(ws: Workspace, artifact: Path, pointer_file: Path, pointer: Pointer) -> None:
+    """Write the pointer and the .gitignore line and stage both; if Git refuses to stage
+    (a stale index.lock, a full disk), put both files back as they were."""
+    ignore_file = artifact.parent / ".gitignore"
+    before = {path: _read_or_none(path) for path in (pointer_file, ignore_file)}
+    try:
+        write_pointer(pointer_file, pointer)
+        gitignore = ensure_ignored(artifact)
+        to_stage = [ws.repo.relpath(pointer_file)]
+        ignore_rel = ws.repo.relpath(ignore_file)
+        if gitignore is not None or not ws.repo.is_tracked(ignore_rel):
+            to_stage.append(ignore_rel)  # never re-stage a user's unrelated .gitignore edits
+        ws.repo.stage(to_stage)
+    except BaseException:
+        for path, content in before.items():
+            if content is None:
+                path.unlink(missing_ok=True)
+            elif _read_or_none(path) != content:
+                atomic_write_bytes(path, content)
+        raise
+
+
+def _read_or_none(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
 
 
 def _previous_pointer(pointer_file: Path) -> Pointer | None:

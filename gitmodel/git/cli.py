@@ -89,12 +89,21 @@ def run_git(
 
 
 def git_failure(command: str, proc: subprocess.CompletedProcess[bytes]) -> GitError:
-    """`git COMMAND failed: <Git's last line>`, with a hint that fits the cause."""
+    """`git COMMAND failed: <Git's fatal/error line, else its last>`, with a hint that fits
+    the cause."""
     stderr = proc.stderr.decode(errors="replace")
-    detail = stderr.strip().splitlines()
-    reason = detail[-1].strip() if detail else f"exit {proc.returncode}"
+    lines = [line.strip() for line in stderr.strip().splitlines() if line.strip()]
+    # Git ends some messages with advice ("remove the file manually to continue."):
+    # the `fatal:`/`error:` line names the cause, so it wins over the last line.
+    causes = [line for line in lines if line.startswith(("fatal:", "error:"))]
+    reason = causes[-1] if causes else lines[-1] if lines else f"exit {proc.returncode}"
     if "Please tell me who you are" in stderr or "empty ident name" in stderr:
         hint = IDENTITY_HINT
+    elif ".lock': File exists" in stderr:
+        hint = (
+            "another git process is running, or one was killed: "
+            "if none is running, delete that lock file"
+        )
     else:
         hint = "check the repository state with `git status`"
     return GitError(f"git {command} failed: {reason}", hint)
