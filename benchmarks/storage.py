@@ -1,196 +1,143 @@
 #!/usr/bin/env python3
-"""Storage benchmark of the pack format layer (gitmodel/packs, docs/pack-format.md).
+"""Storage benchmark of issue 15, end to end: what ten model versions cost on a remote, in the
+local cache and on the wire, with git-model, DVC and Git LFS side by side.
 
-Not part of the test suite. Writes a ~256 MiB F16 safetensors checkpoint (24 layers plus
-embeddings and head, 195 tensors, Gaussian weights with sigma 0.02, fixed seeds) with the real
-`safetensors` library, then 9 successive versions per scenario:
+Not part of the test suite. For each scenario (see checkpoints.py) it writes the versions of
+a ~256 MiB F16 checkpoint with the real `safetensors` library, then per tool, in a fresh Git
+repository under benchmarks/.work/storage/:
 
-- S1 partial fine-tune: the last 2 layers, the head and the final norm get N(0, 1e-3);
-- S2 full fine-tune: every tensor gets N(0, 1e-3).
+- git-model: `git model add` + `git commit` each version; `git model push` of versions 1-9,
+  then of version 10; pulls into fresh clones; `git model gc` and `git model gc --remote`;
+  checkout of the newest and the oldest version after gc;
+- DVC: `dvc add` + `git commit` each version; `dvc push --all-commits` to a folder remote;
+- Git LFS: `git add` + `git commit` each version; `git push` to a bare repository on disk.
 
-Each version is chunked, encoded and packed with gitmodel.packs directly (no CLI yet): a chunk
-already stored is not stored again, a new tensor chunk is stored as the XOR against the same
-chunk of the version before when that is smaller (as a push would send it). The script prints
-the bytes stored as a ratio of one raw copy, the pack throughput, and the reassembly
-throughput of the newest and the oldest version (each checked against its oid).
+It prints stored bytes (remote; local cache) as ratios of one raw copy, the bytes moved by
+push and pull, throughputs and wall times, with PASS/FAIL against the issue's targets.
+A step whose command or flag does not exist yet prints n/a.
 
-    python benchmarks/storage.py               # both scenarios, 10 versions each
-    python benchmarks/storage.py --versions 3 --layers 4   # quick look
-
-Everything goes under benchmarks/.work/storage/ (git-ignored) and is deleted at the end.
+    python benchmarks/storage.py --install-dvc          # full run; see README.md for its time
+    python benchmarks/storage.py --size-mib 32 --scenario S1 --skip lfs   # quick look
 """
 
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-from safetensors.numpy import save_file
-
-from gitmodel.packs.chunking import Chunk, TensorSlot, chunk_file
-from gitmodel.packs.encoding import plane_width
-from gitmodel.packs.packfile import PackStore, PackWriter
-from gitmodel.packs.recipe import Recipe, encode_recipe, reassemble, recipe_of
+import storage_gm
+from bench import describe_machine, remove_tree
+from checkpoints import DEFAULT_WIDTH, SCENARIOS, width_for, write_versions
+from harness import Tools, find_tools, fresh_folder, git_repo, run, timed, tree_bytes
+from storage_gm import GitModelFigures, measure_git_model, place
+from storage_report import OtherFigures, print_report
 
 HERE = Path(__file__).resolve().parent
-WIDTH, VOCAB = 640, 8192
-MiB = 1024 * 1024
 
 
-def base_model(layers: int) -> dict[str, np.ndarray]:
-    rng = np.random.default_rng(0)
-
-    def gaussian(*shape: int) -> np.ndarray:
-        return (rng.standard_normal(shape, dtype=np.float32) * 0.02).astype(np.float16)
-
-    tensors = {"embed.weight": gaussian(VOCAB, WIDTH)}
-    for i in range(layers):
-        p = f"layers.{i}."
-        for name in ("q", "k", "v", "o"):
-            tensors[p + f"attn.{name}.weight"] = gaussian(WIDTH, WIDTH)
-        tensors[p + "mlp.up.weight"] = gaussian(4 * WIDTH, WIDTH)
-        tensors[p + "mlp.down.weight"] = gaussian(WIDTH, 4 * WIDTH)
-        tensors[p + "norm1.weight"] = np.ones(WIDTH, dtype=np.float16)
-        tensors[p + "norm2.weight"] = np.ones(WIDTH, dtype=np.float16)
-    tensors["norm.weight"] = np.ones(WIDTH, dtype=np.float16)
-    tensors["head.weight"] = gaussian(VOCAB, WIDTH)
-    return tensors
-
-
-def fine_tune(tensors: dict[str, np.ndarray], names: list[str], seed: int) -> None:
-    rng = np.random.default_rng(seed)
-    for name in names:
-        noise = rng.standard_normal(tensors[name].shape, dtype=np.float32) * 1e-3
-        tensors[name] = (tensors[name].astype(np.float32) + noise).astype(np.float16)
+def measure_dvc(tools: Tools, work: Path, versions: list[list[Path]]) -> OtherFigures:
+    assert tools.dvc is not None
+    env, dvc = tools.env, str(tools.dvc)
+    repo = git_repo(work / "dvc", env)
+    remote = fresh_folder(work / "dvc-remote")
+    run([dvc, "init", "-q"], repo, env)
+    run([dvc, "config", "core.analytics", "false"], repo, env)
+    run([dvc, "remote", "add", "-d", "origin", remote], repo, env)
+    run(["git", "add", ".dvc", ".dvcignore"], repo, env)
+    run(["git", "commit", "-q", "-m", "dvc init"], repo, env)
+    figures = OtherFigures()
+    for files in versions:
+        names = place(files, repo)
+        figures.add += timed([dvc, "add", "-q", *names], repo, env)
+        pointers = [f"{n}.dvc" for n in names]
+        figures.add += timed(["git", "add", *pointers, ".gitignore"], repo, env)
+        figures.add += timed(["git", "commit", "-q", "-m", files[0].parent.name], repo, env)
+    figures.push = timed([dvc, "push", "-q", "--all-commits"], repo, env)
+    figures.cache = tree_bytes(repo / ".dvc" / "cache")
+    figures.remote = tree_bytes(remote)
+    remove_tree(repo)
+    remove_tree(remote)
+    return figures
 
 
-def tuned_names(scenario: str, tensors: dict[str, np.ndarray], layers: int) -> list[str]:
-    if scenario == "S2":
-        return list(tensors)
-    last = (f"layers.{layers - 2}.", f"layers.{layers - 1}.")
-    return [n for n in tensors if n.startswith(last) or n in ("head.weight", "norm.weight")]
+def measure_lfs(tools: Tools, work: Path, versions: list[list[Path]]) -> OtherFigures:
+    env = tools.env
+    repo = git_repo(work / "lfs", env)
+    remote = fresh_folder(work / "lfs-remote.git")
+    run(["git", "init", "-q", "--bare"], remote, env)
+    run(["git", "lfs", "install", "--local"], repo, env)
+    run(["git", "lfs", "track", "*.safetensors"], repo, env)
+    run(["git", "add", ".gitattributes"], repo, env)
+    run(["git", "commit", "-q", "-m", "lfs"], repo, env)
+    run(["git", "remote", "add", "origin", remote], repo, env)
+    figures = OtherFigures()
+    for files in versions:
+        names = place(files, repo)
+        figures.add += timed(["git", "add", *names], repo, env)
+        figures.add += timed(["git", "commit", "-q", "-m", files[0].parent.name], repo, env)
+    figures.push = timed(["git", "push", "-q", "origin", "main"], repo, env)
+    figures.cache = tree_bytes(repo / ".git" / "lfs" / "objects")
+    figures.remote = tree_bytes(remote / "lfs" / "objects")
+    remove_tree(repo)
+    remove_tree(remote)
+    return figures
 
 
-@dataclass
-class Result:
-    label: str
-    raw: int  # bytes of one version
-    total_raw: int  # bytes of all versions
-    stored: int = 0  # bytes of all packs and recipes
-    pack: tuple[float, float] = (0.0, 0.0)  # wall and CPU seconds
-    newest: tuple[float, float] = (0.0, 0.0)
-    oldest: tuple[float, float] = (0.0, 0.0)
-    max_depth: int = 0
-
-
-Previous = dict[tuple[TensorSlot, int], tuple[bytes, bytes, int]]  # slot, part -> id, data, depth
-
-
-def pack_version(path: Path, writer: PackWriter, previous: Previous) -> tuple[Recipe, Previous]:
-    """Chunk one version into `writer`; new tensor chunks may delta against `previous`."""
-    current: Previous = {}
-
-    def sink(chunk: Chunk) -> None:
-        width = plane_width(chunk.tensor.dtype if chunk.tensor else None, len(chunk.data))
-        key = (chunk.tensor, chunk.part) if chunk.tensor else None
-        if chunk.id not in writer.depths:
-            base = previous.get(key) if key else None
-            writer.add(chunk.id, chunk.data, width, base if base and base[0] != chunk.id else None)
-        if key:
-            current[key] = (chunk.id, chunk.data, writer.depths[chunk.id])
-
-    return recipe_of(chunk_file(path, sink)), current
-
-
-def timed(action: Callable[[], object]) -> tuple[float, float]:
-    """Wall and CPU seconds of `action` (the CPU time counts when other jobs share the box)."""
-    wall, cpu = time.perf_counter(), time.process_time()
-    action()
-    return time.perf_counter() - wall, time.process_time() - cpu
-
-
-def write_versions(scenario: str, versions: int, layers: int, work: Path) -> list[Path]:
-    tensors = base_model(layers)
-    names = tuned_names(scenario, tensors, layers)
-    paths = []
-    for version in range(versions):
-        if version:
-            fine_tune(tensors, names, seed=1000 * version + (scenario == "S2"))
-        paths.append(work / f"{scenario}-v{version:03}.safetensors")
-        save_file(tensors, str(paths[-1]), metadata={"version": str(version)})
-    return paths
-
-
-def pack_all(label: str, paths: list[Path], work: Path) -> Result:
-    """Pack the versions in the order given (each new chunk a delta against the one before
-    when smaller), then reassemble the newest and the oldest version."""
-    packs, recipes_dir = work / "packs", work / "recipes"
-    shutil.rmtree(packs, ignore_errors=True)
-    shutil.rmtree(recipes_dir, ignore_errors=True)
-    recipes_dir.mkdir(parents=True)
-    sizes = [p.stat().st_size for p in paths]
-    result = Result(label, max(sizes), sum(sizes))
-    writer = PackWriter(packs)
-    recipes: dict[Path, Recipe] = {}
-
-    def pack() -> None:
-        previous: Previous = {}
-        for path in paths:
-            recipes[path], previous = pack_version(path, writer, previous)
-            (recipes_dir / recipes[path].oid[7:]).write_bytes(encode_recipe(recipes[path]))
-        writer.close()
-
-    result.pack = timed(pack)
-    result.stored = sum(p.stat().st_size for p in [*packs.iterdir(), *recipes_dir.iterdir()])
-    store = PackStore(packs)
-    result.max_depth = max(r.depth for index in store.indexes for r in index.records)
-    out = work / "out.safetensors"
-    for path in (max(paths), min(paths)):  # newest, oldest: the names sort by version
-        seconds = timed(lambda path=path: reassemble(recipes[path], store.read_chunk, out))
-        if path == max(paths):
-            result.newest = seconds
-        else:
-            result.oldest = seconds
-        out.unlink()
-    print(f"  {label}: done", file=sys.stderr)
-    return result
-
-
-def rate(size: int, seconds: tuple[float, float]) -> str:
-    return f"{size / MiB / seconds[0]:.0f} ({size / MiB / seconds[1]:.0f})"
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--versions", type=int, default=10)
-    parser.add_argument("--layers", type=int, default=24)
-    parser.add_argument("--scenario", choices=["S1", "S2"], action="append")
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--scenario", choices=SCENARIOS, action="append", help="repeatable")
+    parser.add_argument("--versions", type=int, default=10, help="versions per scenario (10)")
+    parser.add_argument(
+        "--size-mib", type=float, help="size of one checkpoint (default: width 640, 245 MiB)"
+    )
+    parser.add_argument("--skip", choices=["dvc", "lfs"], action="append", default=[])
+    parser.add_argument("--install-dvc", action="store_true", help="pip install dvc if needed")
+    parser.add_argument("--jobs", type=int, help="git model push/pull --jobs")
+    parser.add_argument("--gc-flag", action="append", default=[], help="extra `git model gc` flag")
+    parser.add_argument(
+        "--gc-remote-flag", action="append", default=[], help="extra `gc --remote` flag"
+    )
+    parser.add_argument("--git-model", help="path of the git-model executable")
+    parser.add_argument("--work", type=Path, default=HERE / ".work", help="scratch folder")
     args = parser.parse_args()
-    work = HERE / ".work" / "storage"
-    results = []
-    for scenario in args.scenario or ["S1", "S2"]:
-        shutil.rmtree(work, ignore_errors=True)
-        work.mkdir(parents=True)
-        paths = write_versions(scenario, args.versions, args.layers, work)
-        results.append(pack_all(f"{scenario}, oldest whole (push order)", paths, work))
-        results.append(pack_all(f"{scenario}, newest whole (gc order)", paths[::-1], work))
-        shutil.rmtree(work)
-    print(f"one version: {results[0].raw / MiB:.1f} MiB, {args.versions} versions per scenario")
-    print("MiB/s of raw model bytes, wall (CPU) time")
-    print("| scenario | stored / one raw copy | pack | reassemble newest | oldest | chain depth |")
-    print("|---|---|---|---|---|---|")
-    for r in results:
-        print(
-            f"| {r.label} | {r.stored / r.raw:.2f}x | {rate(r.total_raw, r.pack)} "
-            f"| {rate(r.raw, r.newest)} | {rate(r.raw, r.oldest)} | {r.max_depth} |"
-        )
+
+    storage_gm.GC_FLAGS[:] = args.gc_flag
+    storage_gm.GC_REMOTE_FLAGS[:] = args.gc_remote_flag
+
+    work = args.work.resolve() / "storage"
+    work.mkdir(parents=True, exist_ok=True)
+    tools = find_tools(work.parent, args.git_model, set(args.skip), args.install_dvc, ["dvc"])
+    width = width_for(args.size_mib) if args.size_mib else DEFAULT_WIDTH
+    started = time.perf_counter()
+    gm: dict[str, GitModelFigures] = {}
+    dvc: dict[str, OtherFigures] = {}
+    lfs: dict[str, OtherFigures] = {}
+    for scenario in args.scenario or list(SCENARIOS):
+        data = fresh_folder(work / "data")
+
+        def note(what: str, scenario: str = scenario) -> None:
+            print(f"[{time.perf_counter() - started:6.0f}s] {scenario}: {what}", file=sys.stderr)
+
+        note("writing the versions")
+        versions = list(write_versions(scenario, args.versions, width, data))
+        note("git-model")
+        gm[scenario] = measure_git_model(tools, work, versions, args.jobs, scenario == "S1")
+        if tools.dvc is not None:
+            note("DVC")
+            dvc[scenario] = measure_dvc(tools, work, versions)
+        if tools.lfs:
+            note("Git LFS")
+            lfs[scenario] = measure_lfs(tools, work, versions)
+        remove_tree(data)
+    print("\n".join(describe_machine(work)))
+    print(f"command: {' '.join(['storage.py', *sys.argv[1:]])}")
+    print_report(tools, width, gm, dvc, lfs)
+    print(f"total {time.perf_counter() - started:.0f} s")
+    remove_tree(work)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
