@@ -42,6 +42,7 @@ class GitModelFigures:
     cache: int = 0  # after gc
     remote: int = 0  # after gc --remote
     pull_newest: int | None = None  # bytes read from the remote: newest into an empty clone
+    pull_newest_gc: int | None = None  # the same after `gc --remote`
     last_upload: int | None = None  # bytes written to the remote: push of version n
     last_adds: int = 0  # what version n added to the remote (its growth)
     pull_last: int | None = None  # bytes read: version n into a clone holding n-1
@@ -100,6 +101,9 @@ def measure_git_model(
         [gm, "gc", "--remote", "origin", *remote_flags, *GC_REMOTE_FLAGS], repo, env
     )
     fig.remote = tree_bytes(remote)
+    clone = make_clone(tools, work / "gm-clone", repo, remote)
+    fig.pull_newest_gc = traced(fig, [gm, "pull", "-q", *jobs_flag], clone, env, remote)[0]
+    remove_tree(clone)
     if len(commits) > 1:
         measure_checkouts(fig, tools, repo, commits, names)
     remove_tree(repo)

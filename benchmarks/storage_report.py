@@ -83,9 +83,11 @@ def print_report(
     table(head, rows)
 
     print("git-model transfers: bytes read from / written to the folder remote (strace); pull of")
-    print("the newest as a ratio of that version's raw bytes (every file of it)")
+    print("the newest as a ratio of that version's raw bytes (every file of it); the rest before")
+    print("gc, right after the push of the last version")
     rows = [transfer_row(name, f) for name, f in gm.items()]
-    head = ["scenario", "pull newest, empty clone (≤ 1.0x)", "push of last: upload"]
+    head = ["scenario", "pull newest, empty clone (≤ 1.0x)", "the same after gc --remote"]
+    head += ["push of last: upload"]
     head += ["last adds to remote", "upload / adds (≤ 1.1x)"]
     head += ["pull last into clone with the one before", "pull / adds (≤ 1.1x)"]
     table(head, rows)
@@ -140,6 +142,7 @@ def transfer_row(name: str, f: GitModelFigures) -> list[str]:
     return [
         name,
         f"{x(f.pull_newest, f.version_bytes, 3)} {at_most(f.pull_newest, f.version_bytes)}",
+        f"{x(f.pull_newest_gc, f.version_bytes, 3)} {at_most(f.pull_newest_gc, f.version_bytes)}",
         mib(f.last_upload),
         mib(f.last_adds),
         f"{x(f.last_upload, f.last_adds, 3)} {at_most(f.last_upload, 1.1 * f.last_adds)}",
