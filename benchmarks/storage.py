@@ -80,6 +80,11 @@ def measure_lfs(tools: Tools, work: Path, versions: list[list[Path]]) -> OtherFi
     figures.push = timed(["git", "push", "-q", "origin", "main"], repo, env)
     figures.cache = tree_bytes(repo / ".git" / "lfs" / "objects")
     figures.remote = tree_bytes(remote / "lfs" / "objects")
+    if any(f.stat().st_nlink > 1 for f in (remote / "lfs" / "objects").rglob("*") if f.is_file()):
+        figures.note = (
+            "its push to a path on the same file system hard-links the objects (no copy: the "
+            "push time is not comparable; the remote is counted as if it held copies)"
+        )
     remove_tree(repo)
     remove_tree(remote)
     return figures

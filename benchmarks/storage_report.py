@@ -21,6 +21,7 @@ class OtherFigures:
     push: float = 0.0
     cache: int = 0
     remote: int = 0
+    note: str = ""
 
 
 def verdict(ok: bool | None) -> str:
@@ -133,6 +134,9 @@ def print_report(
     for name, f in gm.items():
         for note in f.notes:
             print(f"note, {name}: {note}")
+    for tool, figures in (("DVC", dvc), ("Git LFS", lfs)):
+        for note in sorted({o.note for o in figures.values() if o.note}):
+            print(f"note, {tool}: {note}")
 
 
 def transfer_row(name: str, f: GitModelFigures) -> list[str]:
@@ -141,13 +145,13 @@ def transfer_row(name: str, f: GitModelFigures) -> list[str]:
 
     return [
         name,
-        f"{x(f.pull_newest, f.version_bytes, 3)} {at_most(f.pull_newest, f.version_bytes)}",
-        f"{x(f.pull_newest_gc, f.version_bytes, 3)} {at_most(f.pull_newest_gc, f.version_bytes)}",
+        f"{x(f.pull_newest, f.version_bytes, 4)} {at_most(f.pull_newest, f.version_bytes)}",
+        f"{x(f.pull_newest_gc, f.version_bytes, 4)} {at_most(f.pull_newest_gc, f.version_bytes)}",
         mib(f.last_upload),
         mib(f.last_adds),
-        f"{x(f.last_upload, f.last_adds, 3)} {at_most(f.last_upload, 1.1 * f.last_adds)}",
+        f"{x(f.last_upload, f.last_adds, 4)} {at_most(f.last_upload, 1.1 * f.last_adds)}",
         mib(f.pull_last),
-        f"{x(f.pull_last, f.last_adds, 3)} {at_most(f.pull_last, 1.1 * f.last_adds)}",
+        f"{x(f.pull_last, f.last_adds, 4)} {at_most(f.pull_last, 1.1 * f.last_adds)}",
     ]
 
 
