@@ -50,7 +50,7 @@ def from_bf16(bits: np.ndarray) -> np.ndarray:
     return (bits.astype(np.uint32) << 16).view(np.float32)
 
 
-def base_model(width: int, dtype: str) -> Tensors:
+def base_model(width: int, dtype: str, layers: int = LAYERS) -> Tensors:
     rng = np.random.default_rng(0)
 
     def gaussian(*shape: int) -> tuple[str, np.ndarray]:
@@ -60,7 +60,7 @@ def base_model(width: int, dtype: str) -> Tensors:
         return encode(np.ones(width, dtype=np.float32), dtype)
 
     tensors: Tensors = {"embed.weight": gaussian(VOCAB, width)}
-    for i in range(LAYERS):
+    for i in range(layers):
         p = f"layers.{i}."
         for name in ("q", "k", "v", "o"):
             tensors[p + f"attn.{name}.weight"] = gaussian(width, width)
@@ -117,24 +117,26 @@ def save(tensors: Tensors, path: Path, metadata: dict[str, str]) -> None:
     serialize_file(specs, str(path), metadata=metadata)
 
 
-def tuned_names(scenario: str, tensors: Tensors) -> list[str]:
+def tuned_names(scenario: str, tensors: Tensors, layers: int = LAYERS) -> list[str]:
     if scenario in ("S2", "S2b"):
         return list(tensors)
     if scenario == "S1":
-        last = (f"layers.{LAYERS - 2}.", f"layers.{LAYERS - 1}.")
+        last = (f"layers.{layers - 2}.", f"layers.{layers - 1}.")
         return [n for n in tensors if n.startswith(last) or n in ("head.weight", "norm.weight")]
     return []
 
 
-def write_versions(scenario: str, versions: int, width: int, folder: Path) -> Iterator[list[Path]]:
+def write_versions(
+    scenario: str, versions: int, width: int, folder: Path, layers: int = LAYERS
+) -> Iterator[list[Path]]:
     """Write each version's file(s) into `folder/vNN/` and yield their paths, oldest first.
 
     S4 has one version (a model and its quantisation); the others have `versions`.
     """
     dtype = "bfloat16" if scenario == "S2b" else "float16"
     sigma = 1e-4 if scenario == "S2b" else 1e-3
-    tensors = base_model(width, dtype)
-    names = tuned_names(scenario, tensors)
+    tensors = base_model(width, dtype, layers)
+    names = tuned_names(scenario, tensors, layers)
     for version in range(1 if scenario == "S4" else versions):
         if version and names:
             fine_tune(tensors, names, sigma, seed=1000 * version + SCENARIOS.index(scenario))

@@ -30,8 +30,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-from safetensors.numpy import save_file
+import checkpoints
+from checkpoints import DEFAULT_WIDTH
 
 from gitmodel.packs.chunking import Chunk, TensorSlot, chunk_file
 from gitmodel.packs.encoding import plane_width
@@ -39,42 +39,7 @@ from gitmodel.packs.packfile import PackStore, PackWriter
 from gitmodel.packs.recipe import Recipe, encode_recipe, reassemble, recipe_of
 
 HERE = Path(__file__).resolve().parent
-WIDTH, VOCAB = 640, 8192
 MiB = 1024 * 1024
-
-
-def base_model(layers: int) -> dict[str, np.ndarray]:
-    rng = np.random.default_rng(0)
-
-    def gaussian(*shape: int) -> np.ndarray:
-        return (rng.standard_normal(shape, dtype=np.float32) * 0.02).astype(np.float16)
-
-    tensors = {"embed.weight": gaussian(VOCAB, WIDTH)}
-    for i in range(layers):
-        p = f"layers.{i}."
-        for name in ("q", "k", "v", "o"):
-            tensors[p + f"attn.{name}.weight"] = gaussian(WIDTH, WIDTH)
-        tensors[p + "mlp.up.weight"] = gaussian(4 * WIDTH, WIDTH)
-        tensors[p + "mlp.down.weight"] = gaussian(WIDTH, 4 * WIDTH)
-        tensors[p + "norm1.weight"] = np.ones(WIDTH, dtype=np.float16)
-        tensors[p + "norm2.weight"] = np.ones(WIDTH, dtype=np.float16)
-    tensors["norm.weight"] = np.ones(WIDTH, dtype=np.float16)
-    tensors["head.weight"] = gaussian(VOCAB, WIDTH)
-    return tensors
-
-
-def fine_tune(tensors: dict[str, np.ndarray], names: list[str], seed: int) -> None:
-    rng = np.random.default_rng(seed)
-    for name in names:
-        noise = rng.standard_normal(tensors[name].shape, dtype=np.float32) * 1e-3
-        tensors[name] = (tensors[name].astype(np.float32) + noise).astype(np.float16)
-
-
-def tuned_names(scenario: str, tensors: dict[str, np.ndarray], layers: int) -> list[str]:
-    if scenario == "S2":
-        return list(tensors)
-    last = (f"layers.{layers - 2}.", f"layers.{layers - 1}.")
-    return [n for n in tensors if n.startswith(last) or n in ("head.weight", "norm.weight")]
 
 
 @dataclass
@@ -116,15 +81,9 @@ def timed(action: Callable[[], object]) -> tuple[float, float]:
 
 
 def write_versions(scenario: str, versions: int, layers: int, work: Path) -> list[Path]:
-    tensors = base_model(layers)
-    names = tuned_names(scenario, tensors, layers)
-    paths = []
-    for version in range(versions):
-        if version:
-            fine_tune(tensors, names, seed=1000 * version + (scenario == "S2"))
-        paths.append(work / f"{scenario}-v{version:03}.safetensors")
-        save_file(tensors, str(paths[-1]), metadata={"version": str(version)})
-    return paths
+    """The versions of storage.py's scenario (checkpoints.py), one file each, oldest first."""
+    written = checkpoints.write_versions(scenario, versions, DEFAULT_WIDTH, work, layers)
+    return [files[0] for files in written]
 
 
 def pack_all(label: str, paths: list[Path], work: Path) -> Result:

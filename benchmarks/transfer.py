@@ -26,11 +26,8 @@ import contextlib
 import os
 import re
 import shutil
-import socket
-import subprocess
 import sys
 import time
-import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -41,8 +38,11 @@ from bench import describe_machine, remove_tree
 from harness import NA, MiB, Tools, find_tools, fresh_folder, git_repo, run, timed
 
 HERE = Path(__file__).resolve().parent
-FAKE_AWS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
-FAKE_AWS |= {"AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"}
+sys.path.insert(0, str(HERE.parent))  # the repository: start the S3 server as the tests do
+from tests.localserver import local_server  # noqa: E402
+from tests.s3server import FAKE_AWS_ENV, _answers, _server_command  # noqa: E402
+
+FAKE_AWS = FAKE_AWS_ENV | {"AWS_EC2_METADATA_DISABLED": "true"}
 # moto's server logs one line per request through werkzeug: "GET /bucket/key HTTP/1.1" 200 -
 # (the method may follow colour escapes: 4xx answers are yellow, 206 bold magenta)
 REQUEST = re.compile(r'"(?:\x1b\[[0-9;]*m)*(GET|PUT|POST|HEAD|DELETE) ')
@@ -61,54 +61,14 @@ class Moto:
             return sum(1 for line in f if REQUEST.search(line))
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def answers(endpoint: str) -> bool:
-    try:
-        with urllib.request.urlopen(endpoint + "/", timeout=1) as response:
-            return bool(response.status == 200)
-    except (urllib.error.URLError, OSError):
-        return False
-
-
 @contextlib.contextmanager
 def moto_server(work: Path, env: dict[str, str]) -> Iterator[Moto]:
-    """moto's S3 server on a free 127.0.0.1 port, stopped when the block ends."""
-    script = Path(sys.executable).parent / "moto_server"
-    base = [str(script)] if script.exists() else [sys.executable, "-m", "moto.server"]
+    """moto's S3 server on a free 127.0.0.1 port, started as the tests start it."""
     log = work / "moto.log"
-    for _attempt in range(3):  # the free port can be taken between probe and bind
-        port = free_port()
-        endpoint = f"http://127.0.0.1:{port}"
-        with log.open("wb") as out:
-            server = subprocess.Popen(
-                [*base, "-H", "127.0.0.1", "-p", str(port)],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                env=env | {"PYTHONUNBUFFERED": "1"},
-            )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and server.poll() is None and not answers(endpoint):
-            time.sleep(0.05)
-        if server.poll() is None and answers(endpoint):
-            break
-        server.kill()
-        server.wait()
-    else:
-        sys.exit(f"error: moto's S3 server did not start:\n{log.read_text()[-2000:]}")
-    try:
-        yield Moto(endpoint, log)
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+    answer = lambda port: _answers(f"http://127.0.0.1:{port}")  # noqa: E731
+    unbuffered = env | {"PYTHONUNBUFFERED": "1"}  # each request's log line as it happens
+    with local_server(_server_command, answer, log, "moto", unbuffered) as port:
+        yield Moto(f"http://127.0.0.1:{port}", log)
 
 
 def s3_env(env: dict[str, str]) -> dict[str, str]:
