@@ -17,14 +17,41 @@ def report(
     *,
     targets: Sequence[str] = (),
     precision: int = 4,
+    fetch_manifests: bool | None = None,
+    remote: str | None = None,
     repo: str | Path = ".",
 ) -> str:
     """The Markdown text: the diff of OLD and NEW (as `diff`), every model shown, then the
     registry at HEAD (latest version, HEAD's version and stages of each model)."""
-    result = diff(old, new, targets=targets, repo=repo)
+    text, _ = build_report(
+        old,
+        new,
+        targets=targets,
+        precision=precision,
+        fetch_manifests=fetch_manifests,
+        remote=remote,
+        repo=repo,
+    )
+    return text
+
+
+def build_report(
+    old: str | None = None,
+    new: str | None = None,
+    *,
+    targets: Sequence[str] = (),
+    precision: int = 4,
+    fetch_manifests: bool | None = None,
+    remote: str | None = None,
+    repo: str | Path = ".",
+) -> tuple[str, list[str]]:
+    """`report`'s text, and the diff's warnings (pointers skipped, manifests not fetched)."""
+    result = diff(
+        old, new, targets=targets, fetch_manifests=fetch_manifests, remote=remote, repo=repo
+    )
     parts = [render_markdown(result, Options(show_all=True, precision=precision))]
     parts += registry_table(ls(repo=repo))
-    return "\n".join(parts)
+    return "\n".join(parts), result.warnings
 
 
 def registry_table(rows: Sequence[ModelRow]) -> list[str]:
