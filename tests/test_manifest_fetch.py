@@ -227,7 +227,7 @@ def test_fetch_manifests_only_brings_exactly_the_manifests(world: World, remote:
 
 def test_fetch_manifests_only_of_targets_and_versions(world: World, tmp_path: Path) -> None:
     """Targets and versions select pointers as for a plain fetch: here the work tree's
-    folder model only, then a registered version of the file model."""
+    folder model only, then a registered version of the file model, then every version."""
     share = Remote(str(tmp_path / "share"), None)
     (tmp_path / "share").mkdir()
     pushed(world, share, "A", "B")
@@ -244,6 +244,13 @@ def test_fetch_manifests_only_of_targets_and_versions(world: World, tmp_path: Pa
     gm_ok(ci, "fetch", "-q", "--manifests-only", "sentiment@v1.0.0")
     file_a = pointer(world.work, "A", FILE_POINTER)["format"]["manifest"]
     assert cached(ci) == {clf_b, *folder_tensors, file_a}
+    other = world.clone("other")
+    share.add(other)
+    assert gm_ok(other, "fetch", "--manifests-only", "--all-versions") == (
+        f"fetched 1 manifest(s) ({size_of(world.work, {file_a})}) from origin ({share.url}); "
+        "0 already there\n"
+    )
+    assert cached(other) == {file_a}
 
 
 def test_a_remote_lacking_manifests_fails_in_one_line_and_keeps_the_rest(
