@@ -130,7 +130,10 @@ def fetch_for_diff(ws: Workspace, pointers: Iterable[Pointer], remote: str | Non
     """Fetch the manifests the cache lacks for these pointers from a remote in Git config.
     A remote that cannot serve them leaves the diff as it is: the warnings say why."""
     chosen = list(pointers)
-    if not missing_metadata(ws, chosen):
+    try:
+        if not missing_metadata(ws, chosen):
+            return []
+    except GitModelError:  # a damaged cached manifest: the tensor line already says so
         return []
     try:
         source = user_remote(ws, remote)

@@ -409,3 +409,24 @@ def test_diff_never_fetches_from_a_committed_remote(world: World, tmp_path: Path
     # The fork's remote really serves them: fetched on the user's explicit word, they are there.
     gm_ok(ci, "fetch", "-q", "--manifests-only", "--remote", "fork", "--rev", "A", "--rev", "B")
     assert gm_ok(ci, "diff", "A", "B") == diff_text(world.work, COMPARED)
+
+
+def test_a_damaged_cached_manifest_is_noted_not_fatal(world: World, tmp_path: Path) -> None:
+    """Looking for what to fetch reads cached folder manifests: a damaged one stays a note."""
+    (tmp_path / "share").mkdir()
+    share = Remote(str(tmp_path / "share"), None)
+    pushed(world, share, "A", "B")
+    ci = world.clone()
+    share.add(ci)
+    gm_ok(ci, "fetch", "-q", "--manifests-only", "--rev", "A", "--rev", "B")
+    damaged = cache_object(ci, pointer(world.work, "A", FOLDER_POINTER)["oid"])
+    damaged.chmod(0o644)
+    damaged.write_bytes(b"{}")
+    proc = gm(ci, "diff", "--fetch-manifests", "A", "B")
+    assert (proc.returncode, proc.stderr) == (0, "")
+    assert "  tensors:  1 of 3 tensors changed: head.w\n" in proc.stdout
+    folder_a = pointer(world.work, "A", FOLDER_POINTER)["oid"]
+    assert (
+        f"  tensors:  not compared: object {folder_a} is corrupt: {damaged} no longer hashes "
+        "to its id\n" in proc.stdout
+    )
