@@ -72,13 +72,16 @@ class Remote:
         return f"origin ({self.url})"
 
 
+def folder_remote(tmp_path: Path) -> Remote:
+    (tmp_path / "share").mkdir()
+    return Remote(str(tmp_path / "share"), None)
+
+
 @pytest.fixture(params=["folder", "s3"])
 def remote(request: pytest.FixtureRequest, tmp_path: Path) -> Remote:
     """An empty model remote: a folder, or a fresh bucket on the local S3 server."""
     if request.param == "folder":
-        folder = tmp_path / "share"
-        folder.mkdir()
-        return Remote(str(folder), None)
+        return folder_remote(tmp_path)
     import boto3
 
     endpoint = request.getfixturevalue("s3_endpoint")
@@ -228,8 +231,7 @@ def test_fetch_manifests_only_brings_exactly_the_manifests(world: World, remote:
 def test_fetch_manifests_only_of_targets_and_versions(world: World, tmp_path: Path) -> None:
     """Targets and versions select pointers as for a plain fetch: here the work tree's
     folder model only, then a registered version of the file model, then every version."""
-    share = Remote(str(tmp_path / "share"), None)
-    (tmp_path / "share").mkdir()
+    share = folder_remote(tmp_path)
     pushed(world, share, "A", "B")
     gm_ok(world.work, "tag", "-q", "sentiment", "v1.0.0", "--rev", "A")
     ci = world.clone()
@@ -299,8 +301,7 @@ def test_diff_fetches_missing_manifests_from_the_configured_remote(
 
 
 def test_diff_fetch_is_opt_in_by_flag_or_config(world: World, tmp_path: Path) -> None:
-    (tmp_path / "share").mkdir()
-    share = Remote(str(tmp_path / "share"), None)
+    share = folder_remote(tmp_path)
     pushed(world, share, "A", "B")
     ci = world.clone()
     share.add(ci)
@@ -413,8 +414,7 @@ def test_diff_never_fetches_from_a_committed_remote(world: World, tmp_path: Path
 
 def test_a_damaged_cached_manifest_is_noted_not_fatal(world: World, tmp_path: Path) -> None:
     """Looking for what to fetch reads cached folder manifests: a damaged one stays a note."""
-    (tmp_path / "share").mkdir()
-    share = Remote(str(tmp_path / "share"), None)
+    share = folder_remote(tmp_path)
     pushed(world, share, "A", "B")
     ci = world.clone()
     share.add(ci)

@@ -164,21 +164,16 @@ def report(
     quiet: QuietOption = False,
 ) -> None:
     """Write a full Markdown report for CI: every model's diff plus its versions and stages."""
-    from gitmodel.cireport import build_report
+    from gitmodel.cireport import render_report
+    from gitmodel.commands.diff import diff as compute
     from gitmodel.commands.diff import split_arguments
 
     set_quiet(quiet or is_quiet())
     revisions, targets = split_arguments(args or [])
-    text, warnings = build_report(
-        *revisions,
-        targets=targets,
-        precision=precision,
-        fetch_manifests=fetch_manifests,
-        remote=remote,
-    )
-    for warning in warnings:
+    result = compute(*revisions, targets=targets, fetch_manifests=fetch_manifests, remote=remote)
+    for warning in result.warnings:
         warn(warning)
-    output.write_text(text, encoding="utf-8")
+    output.write_text(render_report(result, precision), encoding="utf-8")
     say(f"wrote {output}")
 
 
