@@ -169,3 +169,20 @@ def test_the_progress_example_in_the_docs_runs_as_written(repo: Path) -> None:
     assert len(adding) > 1 and adding[-1] == "Adding model.safetensors: 100%"
     assert lines[-1] == "Checking objects: 100%"
     assert all(line.startswith("Checking objects: ") for line in lines[len(adding) :])
+
+
+def test_the_post_checkout_hook_draws_progress_on_a_terminal(repo: Path) -> None:
+    assert gm(repo, "install").returncode == 0
+    (repo / "model.bin").write_bytes(b"\x04" * (3 * 1024 * 1024))
+    assert gm(repo, "add", "model.bin").returncode == 0
+    git(repo, "commit", "-q", "-m", "v1")
+    git(repo, "checkout", "-q", "-b", "other")
+    (repo / "model.bin").write_bytes(b"\x05" * (2 * 1024 * 1024))
+    assert gm(repo, "add", "model.bin").returncode == 0
+    git(repo, "commit", "-q", "-m", "v2")
+    code, _, seen = run_on_a_terminal(["git", "checkout", "-q", "main"], repo)
+    assert code == 0
+    drawn = progress_line("Checking out", "3.0 MiB / 3.0 MiB").match(seen)
+    assert drawn is not None, seen
+    assert seen[drawn.end() :] == b"git-model: updated 1 artifact file(s)\n"
+    assert (repo / "model.bin").read_bytes() == b"\x04" * (3 * 1024 * 1024)
