@@ -12,16 +12,18 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable
-from typing import TextIO
+from typing import Protocol, TextIO
 
 from gitmodel.printable import printable
 
-ProgressCallback = Callable[[int, int, str], None]
-"""Called as `callback(done_bytes, total_bytes, label)` after each step of a task whose size is
-known (`label` says what runs, e.g. "Adding model.safetensors"): `done_bytes` grows with each
-call and reaches `total_bytes` when the task completes. Calls for one task never overlap, even
-when several threads do its work."""
+
+class ProgressCallback(Protocol):
+    """Called as `callback(done_bytes, total_bytes, label)` after each step of a task whose
+    size is known (`label` says what runs, e.g. "Adding model.safetensors"): `done_bytes` grows
+    with each call and reaches `total_bytes` when the task completes. Calls for one task never
+    overlap, even when several threads do its work. Any function of three arguments will do."""
+
+    def __call__(self, done_bytes: int, total_bytes: int, label: str, /) -> None: ...
 
 
 class Progress:
