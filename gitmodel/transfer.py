@@ -15,7 +15,7 @@ from gitmodel.cache.objects import ObjectStore, digest_mismatch
 from gitmodel.errors import CorruptObjectError, GitModelError
 from gitmodel.fsutil import remove_quietly
 from gitmodel.hashing import ChunkSink, DigestSink, ReadableInto, hash_stream
-from gitmodel.progress import Progress
+from gitmodel.progress import Progress, ProgressCallback
 from gitmodel.remotes.base import Remote
 from gitmodel.sizecheck import check_claimed_size
 
@@ -33,7 +33,13 @@ class TransferResult:
     failed: list[str] = field(default_factory=list)  # "oid: reason"
 
 
-def upload(store: ObjectStore, remote: Remote, oids: Iterable[str], jobs: int) -> TransferResult:
+def upload(
+    store: ObjectStore,
+    remote: Remote,
+    oids: Iterable[str],
+    jobs: int,
+    report_progress: ProgressCallback | None = None,
+) -> TransferResult:
     wanted = set(oids)
     missing_locally = sorted(o for o in wanted if not store.has(o))
     if missing_locally:
@@ -45,7 +51,7 @@ def upload(store: ObjectStore, remote: Remote, oids: Iterable[str], jobs: int) -
     todo = sorted(remote.missing(wanted, jobs))
     result = TransferResult(present=len(wanted) - len(todo))
     sizes = {o: store.path(o).stat().st_size for o in todo}
-    progress = Progress(f"Uploading to {remote.name}", sum(sizes.values()))
+    progress = Progress(f"Uploading to {remote.name}", sum(sizes.values()), report_progress)
 
     def send(oid: str) -> str:
         remote.call(lambda: remote.upload(str(store.path(oid)), oid))
@@ -62,6 +68,7 @@ def download(
     jobs: int,
     claimed_sizes: Mapping[str, Mapping[int, str]] | None = None,
     digests: Mapping[str, str] | None = None,
+    report_progress: ProgressCallback | None = None,
 ) -> TransferResult:
     """Fetch what the cache lacks. `claimed_sizes`: what pointers and manifests record for an
     object's size (a mismatch is refused like a wrong hash); an object with an entry in
@@ -77,7 +84,7 @@ def download(
         result.failed.append(f"{oid}: not on remote {remote.label}")
     todo = [o for o in todo if o not in absent]
     sizes = _remote_sizes(remote, todo) if len(todo) < 64 else {}
-    progress = Progress(f"Downloading from {remote.name}", sum(sizes.values()))
+    progress = Progress(f"Downloading from {remote.name}", sum(sizes.values()), report_progress)
 
     def fetch(oid: str) -> str:
         expected = (digests or {}).get(oid)
