@@ -3,6 +3,7 @@ version still checks out byte for byte, and shared caches keep what any work tre
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -21,9 +22,7 @@ CACHE = Path(".git") / "model" / "cache"
 def checkpoint(path: Path, step: int, side: int = 512, layers: int = 4) -> bytes:
     """Version `step` of an F16 fine-tune: Gaussian weights, N(0, 1e-3) added per step."""
     rng = np.random.default_rng(0)
-    tensors = {
-        f"layer{i}.weight": rng.standard_normal((side, side)) * 0.02 for i in range(layers)
-    }
+    tensors = {f"layer{i}.weight": rng.standard_normal((side, side)) * 0.02 for i in range(layers)}
     for s in range(1, step + 1):
         noise = np.random.default_rng(100 + s)
         for name in tensors:
@@ -284,3 +283,85 @@ def test_kill_after_new_packs_before_old_ones_go_leaves_every_version_readable(
     out = gm_ok(repo, "gc").splitlines()
     assert out[1].startswith("dropped the loose copies of 2 packed object(s), 4.0 MiB; wrote 1")
     assert len(list(packs.glob("*.pack"))) == 1
+
+
+def test_fsck_checks_packs_chunks_and_recipes(repo: Path) -> None:
+    """Three versions: one header chunk (the same bytes each time) and 4 tensors each."""
+    train(repo, 3)
+    gm_ok(repo, "gc")
+    assert gm_ok(repo, "fsck").splitlines() == [
+        "checked 4 object(s) in local cache: 0 corrupt",
+        "checked 1 pack(s), 13 chunk(s) and 3 recipe(s) in local cache: 0 damaged",
+    ]
+
+
+def test_fsck_moves_a_corrupt_pack_aside_and_exits_1(repo: Path) -> None:
+    train(repo, 2)
+    gm_ok(repo, "gc")
+    (pack,) = (repo / CACHE / "packs").glob("*.pack")
+    os.chmod(pack, 0o644)
+    data = bytearray(pack.read_bytes())
+    data[5000] ^= 1
+    pack.write_bytes(bytes(data))
+    quarantine = repo / CACHE / "quarantine"
+    proc = gm(repo, "fsck")
+    assert proc.returncode == 1
+    assert proc.stdout.splitlines() == [
+        "checked 3 object(s) in local cache: 0 corrupt",
+        f"pack {pack.name} is corrupt: its checksum does not match its bytes or its index "
+        f"(moved to {quarantine / pack.with_suffix('.idx').name}, {quarantine / pack.name})",
+        "checked 1 pack(s), 0 chunk(s) and 2 recipe(s) in local cache: 1 damaged",
+    ]
+    assert proc.stderr == (
+        "warning: recover what they held with `git model fetch` (then `git model checkout`)\n"
+    )
+    assert not pack.exists() and (quarantine / pack.name).exists()
+    proc = gm(repo, "checkout", "m@v0.1.0")
+    assert proc.returncode == 1
+    assert proc.stderr.startswith(f"error: object {oid_of(repo, 'm@v0.1.0')} is not in the cache")
+
+
+def test_fsck_moves_a_corrupt_recipe_aside(repo: Path) -> None:
+    train(repo, 2)
+    gm_ok(repo, "gc")
+    oid = oid_of(repo, "HEAD~1")
+    recipe = repo / CACHE / "recipes" / oid[7:9] / oid[9:]
+    os.chmod(recipe, 0o644)
+    recipe.write_bytes(recipe.read_bytes()[:-1] + b"\0")
+    proc = gm(repo, "fsck")
+    assert proc.returncode == 1
+    moved = repo / CACHE / "quarantine" / f"recipe-{oid[7:]}"
+    assert proc.stdout.splitlines()[1:] == [
+        f"recipe of {oid} is corrupt: its checksum does not match its bytes (moved to {moved})",
+        "checked 1 pack(s), 9 chunk(s) and 2 recipe(s) in local cache: 1 damaged",
+    ]
+
+
+def test_du_shows_raw_and_stored_sizes_of_the_local_cache(repo: Path) -> None:
+    train(repo, 3)
+    before = json.loads(gm_ok(repo, "du", "--json"))
+    assert before["objects"] == 6 and before["loose"]["files"] == 6
+    assert before["stored"] == before["raw"] == before["loose"]["bytes"]
+    assert before["packs"] == {"packs": 0, "bytes": 0}
+    gm_ok(repo, "gc")
+    after = json.loads(gm_ok(repo, "du", "--json"))
+    packs = repo / CACHE / "packs"
+    pack_bytes = sum(p.stat().st_size for p in packs.iterdir())
+    assert after["objects"] == 6 and after["raw"] == before["raw"]
+    assert after["loose"]["files"] == 4  # the checked-out version and the 3 tensor manifests
+    assert after["packs"] == {"packs": 1, "bytes": pack_bytes}
+    assert after["stored"] == after["loose"]["bytes"] + pack_bytes + after["recipes"]["bytes"]
+    assert after["ratio"] == round(after["stored"] / after["raw"], 4)
+    lines = gm_ok(repo, "du").splitlines()
+    assert lines[0].startswith("local cache: 6 object(s), 6.0 MiB raw, ")
+    assert lines[1:] == [
+        f"  loose objects  4 file(s), {human(after['loose']['bytes'])}",
+        f"  packs          1 pack(s), {human(pack_bytes)} with indexes",
+        f"  recipes        3 file(s), {human(after['recipes']['bytes'])}",
+    ]
+
+
+def human(n: int) -> str:
+    from gitmodel.table import human_size
+
+    return human_size(n)

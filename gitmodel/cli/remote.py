@@ -5,17 +5,15 @@ Part of the CLI package, the only place that imports typer.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from gitmodel.cli.app import ForceOption, JsonOption, QuietOption, app
 from gitmodel.cli.common import handle_errors, print_json, say, warn
+from gitmodel.cli.packreport import packing_json, packs_check_json, say_packing, say_packs_check
 from gitmodel.progress import is_quiet, set_quiet
 from gitmodel.table import human_size, render_table
-
-if TYPE_CHECKING:
-    from gitmodel.packing import PackingResult
 
 remote_app = typer.Typer(
     help="Manage model remotes (where objects are shared).", no_args_is_help=True
@@ -256,6 +254,7 @@ def fsck(
                     for w in result.wrong_size
                 ],
                 "wrong_digest": result.wrong_digest,
+                **packs_check_json(result),
             }
         )
     else:
@@ -279,6 +278,7 @@ def fsck(
         summary += f"{len(result.corrupt)} corrupt"
         summary += f", {len(result.missing)} missing" if remote is not None else ""
         print(summary + (f", {len(result.wrong_size)} wrong size" if result.wrong_size else ""))
+        say_packs_check(result)
     if result.corrupt:
         hint = (
             "recover them with `git model fetch` (then `git model checkout`)"
@@ -296,7 +296,9 @@ def fsck(
         from gitmodel.sizecheck import HINT
 
         warn(HINT)
-    if result.corrupt or result.missing or result.wrong_size:
+    if result.damaged_packs:
+        warn("recover what they held with `git model fetch` (then `git model checkout`)")
+    if result.corrupt or result.missing or result.wrong_size or result.damaged_packs:
         raise SystemExit(1)
 
 
@@ -357,7 +359,7 @@ def gc(
                     {"key": u.key, "started": _utc(u.started)} for u in result.aborted
                 ],
                 "kept_recent_uploads": result.recent_uploads,
-                **_packing_json(result.packing),
+                **packing_json(result.packing),
             }
         )
         return
@@ -370,7 +372,7 @@ def gc(
         f"{len(result.repos)} repositor{'y' if len(result.repos) == 1 else 'ies'}"
     )
     if result.packing is not None:
-        _say_packing(result.packing, dry_run)
+        say_packing(result.packing, dry_run)
     hours = DEFAULT_GRACE_HOURS if grace is None else grace
     if result.recent:
         say(
@@ -388,27 +390,6 @@ def gc(
             f"kept {result.recent_uploads} incomplete upload(s) started in the last {hours:g} h "
             "(a push may still be running; --grace 0 aborts them)"
         )
-
-
-def _packing_json(packing: PackingResult | None) -> dict[str, object]:
-    if packing is None:
-        return {}
-    return {
-        "packed": [{"oid": o, "size": s} for o, s in packing.packed],
-        "kept_loose": packing.kept_loose,
-        "packs_written": packing.packs_written,
-        "packs_deleted": packing.packs_deleted,
-    }
-
-
-def _say_packing(packing: PackingResult, dry_run: bool) -> None:
-    if packing.packed or packing.packs_written:
-        size = human_size(sum(size for _, size in packing.packed))
-        verb = "would drop" if dry_run else "dropped"
-        line = f"{verb} the loose copies of {len(packing.packed)} packed object(s), {size}"
-        if packing.packs_written:
-            line += f"; wrote {len(packing.packs_written)} pack(s)"
-        say(line + f"; {packing.kept_loose} checked-out object(s) stay loose")
 
 
 def _utc(seconds: float | None) -> str | None:
