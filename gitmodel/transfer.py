@@ -15,6 +15,7 @@ from gitmodel.cache.objects import ObjectStore, digest_mismatch
 from gitmodel.errors import CorruptObjectError, GitModelError
 from gitmodel.fsutil import remove_quietly
 from gitmodel.hashing import ChunkSink, DigestSink, ReadableInto, hash_stream
+from gitmodel.packs.store import LocalPacks
 from gitmodel.progress import Progress
 from gitmodel.remotes.base import Remote
 from gitmodel.sizecheck import check_claimed_size
@@ -35,7 +36,8 @@ class TransferResult:
 
 def upload(store: ObjectStore, remote: Remote, oids: Iterable[str], jobs: int) -> TransferResult:
     wanted = set(oids)
-    missing_locally = sorted(o for o in wanted if not store.has(o))
+    packs = LocalPacks(store.root)
+    missing_locally = sorted(o for o in wanted if not store.has(o) and not packs.is_packed(o))
     if missing_locally:
         raise GitModelError(
             f"{len(missing_locally)} object(s) to push are not in the local cache, e.g. "
@@ -43,6 +45,8 @@ def upload(store: ObjectStore, remote: Remote, oids: Iterable[str], jobs: int) -
             "fetch them first (git model fetch) or re-add the artifacts that produced them",
         )
     todo = sorted(remote.missing(wanted, jobs))
+    for oid in todo:  # a packed object goes up as a loose one: unpacked first
+        packs.unpack(oid, store)
     result = TransferResult(present=len(wanted) - len(todo))
     sizes = {o: store.path(o).stat().st_size for o in todo}
     progress = Progress(f"Uploading to {remote.name}", sum(sizes.values()))
@@ -68,7 +72,8 @@ def download(
     `digests` (oid -> SHA-256) must match that digest too, checked in the same pass as its
     xxh128."""
     wanted = set(oids)
-    todo = sorted(o for o in wanted if not store.has(o))
+    packs = LocalPacks(store.root)
+    todo = sorted(o for o in wanted if not store.has(o) and not packs.is_packed(o))
     result = TransferResult(present=len(wanted) - len(todo))
     if not todo:
         return result

@@ -365,3 +365,22 @@ def human(n: int) -> str:
     from gitmodel.table import human_size
 
     return human_size(n)
+
+
+def test_packed_versions_push_to_a_folder_remote_and_are_not_fetched_again(
+    tmp_path: Path, repo: Path
+) -> None:
+    versions = train(repo, 3)
+    gm_ok(repo, "gc")
+    (tmp_path / "models").mkdir()
+    gm_ok(repo, "remote", "add", "origin", str(tmp_path / "models"))
+    out = gm_ok(repo, "fetch", "--all-versions")  # nothing to fetch: packed is present
+    assert "fetched 0 object(s) (0 B) from origin" in out
+    assert gm_ok(repo, "push", "--all-versions").startswith("pushed 6 object(s) ")
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(repo), str(clone))
+    gm_ok(clone, "remote", "add", "origin", str(tmp_path / "models"))
+    gm_ok(clone, "fetch", "--all-versions")
+    for tag, content in zip(tags(3), versions, strict=True):
+        gm_ok(clone, "checkout", tag)
+        assert (clone / "model.safetensors").read_bytes() == content
