@@ -15,7 +15,6 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gitmodel.errors import UsageError
 from gitmodel.fsutil import remove_quietly
 from gitmodel.packs.recipe import Recipe
 from gitmodel.packs.store import LocalPacks
@@ -25,8 +24,6 @@ from gitmodel.workspace import Workspace
 # Smaller objects stay loose: manifests, configs, tokenizers. Packing them saves little, and
 # `diff` and `status` read them often.
 PACK_FLOOR = 1024 * 1024
-_TRUE = ("true", "yes", "on", "1", "")
-_FALSE = ("false", "no", "off", "0")
 
 
 @dataclass
@@ -41,15 +38,7 @@ class PackingResult:
 
 def pack_loose_enabled(ws: Workspace) -> bool:
     """`git config model.packLoose` (default true): false keeps every loose object."""
-    value = ws.settings.get("model.packloose", "true").lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise UsageError(
-        f"model.packLoose is {value!r}, not a boolean",
-        "set it with `git config model.packLoose false` (or true)",
-    )
+    return ws.bool_setting("model.packLoose", True)
 
 
 def packed_garbage(

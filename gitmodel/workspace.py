@@ -11,7 +11,7 @@ from gitmodel.cache.links import parse_link_modes
 from gitmodel.cache.objects import ObjectStore
 from gitmodel.cache.statcache import StatCache
 from gitmodel.cache.tempfiles import TempFolder, WorkTemps
-from gitmodel.errors import PointerError
+from gitmodel.errors import PointerError, UsageError
 from gitmodel.git import GitRepo
 from gitmodel.pointer import (
     POINTER_SUFFIX,
@@ -58,6 +58,20 @@ class Workspace:
             return False
         self.packs.unpack(oid, self.store)
         return True
+
+    def bool_setting(self, key: str, default: bool) -> bool:
+        """A Git boolean setting (`key` as documented, e.g. `model.packLoose`); unset or
+        empty is `default`, anything but a Git boolean is refused."""
+        value = self.settings.get(key.lower(), "").lower()
+        if value in ("true", "yes", "on", "1") or (value == "" and default):
+            return True
+        if value in ("false", "no", "off", "0", ""):
+            return False
+        example, other = ("false", "true") if default else ("true", "false")
+        raise UsageError(
+            f"{key} is {value!r}, not a boolean",
+            f"set it with `git config {key} {example}` (or {other})",
+        )
 
     def relpath(self, path: Path) -> str:
         """`repo.relpath(path)`, resolving each folder only once: for many files in a few folders.

@@ -6,15 +6,13 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 from safetensors.numpy import save_file
 
-from tests.helpers import git, gm, gm_ok
+from tests.helpers import git, gm, gm_ok, kill_when, spawn_gm
 
 CACHE = Path(".git") / "model" / "cache"
 
@@ -216,34 +214,18 @@ def test_a_symlinked_file_whose_pointer_moved_on_keeps_its_object(
     assert (repo / "model.safetensors").read_bytes() == versions[0]
 
 
-def spawn_gc(cwd: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        ["git", "model", "gc"],
-        cwd=cwd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-
-
 def test_kill_during_gc_repack_leaves_the_cache_readable_and_the_next_gc_completes(
     repo: Path,
 ) -> None:
     versions = train(repo, 4, side=1024, layers=6)  # 12 MiB a version
     packs = repo / CACHE / "packs"
-    proc = spawn_gc(repo)
-    deadline = time.monotonic() + 60
-    try:
-        while time.monotonic() < deadline and proc.poll() is None:
-            temps = list(packs.glob("tmp-*")) if packs.exists() else []
-            if any(t.exists() and t.stat().st_size > 1024 * 1024 for t in temps):
-                break
-            time.sleep(0.002)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate()
+    proc = spawn_gm(repo, "gc")
+
+    def writing_a_pack() -> bool:
+        temps = list(packs.glob("tmp-*")) if packs.exists() else []
+        return any(t.exists() and t.stat().st_size > 1024 * 1024 for t in temps)
+
+    kill_when(proc, writing_a_pack, 60)
     assert proc.returncode == -signal.SIGKILL, "gc finished before it could be killed"
     assert list(packs.glob("*.idx")) == []
     assert gm_ok(repo, "status") == "up to date              model.safetensors\n"
