@@ -366,3 +366,19 @@ def test_packed_versions_push_to_a_folder_remote_and_are_not_fetched_again(
     for tag, content in zip(tags(3), versions, strict=True):
         gm_ok(clone, "checkout", tag)
         assert (clone / "model.safetensors").read_bytes() == content
+
+
+def test_rollback_and_a_branch_switch_place_packed_versions(repo: Path) -> None:
+    gm_ok(repo, "install")
+    versions = train(repo, 2)
+    assert not (repo / CACHE / "recipes").exists()  # add never packs
+    gm_ok(repo, "gc")
+    assert not loose(repo / CACHE, oid_of(repo, "m@v0.1.0"))
+    gm_ok(repo, "rollback", "m", "--to", "v0.1.0")
+    assert (repo / "model.safetensors").read_bytes() == versions[0]
+    git(repo, "switch", "-q", "-c", "newest", "m@v0.1.1")
+    assert (repo / "model.safetensors").read_bytes() == versions[1]
+    gm_ok(repo, "gc")
+    assert not loose(repo / CACHE, oid_of(repo, "m@v0.1.0"))
+    git(repo, "switch", "-q", "-")  # back to the rollback: placed by the post-checkout hook
+    assert (repo / "model.safetensors").read_bytes() == versions[0]
