@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 from pathlib import Path
 
@@ -382,3 +383,29 @@ def test_rollback_and_a_branch_switch_place_packed_versions(repo: Path) -> None:
     assert not loose(repo / CACHE, oid_of(repo, "m@v0.1.0"))
     git(repo, "switch", "-q", "-")  # back to the rollback: placed by the post-checkout hook
     assert (repo / "model.safetensors").read_bytes() == versions[0]
+
+
+def test_a_folder_whose_files_are_packed_checks_out_whole(repo: Path) -> None:
+    contents = []
+    for step in (1, 2):
+        folder = repo / "clf"
+        folder.mkdir(exist_ok=True)
+        weights = checkpoint(folder / "model.safetensors", step)
+        (folder / "config.json").write_text(f'{{"step": {step}}}\n')
+        contents.append((weights, (folder / "config.json").read_bytes()))
+        gm_ok(repo, "add", "-q", "clf", "--name", "clf")
+        git(repo, "commit", "-q", "-m", f"train {step}")
+    out = gm_ok(repo, "gc").splitlines()
+    assert out[1].startswith("dropped the loose copies of 1 packed object(s), 2.0 MiB; wrote 1")
+    git(repo, "checkout", "-q", "HEAD~1", "--", "clf.gitmodel")
+    gm_ok(repo, "checkout")  # the folder is there: file by file
+    assert (repo / "clf" / "model.safetensors").read_bytes() == contents[0][0]
+    assert (repo / "clf" / "config.json").read_bytes() == contents[0][1]
+    git(repo, "checkout", "-q", "HEAD", "--", "clf.gitmodel")
+    gm_ok(repo, "checkout")
+    gm_ok(repo, "gc")
+    git(repo, "checkout", "-q", "HEAD~1", "--", "clf.gitmodel")
+    shutil.rmtree(repo / "clf")
+    gm_ok(repo, "checkout")  # a new folder: filled in one go
+    assert (repo / "clf" / "model.safetensors").read_bytes() == contents[0][0]
+    assert gm_ok(repo, "status") == "up to date              clf/\n"
