@@ -81,12 +81,14 @@ def pack_cache(
                     candidates.append((oid, path, st))
     checked_out = checked_out_by_git(ws) if candidates else CheckedOut(set(), [])
     linked = _linked_objects(ws, checked_out.artifacts)
-    stay = [
-        c for c in candidates if c[0] in checked_out.oids or c[0] in linked or c[2].st_nlink > 1
-    ]
+    stay = {
+        oid
+        for oid, _, st in candidates
+        if oid in checked_out.oids or oid in linked or st.st_nlink > 1  # a hard link
+    }
     result.kept_loose = len(stay)
     if dry_run:
-        result.packed = [(oid, st.st_size) for oid, _, st in candidates if (oid, _, st) not in stay]
+        result.packed = [(oid, st.st_size) for oid, _, st in candidates if oid not in stay]
         return result
     for oid, _, _ in candidates:
         if oid not in live:
@@ -98,7 +100,7 @@ def pack_cache(
         result.packs_written = packs.write_packs(newest_first, lambda c: _read_raw(packs, c))
     doomed = []
     for oid, path, st in candidates:
-        if (oid, path, st) not in stay and packs.is_packed(oid):
+        if oid not in stay and packs.is_packed(oid):
             result.packed.append((oid, st.st_size))
             doomed.append(path)
     garbage = sorted(with_recipe - needed.oids)
