@@ -35,6 +35,7 @@ __all__ = [
     "StageChange",
     "SyncResult",
     "TagResult",
+    "Usage",
     "UsageError",
     "VersionRow",
     "__version__",
@@ -43,6 +44,7 @@ __all__ = [
     "demote",
     "deprecate",
     "diff",
+    "du",
     "fetch",
     "fsck",
     "gc",
@@ -72,6 +74,7 @@ if TYPE_CHECKING:
     from gitmodel.commands.checkout import CheckoutResult, checkout
     from gitmodel.commands.deprecate import DeprecateResult, deprecate
     from gitmodel.commands.diff import DiffResult, ModelDiff, diff
+    from gitmodel.commands.du import Usage, du
     from gitmodel.commands.fsck import FsckResult, fsck
     from gitmodel.commands.gc import GcResult, gc
     from gitmodel.commands.install import InstallResult, install, uninstall
@@ -115,6 +118,7 @@ _LAZY = {
     **dict.fromkeys(("push", "fetch", "pull", "SyncResult"), "gitmodel.commands.sync"),
     **dict.fromkeys(("gc", "GcResult"), "gitmodel.commands.gc"),
     **dict.fromkeys(("fsck", "FsckResult"), "gitmodel.commands.fsck"),
+    **dict.fromkeys(("du", "Usage"), "gitmodel.commands.du"),
     **dict.fromkeys(("install", "uninstall", "InstallResult"), "gitmodel.commands.install"),
     **dict.fromkeys(
         (

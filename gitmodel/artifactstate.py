@@ -101,12 +101,12 @@ def artifact_status(ws: Workspace, pointer_file: Path, *, thorough: bool = False
         hasher.fresh.append((artifact, give_own_copy(ws, str(artifact), oid, False), oid))
     hasher.save()
     if oid != pointer.oid:
-        return result(STALE, STALE_DETAIL) if ws.store.has(oid) else result(MODIFIED)
+        return result(STALE, STALE_DETAIL) if ws.in_cache(oid) else result(MODIFIED)
     stored = ws.store.stat(pointer.oid)  # what `has` would stat, with the size to check
-    if stored is None:
+    if stored is None and not ws.packs.is_packed(pointer.oid):
         return result(MISSING_FROM_CACHE)
     try:
-        check_file_size(rel_pointer, pointer.oid, pointer.size, stored)
+        check_file_size(rel_pointer, pointer.oid, pointer.size, stored)  # packed: at checkout
     except CorruptObjectError as exc:
         return result(INVALID, exc.message)
     return result(UP_TO_DATE)
@@ -140,7 +140,7 @@ def _folder_state(
         and recorded is not None
         and (recorded.fingerprint, recorded.cache) == (now.fingerprint, now.cache)
         and recorded.oid != pointer.oid
-        and ws.store.has(recorded.oid)
+        and ws.in_cache(recorded.oid)
     ):
         # exactly the files found or placed for another manifest (one that listed fewer
         # files, say); a manifest with the same files, such as `migrate` writes, is up to date
@@ -162,7 +162,9 @@ def _compare_folder(
     pointer_file = ws.repo.relpath(folder) + POINTER_SUFFIX
     check_folder_sizes(pointer_file, pointer.oid, pointer.size, columns, stats)
     expected = dict(zip(columns.paths, zip(columns.oids, columns.sizes, strict=True), strict=True))
-    missing_objects = [p for p, (oid, _) in expected.items() if oid not in stats]
+    missing_objects = [
+        p for p, (oid, _) in expected.items() if oid not in stats and not ws.packs.is_packed(oid)
+    ]
     changed: list[str] = []
     seen = set()
     all_cached = True  # every new or changed file's bytes are in the cache
@@ -171,7 +173,7 @@ def _compare_folder(
         entry = expected.get(work.relpath)
         if entry is None or _differs(hasher, work, *entry):
             changed.append(work.relpath if entry else f"+{work.relpath}")
-            all_cached = all_cached and ws.store.has(hasher.oid_of(work.location, work.st))
+            all_cached = all_cached and ws.in_cache(hasher.oid_of(work.location, work.st))
     hasher.save()
     if changed and all_cached:
         return STALE, STALE_DETAIL

@@ -13,21 +13,11 @@ from gitmodel.pointer import Pointer
 from gitmodel.workspace import Workspace
 
 ALGORITHMS = ("sha256", "none")
-_TRUE = ("true", "yes", "on", "1")
-_FALSE = ("false", "no", "off", "0", "")
 
 
 def requires_digest(ws: Workspace) -> bool:
     """`git config model.requireDigest`: refuse pointers without a digest."""
-    value = ws.settings.get("model.requiredigest", "").lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise UsageError(
-        f"model.requireDigest is {value!r}, not a boolean",
-        "set it with `git config model.requireDigest true` (or false)",
-    )
+    return ws.bool_setting("model.requireDigest", False)
 
 
 def records_digest(ws: Workspace, given: str | None, previous: Pointer | None) -> bool:

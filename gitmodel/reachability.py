@@ -32,6 +32,8 @@ class Needed:
     # Folder pointers whose manifest could not be read: their files cannot be listed.
     unknown: list[Pointer] = field(default_factory=list)
     repos: list[Path] = field(default_factory=list)  # repositories whose refs were read
+    # Of `oids`: folder and tensor manifests, small metadata that stays loose (never packed).
+    metadata: set[str] = field(default_factory=set)
 
 
 def objects_of(ws: Workspace, pointers: Iterable[Pointer]) -> set[str]:
@@ -64,9 +66,11 @@ def needed_objects(pointers: Iterable[Pointer], manifests: ManifestReader) -> Ne
         manifest = pointer.format.facts.get("manifest") if pointer.format else None
         if isinstance(manifest, str):
             needed.oids.add(manifest)
+            needed.metadata.add(manifest)
         if pointer.kind != "dir":
             sizes.setdefault(pointer.oid, {}).setdefault(pointer.size, _pointer_label(pointer))
             continue
+        needed.metadata.add(pointer.oid)
         data = manifests(pointer.oid)
         if data is None:
             needed.unknown.append(pointer)
@@ -75,12 +79,40 @@ def needed_objects(pointers: Iterable[Pointer], manifests: ManifestReader) -> Ne
             needed.oids.add(entry.oid)
             if entry.tensors:
                 needed.oids.add(entry.tensors)
+                needed.metadata.add(entry.tensors)
             claims = sizes.setdefault(entry.oid, {})
             if entry.size not in claims:
                 claims[entry.size] = (
                     f"{_pointer_label(pointer)}: folder manifest {pointer.oid} entry {entry.path!r}"
                 )
     return needed
+
+
+@dataclass
+class CheckedOut:
+    """What the work trees may hold: the objects named by a pointer in a work tree, an index,
+    a work tree's HEAD or a stash, of this repository and of every one sharing the cache."""
+
+    oids: set[str]
+    artifacts: list[Path]  # where work-tree pointers put their artifacts (links are found there)
+
+
+def checked_out_by_git(ws: Workspace) -> CheckedOut:
+    """The objects `gc` keeps loose (a checkout of them must stay fast, and a work-tree file
+    may be a link to one); call it with the cache lock held."""
+    repos = [ws.repo.root, *[r for r in registered_repos(ws) if r != ws.repo.root]]
+    pointers: list[Pointer | None] = []
+    artifacts: list[Path] = []
+    for root in repos:
+        repo = GitRepo.discover(root)
+        worktrees = repo.worktrees()
+        blobs: set[str] = set()
+        for tip in repo.stash_commits() + [w.head for w in worktrees if w.head is not None]:
+            blobs |= _pointer_blobs_in_tree(repo, tip)
+        pointers += [_parse_blob(repo, blob) for blob in sorted(blobs)]
+        pointers += _index_and_work_tree_pointers(repo, [w.root for w in worktrees], artifacts)
+    oids = needed_objects([p for p in pointers if p is not None], local_manifests(ws)).oids
+    return CheckedOut(oids, artifacts)
 
 
 def _pointer_label(pointer: Pointer) -> str:
@@ -113,7 +145,10 @@ def _pointer_blobs_in_tree(repo: GitRepo, commit: str) -> set[str]:
     return {e.oid for e in repo.tree_entries(commit) if e.path.endswith(POINTER_SUFFIX)}
 
 
-def _index_and_work_tree_pointers(repo: GitRepo, roots: list[Path]) -> list[Pointer | None]:
+def _index_and_work_tree_pointers(
+    repo: GitRepo, roots: list[Path], artifacts: list[Path] | None = None
+) -> list[Pointer | None]:
+    """`artifacts`, if given, gets where each work-tree pointer puts its artifact."""
     found: list[Pointer | None] = []
     for root in roots:
         if not root.is_dir():
@@ -124,7 +159,9 @@ def _index_and_work_tree_pointers(repo: GitRepo, roots: list[Path]) -> list[Poin
         for rel in tree.ls_files([f"*{POINTER_SUFFIX}"], others=True):
             path = root / rel
             if path.is_file():
-                found.append(_parse(path.read_bytes(), str(path)))
+                found.append(pointer := _parse(path.read_bytes(), str(path)))
+                if pointer is not None and artifacts is not None:
+                    artifacts.append(path.parent / pointer.path)
     return found
 
 

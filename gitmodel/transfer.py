@@ -15,6 +15,7 @@ from gitmodel.cache.objects import ObjectStore, digest_mismatch
 from gitmodel.errors import CorruptObjectError, GitModelError
 from gitmodel.fsutil import remove_quietly
 from gitmodel.hashing import ChunkSink, DigestSink, ReadableInto, hash_stream
+from gitmodel.packs.store import LocalPacks
 from gitmodel.progress import Progress, ProgressCallback
 from gitmodel.remotes.base import Remote
 from gitmodel.sizecheck import check_claimed_size
@@ -41,7 +42,8 @@ def upload(
     report_progress: ProgressCallback | None = None,
 ) -> TransferResult:
     wanted = set(oids)
-    missing_locally = sorted(o for o in wanted if not store.has(o))
+    packs = LocalPacks(store.root)
+    missing_locally = sorted(o for o in wanted if not store.has(o) and not packs.is_packed(o))
     if missing_locally:
         raise GitModelError(
             f"{len(missing_locally)} object(s) to push are not in the local cache, e.g. "
@@ -49,6 +51,8 @@ def upload(
             "fetch them first (git model fetch) or re-add the artifacts that produced them",
         )
     todo = sorted(remote.missing(wanted, jobs))
+    for oid in todo:  # a packed object goes up as a loose one: unpacked first
+        packs.unpack(oid, store)
     result = TransferResult(present=len(wanted) - len(todo))
     sizes = {o: store.path(o).stat().st_size for o in todo}
     progress = Progress(f"Uploading to {remote.name}", sum(sizes.values()), report_progress)
@@ -75,7 +79,8 @@ def download(
     `digests` (oid -> SHA-256) must match that digest too, checked in the same pass as its
     xxh128."""
     wanted = set(oids)
-    todo = sorted(o for o in wanted if not store.has(o))
+    packs = LocalPacks(store.root)
+    todo = sorted(o for o in wanted if not store.has(o) and not packs.is_packed(o))
     result = TransferResult(present=len(wanted) - len(todo))
     if not todo:
         return result

@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gitmodel.cache.links import parse_link_modes
 from gitmodel.cache.objects import ObjectStore
 from gitmodel.cache.statcache import StatCache
 from gitmodel.cache.tempfiles import TempFolder, WorkTemps
-from gitmodel.errors import PointerError
+from gitmodel.errors import PointerError, UsageError
 from gitmodel.git import GitRepo
 from gitmodel.pointer import (
     POINTER_SUFFIX,
@@ -19,6 +20,9 @@ from gitmodel.pointer import (
     git_folder_error,
     has_git_segment,
 )
+
+if TYPE_CHECKING:
+    from gitmodel.packs.store import LocalPacks
 
 
 @dataclass
@@ -30,6 +34,44 @@ class Workspace:
     settings: dict[str, str] = field(default_factory=dict)  # `model.*` config, keys lowercased
     _folder_prefixes: dict[str, str] = field(default_factory=dict, repr=False)
     _work_temps: WorkTemps | None = field(default=None, repr=False)
+    _packs: LocalPacks | None = field(default=None, repr=False)
+
+    @property
+    def packs(self) -> LocalPacks:
+        """The local cache's packs and recipes (docs/pack-format.md, section 9)."""
+        if self._packs is None:
+            from gitmodel.packs.store import LocalPacks  # not on the paths that never need it
+
+            self._packs = LocalPacks(self.store.root)
+        return self._packs
+
+    def in_cache(self, oid: str) -> bool:
+        """Whether the cache holds `oid`: as a loose object, or packed."""
+        return self.store.has(oid) or self.packs.is_packed(oid)
+
+    def ensure_loose(self, oid: str) -> bool:
+        """Make `oid` a loose object if it is only packed (reassembled and checked); False if
+        the cache does not hold it at all."""
+        if self.store.has(oid):
+            return True
+        if not self.packs.is_packed(oid):
+            return False
+        self.packs.unpack(oid, self.store)
+        return True
+
+    def bool_setting(self, key: str, default: bool) -> bool:
+        """A Git boolean setting (`key` as documented, e.g. `model.packLoose`); unset or
+        empty is `default`, anything but a Git boolean is refused."""
+        value = self.settings.get(key.lower(), "").lower()
+        if value in ("true", "yes", "on", "1") or (value == "" and default):
+            return True
+        if value in ("false", "no", "off", "0", ""):
+            return False
+        example, other = ("false", "true") if default else ("true", "false")
+        raise UsageError(
+            f"{key} is {value!r}, not a boolean",
+            f"set it with `git config {key} {example}` (or {other})",
+        )
 
     def relpath(self, path: Path) -> str:
         """`repo.relpath(path)`, resolving each folder only once: for many files in a few folders.

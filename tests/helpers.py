@@ -113,3 +113,31 @@ def register_versions(repo: Path, model: str, name: str, count: int) -> None:
         gm_ok(repo, "add", model, "--name", name, f"--metric=accuracy=0.{fill}")
         git(repo, "commit", "-q", "-m", f"train {fill}")
         gm_ok(repo, "tag", name)
+
+
+def spawn_gm(cwd: Path, *args: str) -> subprocess.Popen[str]:
+    """`git model ARGS` in its own process group, so a kill reaches git-model itself."""
+    return subprocess.Popen(
+        ["git", "model", *args],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def kill_when(proc: subprocess.Popen[str], ready: Callable[[], bool], seconds: float) -> None:
+    """SIGKILL the process group of `proc` as soon as `ready()` (polled every 2 ms) is true,
+    or when `seconds` have passed; then reap it."""
+    import signal
+    import time
+
+    deadline = time.monotonic() + seconds
+    try:
+        while time.monotonic() < deadline and proc.poll() is None and not ready():
+            time.sleep(0.002)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()

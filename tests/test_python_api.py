@@ -35,6 +35,7 @@ VERBS = {
     "pull": "gitmodel.commands.sync",
     "gc": "gitmodel.commands.gc",
     "fsck": "gitmodel.commands.fsck",
+    "du": "gitmodel.commands.du",
     "install": "gitmodel.commands.install",
     "uninstall": "gitmodel.commands.install",
     "remote_add": "gitmodel.commands.remote",

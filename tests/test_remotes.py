@@ -920,6 +920,10 @@ def test_gc_keeps_everything_any_ref_stash_worktree_or_index_needs(world: World)
         "deleted": [{"oid": o, "size": sizes[o]} for o in sorted(garbage)],
         "aborted_uploads": [],  # incomplete uploads are a remote's
         "kept_recent_uploads": 0,
+        "packed": [],  # every object is under the 1 MiB that packing starts at
+        "kept_loose": 0,
+        "packs_written": [],
+        "packs_deleted": [],
     }
     assert gm_ok(w, "gc") == gc_report("deleted", sizes, "local cache", kept, "all-refs")
     assert set(cached(w)) == before - garbage

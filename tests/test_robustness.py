@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +11,7 @@ from pathlib import Path
 import pytest
 import xxhash
 
-from tests.helpers import git, gm_ok
+from tests.helpers import git, gm_ok, spawn_gm
 
 CHUNK = 1024 * 1024
 
@@ -46,18 +45,6 @@ def write_pattern(path: Path, megabytes: int, seed: bytes) -> None:
     with path.open("wb") as f:
         for i in range(megabytes):
             f.write(i.to_bytes(8, "little") + block[8:])
-
-
-def spawn_gm(cwd: Path, *args: str) -> subprocess.Popen[str]:
-    """`git model ARGS` in its own process group, so a kill reaches git-model itself."""
-    return subprocess.Popen(
-        ["git", "model", *args],
-        cwd=cwd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
 
 
 @pytest.fixture

@@ -103,6 +103,7 @@ COMMAND_MODULES = {
     "registry": ("tag", "promote", "demote", "deprecate", "versions", "ls", "show", "rollback"),
     "diff": ("diff", "report", "textconv", "install", "uninstall", "merge-driver"),
     "remote": ("remote", "push", "fetch", "pull", "fsck", "gc"),
+    "storage": ("du",),
 }
 ANY_METRIC = "*"  # what a bare --fail-on-regression becomes
 START_HERE = """

@@ -19,6 +19,7 @@ from gitmodel.cli.common import (
     set_quiet,
     warn,
 )
+from gitmodel.cli.packreport import packing_json, packs_check_json, say_packing, say_packs_check
 from gitmodel.table import human_size, render_table
 
 remote_app = typer.Typer(
@@ -277,6 +278,7 @@ def fsck(
                     for w in result.wrong_size
                 ],
                 "wrong_digest": result.wrong_digest,
+                **packs_check_json(result),
             }
         )
     else:
@@ -300,6 +302,7 @@ def fsck(
         summary += f"{len(result.corrupt)} corrupt"
         summary += f", {len(result.missing)} missing" if remote is not None else ""
         print(summary + (f", {len(result.wrong_size)} wrong size" if result.wrong_size else ""))
+        say_packs_check(result)
     if result.corrupt:
         hint = (
             "recover them with `git model fetch` (then `git model checkout`)"
@@ -317,7 +320,9 @@ def fsck(
         from gitmodel.sizecheck import HINT
 
         warn(HINT)
-    if result.corrupt or result.missing or result.wrong_size:
+    if result.damaged_packs:
+        warn("recover what they held with `git model fetch` (then `git model checkout`)")
+    if result.corrupt or result.missing or result.wrong_size or result.damaged_packs:
         raise SystemExit(1)
 
 
@@ -378,6 +383,7 @@ def gc(
                     {"key": u.key, "started": _utc(u.started)} for u in result.aborted
                 ],
                 "kept_recent_uploads": result.recent_uploads,
+                **packing_json(result.packing),
             }
         )
         return
@@ -389,6 +395,8 @@ def gc(
         f"{result.where}; kept {result.kept} needed by {result.scope} of "
         f"{len(result.repos)} repositor{'y' if len(result.repos) == 1 else 'ies'}"
     )
+    if result.packing is not None:
+        say_packing(result.packing, dry_run)
     hours = DEFAULT_GRACE_HOURS if grace is None else grace
     if result.recent:
         say(

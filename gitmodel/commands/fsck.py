@@ -13,6 +13,7 @@ from typing import cast
 from gitmodel.cache.lock import file_lock
 from gitmodel.digests import work_tree_digests
 from gitmodel.hashing import OID_PREFIX, DigestSink, ReadableInto, hash_stream, oid_of_bytes
+from gitmodel.packs.verify import PacksCheck, check_local_packs
 from gitmodel.progress import Progress, ProgressCallback
 from gitmodel.reachability import ALL_REFS, needed_by_git
 from gitmodel.remotes.base import Remote
@@ -34,6 +35,9 @@ class FsckResult:
     wrong_size: list[WrongSize] = field(default_factory=list)
     # Of `corrupt`: bytes that hash to their oid but not to the SHA-256 a pointer records.
     wrong_digest: list[str] = field(default_factory=list)
+    packs: PacksCheck | None = None  # local: what the check of packs and recipes found
+    # Each damaged pack or recipe: what is wrong, and where its files were moved (if they were).
+    damaged_packs: list[tuple[str, list[str]]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -95,9 +99,36 @@ def fsck(
                     result.corrupt.append(oid)
                     result.quarantined.append(str(dest))
         rehashed.close()
-        if result.corrupt:
+        _fsck_packs(ws, result, progress)
+        if result.corrupt or result.damaged_packs:
             ws.store.bump_generation()
     return result
+
+
+def _fsck_packs(ws: Workspace, result: FsckResult, report: ProgressCallback | None) -> None:
+    """Check the local packs and recipes; move damaged ones to the quarantine, as objects."""
+    packs = ws.packs
+    if not packs.packs_dir.is_dir() and not packs.recipes_dir.is_dir():
+        return
+    total = sum(p.stat().st_size for p in packs.packs_dir.glob("pack-*.pack"))
+    checked = Progress("Checking packs", total, report)
+    result.packs = check_local_packs(packs, checked.advance)
+    checked.close()
+    quarantine = ws.store.root / "quarantine"
+    if any(damage.files for damage in result.packs.damaged):
+        ws.store.bump_generation()  # objects disappear: status re-checks what it trusted
+    for damage in result.packs.damaged:
+        moved = []
+        for path in damage.files:
+            if path.exists():
+                quarantine.mkdir(parents=True, exist_ok=True)
+                recipe = path.parent.parent == packs.recipes_dir
+                dest = quarantine / (
+                    f"recipe-{path.parent.name}{path.name}" if recipe else path.name
+                )
+                os.replace(path, dest)
+                moved.append(str(dest))
+        result.damaged_packs.append((damage.message, moved))
 
 
 def _rehash(

@@ -1,4 +1,5 @@
-"""`git model gc`: delete objects nothing needs any more, local or on a remote.
+"""`git model gc`: delete objects nothing needs any more, local or on a remote; pack the
+local cache (gitmodel/packing.py).
 
 "Needed" is computed from Git itself: every pointer version in the history of every branch,
 tag, remote-tracking ref, stash entry and worktree HEAD, plus each worktree's index and work
@@ -16,8 +17,9 @@ from pathlib import Path
 
 from gitmodel.cache.lock import file_lock
 from gitmodel.errors import GitModelError, UsageError
+from gitmodel.packing import PackingResult, pack_cache, packed_garbage
 from gitmodel.pointer import Pointer
-from gitmodel.reachability import ALL_REFS, KEEP_TAGS, needed_by_git
+from gitmodel.reachability import ALL_REFS, KEEP_TAGS, Needed, needed_by_git
 from gitmodel.remotes.base import IncompleteUpload
 from gitmodel.remotes.config import resolve_remote
 from gitmodel.workspace import Workspace, open_workspace
@@ -38,6 +40,7 @@ class GcResult:
     aborted: list[IncompleteUpload] = field(default_factory=list)
     recent_uploads: int = 0
     repos: list[str] = field(default_factory=list)  # repositories whose refs were read
+    packing: PackingResult | None = None  # local gc: what went into packs
 
     @property
     def freed(self) -> int:
@@ -62,24 +65,35 @@ def gc(
         if remote is not None:
             result = _gc_remote(ws, remote, needed, unknown, scope, dry_run, grace_hours)
         else:
-            result = GcResult("local cache", scope, dry_run)
-            doomed = []
-            for oid, path in ws.store.local_objects():
-                if oid in needed:
-                    result.kept += 1
-                else:
-                    result.deleted.append((oid, path.stat().st_size))
-                    doomed.append(path)
-            _refuse_if_unknown(unknown, result)
-            if not dry_run:
-                if doomed:  # a new cache generation: status re-checks the objects it trusted
-                    ws.store.bump_generation()
-                for path in doomed:
-                    path.unlink()
-                if doomed:
-                    ws.store.bump_generation()
-                ws.sweep_temps()
+            result = _gc_local(ws, reachable, scope, dry_run)
         result.repos = [str(r) for r in reachable.repos]
+    return result
+
+
+def _gc_local(ws: Workspace, reachable: Needed, scope: str, dry_run: bool) -> GcResult:
+    """Delete unneeded loose objects (and recipes of unneeded packed ones), then pack."""
+    result = GcResult("local cache", scope, dry_run)
+    doomed = []
+    kept: dict[str, Path] = {}
+    for oid, path in ws.store.local_objects():
+        if oid in reachable.oids:
+            result.kept += 1
+            kept[oid] = path
+        else:
+            result.deleted.append((oid, path.stat().st_size))
+            doomed.append(path)
+    result.deleted += packed_garbage(ws, reachable.oids, kept)
+    _refuse_if_unknown(reachable.unknown, result)
+    if not dry_run:
+        if doomed:  # a new cache generation: status re-checks the objects it trusted
+            ws.store.bump_generation()
+        for path in doomed:
+            path.unlink()
+        if doomed:
+            ws.store.bump_generation()
+        ws.sweep_temps()
+    result.packing = pack_cache(ws, reachable, kept, dry_run)
+    result.kept += result.packing.only_packed
     return result
 
 

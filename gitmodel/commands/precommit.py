@@ -102,7 +102,7 @@ def _check_pointers(repo: GitRepo, pointers: list[StagedFile]) -> tuple[list[str
             else:
                 problems.append(f"{exc.message} (re-run `git model add` on its artifact)")
             continue
-        if not ws.store.has(pointer.oid):
+        if not ws.in_cache(pointer.oid):
             problems.append(
                 f"{f.path} names {pointer.oid}, which is not in the cache "
                 f"(re-add the artifact: git model add {f.path.removesuffix(POINTER_SUFFIX)})"

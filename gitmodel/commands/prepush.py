@@ -75,7 +75,7 @@ def _check_objects(repo: GitRepo, blobs: dict[str, str], progress: ProgressCallb
             continue  # the pre-commit check reports malformed pointers; nothing to upload
         objects = objects_of(ws, [pointer])
         needed |= objects
-        absent = sorted(o for o in objects if not ws.store.has(o))
+        absent = sorted(o for o in objects if not ws.in_cache(o))
         missing += [f"{path} needs {oid}" for oid in absent]
     for line in missing:
         print(

@@ -10,7 +10,9 @@ into place) when its bytes are needed. `write_packs` is the writer `git model gc
 from __future__ import annotations
 
 import os
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +38,8 @@ RECIPES_DIR = "recipes"
 # Delta chains in local packs are at most this deep (the format allows 10): every link is one
 # more entry to read and inflate, and checkout of an old version should stay fast.
 LOCAL_MAX_DEPTH = 4
+UNPACK_THREADS = 2  # chunks decoded at once while unpacking
+READ_AHEAD = 3  # decoded chunks that may wait to be written
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,7 +220,9 @@ class LocalPacks:
 
         target = store.path(oid)
         target.parent.mkdir(parents=True, exist_ok=True)
-        reassemble(recipe, read, target, Path(store.new_temp_name()), OBJECT_MODE)
+        with ThreadPoolExecutor(max_workers=UNPACK_THREADS) as pool:
+            ahead = _read_ahead(pool, read, [c.id for c in recipe.chunks])
+            reassemble(recipe, ahead, target, Path(store.new_temp_name()), OBJECT_MODE)
 
     def write_packs(
         self,
@@ -312,6 +318,28 @@ def _copyable(old: PackStore, chunk: bytes, base: bytes | None) -> tuple[PackInd
         if record is not None and record.base == base:
             return index, record
     return None
+
+
+def _read_ahead(
+    pool: ThreadPoolExecutor, read: Callable[[bytes], bytes], order: list[bytes]
+) -> Callable[[bytes], bytes]:
+    """`read`, decoding the next few chunks of `order` in `pool` while the caller writes
+    one: zstd, numpy and xxhash release the GIL, so decoding uses every core. At most
+    `READ_AHEAD` decoded chunks wait in memory (each at most 64 MiB)."""
+    pending: deque[tuple[bytes, Future[bytes]]] = deque()
+    upcoming = iter(order)
+
+    def next_chunk(chunk: bytes) -> bytes:
+        while len(pending) < READ_AHEAD:
+            wanted = next(upcoming, None)
+            if wanted is None:
+                break
+            pending.append((wanted, pool.submit(read, wanted)))
+        if not pending or pending[0][0] != chunk:  # asked out of order: read it directly
+            return read(chunk)
+        return pending.popleft()[1].result()
+
+    return next_chunk
 
 
 def loose_chunks(recipe: Recipe) -> dict[bytes, LooseChunk]:

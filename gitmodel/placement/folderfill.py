@@ -78,7 +78,7 @@ def plan_fill(
     # takes the cache lock exclusively, which the caller holds shared).
     generation = ws.store.generation()
     files = decode_dir_columns(ws.store.read_bytes(pointer_oid), pointer_oid)
-    stats = ws.store.stats_of(files.oids)
+    stats = loose_stats(ws, files.oids)
     if len(stats) != len(dict.fromkeys(files.oids)):
         path, oid = next(
             (p, o) for p, o in zip(files.paths, files.oids, strict=True) if o not in stats
@@ -90,6 +90,16 @@ def plan_fill(
         for oid in stats:
             ws.store.verify(oid, (digests or {}).get(oid))
     return FolderFill(folder, pointer_oid, files, generation, stats)
+
+
+def loose_stats(ws: Workspace, oids: list[str]) -> dict[str, os.stat_result]:
+    """`store.stats_of(oids)`, after unpacking those that are only packed (the others that
+    are missing stay missing)."""
+    stats = ws.store.stats_of(oids)
+    if len(stats) != len(dict.fromkeys(oids)):
+        unpacked = [oid for oid in dict.fromkeys(oids) if oid not in stats and ws.ensure_loose(oid)]
+        stats.update(ws.store.stats_of(unpacked))
+    return stats
 
 
 def execute_fill(ws: Workspace, fill: FolderFill, progress: Progress) -> None:

@@ -16,7 +16,13 @@ from gitmodel.cache.objects import missing_object
 from gitmodel.digests import expected_digests
 from gitmodel.errors import CorruptObjectError, WouldOverwriteError
 from gitmodel.manifests import decode_dir_columns
-from gitmodel.placement.folderfill import FolderFill, folder_unchanged, is_new_folder, plan_fill
+from gitmodel.placement.folderfill import (
+    FolderFill,
+    folder_unchanged,
+    is_new_folder,
+    loose_stats,
+    plan_fill,
+)
 from gitmodel.pointer import POINTER_SUFFIX, Pointer, is_git_name
 from gitmodel.sizecheck import check_file_size, check_folder_sizes
 from gitmodel.unshare import shares_object_inode
@@ -62,7 +68,7 @@ def plan_artifact(
     """Add to `plan` what it takes to make the work tree hold the bytes `pointer` names."""
     artifact = locate_artifact(ws, pointer_file, pointer, to_write=True)
     ws.work_temps().sweep_beside(str(artifact))
-    if not ws.store.has(pointer.oid):
+    if not ws.ensure_loose(pointer.oid):  # a packed object is unpacked, then placed
         raise _missing(ws, pointer.oid, artifact)
     what = ws.repo.relpath(pointer_file)
     digests = expected_digests(ws, [pointer]) if verify else {}
@@ -86,7 +92,7 @@ def plan_artifact(
                 c.paths, c.oids, c.sizes, c.executable, strict=True
             )
         ]
-    stats = ws.store.stats_of([target.oid for target in targets])
+    stats = loose_stats(ws, [target.oid for target in targets])
     for target in targets:
         if target.oid not in stats:
             raise _missing(ws, target.oid, target.dest)
@@ -153,13 +159,13 @@ def _plan_root(
     if kind == "file" and artifact.is_dir() and not artifact.is_symlink():
         nested_git: list[str] = []  # never in the cache: in the way, like a changed file
         for work in walk_folder(artifact, nested_git):
-            if not ws.store.has(hasher.oid_of(work.path, work.st)):
+            if not ws.in_cache(hasher.oid_of(work.path, work.st)):
                 plan.conflicts.append(ws.repo.relpath(work.path))
         plan.conflicts += [ws.repo.relpath(artifact / rel) for rel in nested_git]
         plan.replace_trees.append(artifact)
     elif kind == "dir" and os.path.lexists(artifact) and not artifact.is_dir():
         st = os.lstat(artifact)
-        if not ws.store.has(hasher.oid_of(artifact, st)):
+        if not ws.in_cache(hasher.oid_of(artifact, st)):
             plan.conflicts.append(ws.repo.relpath(artifact))
         plan.replace_trees.append(artifact)
 
@@ -189,7 +195,7 @@ def _plan_file(
                 "keep the edit with `git model add`; the old bytes come back only from a "
                 "remote (delete the object, then `git model pull`)",
             )
-        if not ws.store.has(current):
+        if not ws.in_cache(current):
             plan.conflicts.append(ws.repo.relpath(dest))
     plan.writes.append(target)
 
@@ -205,7 +211,7 @@ def _shares_inode(st: os.stat_result, object_path: Path) -> bool:
 def _plan_extra(
     ws: Workspace, path: Path, st: os.stat_result, plan: CheckoutPlan, hasher: FileHasher
 ) -> None:
-    if ws.store.has(hasher.oid_of(path, st)):
+    if ws.in_cache(hasher.oid_of(path, st)):
         plan.removals.append(path)
     else:
         plan.kept.append(ws.repo.relpath(path))
