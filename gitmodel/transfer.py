@@ -15,8 +15,12 @@ from gitmodel.cache.objects import ObjectStore, digest_mismatch
 from gitmodel.errors import CorruptObjectError, GitModelError
 from gitmodel.fsutil import remove_quietly
 from gitmodel.hashing import ChunkSink, DigestSink, ReadableInto, hash_stream
+from gitmodel.packs.store import LocalPacks
 from gitmodel.progress import Progress
 from gitmodel.remotes.base import Remote
+from gitmodel.remotes.layout import RemotePacks, packs_wanted, require_packs_support
+from gitmodel.remotes.packfetch import fetch_packed
+from gitmodel.remotes.packpush import push_packed
 from gitmodel.sizecheck import check_claimed_size
 
 
@@ -29,20 +33,55 @@ def default_jobs() -> int:
 class TransferResult:
     transferred: list[str] = field(default_factory=list)
     present: int = 0  # already on the other side
-    bytes: int = 0
+    bytes: int = 0  # the size of the objects transferred
     failed: list[str] = field(default_factory=list)  # "oid: reason"
+    # Packed layout (remotes/layout.py): bytes that crossed the wire (packs, indexes, recipes
+    # and loose objects), chunks moved, chunks the other side had already.
+    moved: int = 0
+    packed: bool = False
+    chunks: int = 0
+    reused_chunks: int = 0
+
+    def add(self, other: TransferResult) -> None:
+        self.transferred += other.transferred
+        self.present += other.present
+        self.bytes += other.bytes
+        self.failed += other.failed
+        self.moved += other.moved
+        self.packed = self.packed or other.packed
+        self.chunks += other.chunks
+        self.reused_chunks += other.reused_chunks
 
 
 def upload(store: ObjectStore, remote: Remote, oids: Iterable[str], jobs: int) -> TransferResult:
+    """Send what the remote lacks (neither its loose object nor its recipe is there): as
+    packs of the chunks it lacks (remotes/packpush.py), or with `layout = loose` as loose
+    objects."""
     wanted = set(oids)
-    missing_locally = sorted(o for o in wanted if not store.has(o))
+    local = LocalPacks(store.root)
+    missing_locally = sorted(o for o in wanted if not store.has(o) and not local.is_packed(o))
     if missing_locally:
         raise GitModelError(
             f"{len(missing_locally)} object(s) to push are not in the local cache, e.g. "
             f"{missing_locally[0]}",
             "fetch them first (git model fetch) or re-add the artifacts that produced them",
         )
-    todo = sorted(remote.missing(wanted, jobs))
+    view = RemotePacks.open(remote, store.root, jobs)
+    todo = sorted(remote.missing(wanted, jobs) - set(view.recipes))
+    if todo and packs_wanted(remote, remote.options):
+        pushed = push_packed(store, remote, view, todo, jobs)
+        return TransferResult(
+            transferred=sorted(pushed.objects),
+            present=len(wanted) - len(todo),
+            bytes=pushed.raw,
+            moved=pushed.sent,
+            packed=True,
+            chunks=pushed.new_chunks,
+            reused_chunks=pushed.reused_chunks,
+        )
+    for oid in todo:
+        if not store.has(oid):
+            local.unpack(oid, store)  # a loose remote takes whole objects
     result = TransferResult(present=len(wanted) - len(todo))
     sizes = {o: store.path(o).stat().st_size for o in todo}
     progress = Progress(f"Uploading to {remote.name}", sum(sizes.values()))
@@ -52,6 +91,7 @@ def upload(store: ObjectStore, remote: Remote, oids: Iterable[str], jobs: int) -
         return oid
 
     _run(todo, send, jobs, result, sizes, progress, remote.cancel)
+    result.moved = result.bytes
     return result
 
 
@@ -68,14 +108,29 @@ def download(
     `digests` (oid -> SHA-256) must match that digest too, checked in the same pass as its
     xxh128."""
     wanted = set(oids)
-    todo = sorted(o for o in wanted if not store.has(o))
+    local = LocalPacks(store.root)
+    todo = sorted(o for o in wanted if not store.has(o) and not local.is_packed(o))
     result = TransferResult(present=len(wanted) - len(todo))
     if not todo:
         return result
+    view = RemotePacks.open(remote, store.root, jobs)  # refuses a layout newer than ours
     absent = remote.missing(todo, jobs)
+    in_packs = sorted(absent & set(view.recipes))
+    absent -= set(in_packs)
     for oid in sorted(absent):
         result.failed.append(f"{oid}: not on remote {remote.label}")
-    todo = [o for o in todo if o not in absent]
+    todo = [o for o in todo if o not in absent and o not in in_packs]
+    if in_packs:
+        require_packs_support()
+        fetched = fetch_packed(
+            store, remote, view, in_packs, jobs, claimed_sizes or {}, digests or {}
+        )
+        result.transferred += fetched.transferred
+        result.bytes += fetched.raw
+        result.moved += fetched.received
+        result.packed = True
+        result.chunks += fetched.fetched_chunks
+        result.reused_chunks += fetched.reused_chunks
     sizes = _remote_sizes(remote, todo) if len(todo) < 64 else {}
     progress = Progress(f"Downloading from {remote.name}", sum(sizes.values()))
 
@@ -84,7 +139,11 @@ def download(
         remote.call(lambda: _fetch_one(store, remote, oid, claimed_sizes or {}, expected))
         return oid
 
-    _run(todo, fetch, jobs, result, sizes, progress)
+    loose = TransferResult()
+    _run(todo, fetch, jobs, loose, sizes, progress)
+    loose.moved = loose.bytes
+    result.add(loose)
+    result.transferred.sort()
     return result
 
 

@@ -153,9 +153,21 @@ def _summary(verb: str, result: object) -> str:
 
     assert isinstance(result, SyncResult)
     t = result.transfer
-    return (
+    line = (
         f"{verb} {len(t.transferred)} object(s) ({human_size(t.bytes)}) "
         f"{'to' if verb == 'pushed' else 'from'} {result.remote}; {t.present} already there"
+    )
+    if not t.packed:
+        return line
+    if verb == "pushed":  # the bytes that crossed the wire, against the model bytes above
+        name = result.remote.split(" ", 1)[0]
+        return (
+            f"{line}; sent {human_size(t.moved)}: {t.chunks} new chunk(s), "
+            f"{t.reused_chunks} already on {name}"
+        )
+    return (
+        f"{line}; received {human_size(t.moved)}: {t.chunks} chunk(s), "
+        f"{t.reused_chunks} reused from the cache"
     )
 
 

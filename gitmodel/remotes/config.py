@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from gitmodel.remotes.shared import SharedRemote
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-OPTION_KEYS = ("endpointurl", "region", "profile")
+OPTION_KEYS = ("endpointurl", "region", "profile", "layout")
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,9 @@ def open_remote(repo: GitRepo, config: RemoteConfig) -> Remote:
         path = Path(url.removeprefix("file://")).expanduser()
         if not path.is_absolute():
             path = repo.root / path
-        return FolderRemote(config.name, str(path))
+        folder = FolderRemote(config.name, str(path))
+        folder.options = config.options
+        return folder
     from gitmodel.remotes.fsspec_remote import FsspecRemote
 
     return FsspecRemote(config.name, url, config.options)

@@ -1,0 +1,243 @@
+"""Packs on remotes (docs/pack-format.md, section 9): push sends only the chunks a remote lacks,
+as deltas against what it has; fetch and pull read only missing chunks with merged ranged
+reads; the format marker; damage refused; kill -9 resumes; gc --remote and fsck --remote.
+Against a folder remote and the local S3 server (moto)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from safetensors.numpy import save_file
+
+from gitmodel.packs.encoding import Encoding
+from gitmodel.packs.packfile import Record, decode_index
+from tests.helpers import git, gm, gm_ok
+
+LAYERS = 4
+ROWS = 64
+
+
+def write_model(path: Path, version: int, changed: tuple[int, ...] = (LAYERS - 1,)) -> bytes:
+    """A small F16 model: an embedding and LAYERS layers. Version 0 is the base; each later
+    version adds a little noise to the layers in `changed` (a partial fine-tune)."""
+    rng = np.random.default_rng(7)
+    tensors = {"embed": rng.normal(0, 0.02, (ROWS, 128)).astype(np.float16)}
+    for layer in range(LAYERS):
+        tensors[f"layer.{layer}.w"] = rng.normal(0, 0.02, (ROWS, 256)).astype(np.float16)
+    for v in range(1, version + 1):
+        noise = np.random.default_rng(100 + v)
+        for layer in changed:
+            name = f"layer.{layer}.w"
+            tensors[name] = (tensors[name] + noise.normal(0, 1e-3, (ROWS, 256))).astype(np.float16)
+    save_file(tensors, str(path), metadata={"version": "x"})
+    return path.read_bytes()
+
+
+@dataclass
+class PackRemote:
+    kind: str
+    url: str
+    endpoint: str | None
+    folder: Path | None
+    s3: Any
+    bucket: str
+    prefix: str = "models"
+
+    def add(self, repo: Path, name: str = "origin") -> None:
+        git(repo, "config", f"model.remote.{name}.url", self.url)
+        git(repo, "config", "model.defaultRemote", name)
+        if self.endpoint:
+            git(repo, "config", f"model.remote.{name}.endpointUrl", self.endpoint)
+
+    def files(self) -> dict[str, int]:
+        """Every key the remote holds, relative to its URL, with its size."""
+        if self.folder is not None:
+            return {
+                p.relative_to(self.folder).as_posix(): p.stat().st_size
+                for p in sorted(self.folder.rglob("*"))
+                if p.is_file()
+            }
+        pages = self.s3.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=self.prefix + "/"
+        )
+        return {
+            item["Key"][len(self.prefix) + 1 :]: item["Size"]
+            for page in pages
+            for item in page.get("Contents", [])
+        }
+
+    def read(self, key: str) -> bytes:
+        if self.folder is not None:
+            return (self.folder / key).read_bytes()
+        return bytes(
+            self.s3.get_object(Bucket=self.bucket, Key=f"{self.prefix}/{key}")["Body"].read()
+        )
+
+    def write(self, key: str, data: bytes) -> None:
+        if self.folder is not None:
+            path = self.folder / key
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if path.exists():
+                path.chmod(0o644)
+            path.write_bytes(data)
+        else:
+            self.s3.put_object(Bucket=self.bucket, Key=f"{self.prefix}/{key}", Body=data)
+
+    def delete(self, key: str) -> None:
+        if self.folder is not None:
+            (self.folder / key).unlink()
+        else:
+            self.s3.delete_object(Bucket=self.bucket, Key=f"{self.prefix}/{key}")
+
+    def keys(self, prefix: str) -> list[str]:
+        return [k for k in self.files() if k.startswith(prefix)]
+
+    def stored(self) -> int:
+        return sum(size for key, size in self.files().items() if key != "gitmodel-format")
+
+
+@pytest.fixture(scope="session")
+def s3_client(s3_endpoint: str) -> Any:
+    import boto3
+
+    return boto3.client(
+        "s3",
+        endpoint_url=s3_endpoint,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        region_name="us-east-1",
+    )
+
+
+@pytest.fixture(params=["folder", "s3"])
+def remote(request: pytest.FixtureRequest, tmp_path: Path) -> PackRemote:
+    if request.param == "folder":
+        folder = tmp_path / "share" / "models"
+        folder.mkdir(parents=True)
+        return PackRemote("folder", str(folder), None, folder, None, "")
+    endpoint = request.getfixturevalue("s3_endpoint")
+    client = request.getfixturevalue("s3_client")
+    bucket = f"gm-{uuid.uuid4().hex[:12]}"
+    client.create_bucket(Bucket=bucket)
+    return PackRemote("s3", f"s3://{bucket}/models", endpoint, None, client, bucket)
+
+
+@pytest.fixture
+def folder_remote(tmp_path: Path) -> PackRemote:
+    folder = tmp_path / "share" / "models"
+    folder.mkdir(parents=True)
+    return PackRemote("folder", str(folder), None, folder, None, "")
+
+
+@dataclass
+class Project:
+    work: Path
+    origin: Path  # bare Git repository
+    tmp: Path
+    versions: list[bytes]
+
+    def clone(self, name: str, remote: PackRemote) -> Path:
+        target = self.tmp / name
+        git(self.tmp, "clone", "-q", str(self.origin), str(target))
+        remote.add(target)
+        return target
+
+
+def commit_version(work: Path, version: int, **kwargs: Any) -> bytes:
+    data = write_model(work / "model.safetensors", version, **kwargs)
+    gm_ok(work, "add", "-q", "model.safetensors")
+    git(work, "commit", "-q", "-m", f"version {version}")
+    git(work, "tag", f"v{version}")
+    return data
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    work = tmp_path / "work"
+    work.mkdir()
+    git(work, "init", "-q", "-b", "main")
+    git(tmp_path, "init", "-q", "--bare", "origin.git")
+    git(work, "remote", "add", "origin", str(tmp_path / "origin.git"))
+    return Project(work, tmp_path / "origin.git", tmp_path, [])
+
+
+def cache(repo: Path) -> Path:
+    return repo / ".git" / "model" / "cache"
+
+
+def human(n: int) -> str:
+    return f"{n} B" if n < 1024 else f"{n / 1024:.1f} KiB"
+
+
+def label(repo: Path) -> str:
+    return f"origin ({git(repo, 'config', 'model.remote.origin.url').stdout.strip()})"
+
+
+def raw_size(repo: Path, rev: str = "HEAD") -> int:
+    """The model's size plus its tensor manifest's, as the pointer at REV records them."""
+    import tomllib
+
+    doc = tomllib.loads(git(repo, "show", f"{rev}:model.safetensors.gitmodel").stdout)
+    digits = doc["format"]["manifest"].removeprefix("xxh128:")
+    manifest = cache(repo) / "objects" / digits[:2] / digits[2:]
+    return int(doc["size"]) + manifest.stat().st_size
+
+
+def pushed_line(repo: Path, sent: int, new: int, reused: int, objects: int = 2) -> str:
+    return (
+        f"pushed {objects} object(s) ({human(raw_size(repo))}) to {label(repo)}; 0 already "
+        f"there; sent {human(sent)}: {new} new chunk(s), {reused} already on origin\n"
+    )
+
+
+def remote_records(remote: PackRemote) -> list[Record]:
+    records = []
+    for key in remote.keys("packs/"):
+        if key.endswith(".idx"):
+            records += decode_index(remote.read(key), Path(key), key).records
+    return records
+
+
+def test_versions_round_trip_and_the_second_push_sends_only_the_delta(
+    project: Project, remote: PackRemote
+) -> None:
+    work = project.work
+    remote.add(work)
+    first = commit_version(work, 0)
+    out = gm_ok(work, "push")
+    assert remote.read("gitmodel-format") == b"2\n"
+    assert remote.keys("objects/") == [] and remote.keys("keeps/") == []
+    packs = remote.keys("packs/")
+    assert len(packs) == 2 and {p.rsplit(".", 1)[1] for p in packs} == {"pack", "idx"}
+    assert len(remote.keys("recipes/")) == 2  # the model and its tensor manifest
+    # the header, the embedding, 4 layers; the tensor manifest
+    assert out == pushed_line(work, remote.stored(), 7, 0)
+
+    second = commit_version(work, 1)
+    before = remote.stored()
+    out = gm_ok(work, "push")
+    sent = remote.stored() - before
+    # the changed layer as a delta against the one on the remote, the new tensor manifest
+    assert out == pushed_line(work, sent, 2, 5)
+    assert sent < ROWS * 256 * 2  # less than one raw layer
+    deltas = [r for r in remote_records(remote) if r.encoding == Encoding.XOR_PLANES_ZSTD]
+    assert [r.depth for r in deltas] == [1]
+    git(work, "push", "-q", "origin", "main", "--tags")
+
+    clone = project.clone("clone", remote)
+    gm_ok(clone, "pull")
+    assert (clone / "model.safetensors").read_bytes() == second
+    git(clone, "checkout", "-q", "v0")
+    out = gm_ok(clone, "pull")
+    assert (clone / "model.safetensors").read_bytes() == first
