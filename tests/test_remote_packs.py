@@ -57,6 +57,7 @@ class PackRemote:
     def add(self, repo: Path, name: str = "origin") -> None:
         git(repo, "config", f"model.remote.{name}.url", self.url)
         git(repo, "config", "model.defaultRemote", name)
+        git(repo, "config", "model.remoteLayout", "packs")  # the tests' default is loose
         if self.endpoint:
             git(repo, "config", f"model.remote.{name}.endpointUrl", self.endpoint)
 

@@ -265,6 +265,7 @@ def fsck(
                     for w in result.wrong_size
                 ],
                 "wrong_digest": result.wrong_digest,
+                "damaged": result.damaged,
             }
         )
     else:
@@ -277,6 +278,8 @@ def fsck(
             print(f"corrupt {oid}: moved to {where}{why(oid)}")
         for oid in result.corrupt[len(result.quarantined) :]:
             print(f"corrupt {oid} on {result.where}{why(oid)}")
+        for line in result.damaged:
+            print(f"damaged: {line}")
         for oid in result.missing:
             print(f"missing {oid} on {result.where}")
         for mismatch in result.wrong_size:
@@ -287,6 +290,7 @@ def fsck(
         summary = f"checked {result.checked} object(s) in {result.where}: "
         summary += f"{len(result.corrupt)} corrupt"
         summary += f", {len(result.missing)} missing" if remote is not None else ""
+        summary += f", {len(result.damaged)} damaged" if result.damaged else ""
         print(summary + (f", {len(result.wrong_size)} wrong size" if result.wrong_size else ""))
     if result.corrupt:
         hint = (
@@ -305,7 +309,9 @@ def fsck(
         from gitmodel.sizecheck import HINT
 
         warn(HINT)
-    if result.corrupt or result.missing or result.wrong_size:
+    if result.damaged and not result.corrupt:
+        warn(f"run `git model gc --remote {remote}` to drop what no file uses, then push again")
+    if result.corrupt or result.missing or result.wrong_size or result.damaged:
         raise SystemExit(1)
 
 
@@ -366,6 +372,15 @@ def gc(
                     {"key": u.key, "started": _utc(u.started)} for u in result.aborted
                 ],
                 "kept_recent_uploads": result.recent_uploads,
+                "packs": None
+                if result.packs is None
+                else {
+                    "deleted": [n for n, _ in result.packs.deleted_packs],
+                    "rewritten": [n for n, _ in result.packs.rewritten],
+                    "new": result.packs.new_packs,
+                    "kept": result.packs.kept_packs,
+                    "kept_recent": result.packs.recent_packs,
+                },
             }
         )
         return
@@ -378,6 +393,18 @@ def gc(
         f"{len(result.repos)} repositor{'y' if len(result.repos) == 1 else 'ies'}"
     )
     hours = DEFAULT_GRACE_HOURS if grace is None else grace
+    if result.packs is not None:
+        packs = result.packs
+        say(
+            f"packs: {verb} {len(packs.deleted_packs)}, "
+            f"{'would rewrite' if dry_run else 'rewrote'} {len(packs.rewritten)} into "
+            f"{len(packs.new_packs)}, kept {packs.kept_packs}"
+            + (
+                f" and {packs.recent_packs} recent or in use by a push"
+                if packs.recent_packs
+                else ""
+            )
+        )
     if result.recent:
         say(
             f"kept {result.recent} unneeded object(s) written in the last {hours:g} h (a push "

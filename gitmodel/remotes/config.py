@@ -50,6 +50,10 @@ def default_remote_name(repo: GitRepo) -> str | None:
 
 def open_remote(repo: GitRepo, config: RemoteConfig) -> Remote:
     url = config.url
+    if "layout" not in config.options:  # model.remoteLayout: the default for every remote
+        layout = repo.config_get("model.remoteLayout")
+        if layout:
+            config = RemoteConfig(config.name, url, {**config.options, "layout": layout})
     if "://" not in url or url.startswith("file://"):
         from gitmodel.remotes.folder import FolderRemote
 

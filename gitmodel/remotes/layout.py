@@ -101,8 +101,9 @@ def packs_wanted(remote: Remote, options: dict[str, str]) -> bool:
     layout = options.get(LAYOUT_OPTION, "packs").lower()
     if layout not in ("packs", "loose"):
         raise UsageError(
-            f"model.remote.{remote.name}.layout is {layout!r}",
-            f"set it to packs or loose: git config model.remote.{remote.name}.layout packs",
+            f"the layout of remote {remote.name} is {layout!r}, neither packs nor loose",
+            f"set it: git config model.remote.{remote.name}.layout packs (or the default "
+            "for every remote: git config model.remoteLayout packs)",
         )
     if layout == "loose":
         return False
