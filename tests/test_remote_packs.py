@@ -242,3 +242,132 @@ def test_versions_round_trip_and_the_second_push_sends_only_the_delta(
     git(clone, "checkout", "-q", "v0")
     out = gm_ok(clone, "pull")
     assert (clone / "model.safetensors").read_bytes() == first
+
+
+def one_line_error(proc: subprocess.CompletedProcess[str]) -> str:
+    assert proc.returncode == 1, (proc.stdout, proc.stderr)
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.startswith("error: "), proc.stderr
+    return proc.stderr
+
+
+def shared_project(project: Project, remote: PackRemote, versions: int = 2) -> Path:
+    """`work` pushed versions 0..versions-1 (model objects and Git history); a fresh clone."""
+    remote.add(project.work)
+    for version in range(versions):
+        project.versions.append(commit_version(project.work, version))
+        gm_ok(project.work, "push", "-q")
+    git(project.work, "push", "-q", "origin", "main", "--tags")
+    return project.clone("clone", remote)
+
+
+def flip(remote: PackRemote, key: str, at: int) -> None:
+    data = bytearray(remote.read(key))
+    data[at] ^= 0x01
+    remote.write(key, bytes(data))
+
+
+@pytest.mark.parametrize("part", ["pack", "idx", "recipe"])
+def test_a_flipped_byte_on_the_remote_is_refused_and_never_reaches_the_work_tree(
+    project: Project, folder_remote: PackRemote, part: str
+) -> None:
+    clone = shared_project(project, folder_remote, versions=1)
+    (pack,) = folder_remote.keys("packs/pack-")[:1]
+    name = pack.rsplit(".", 1)[0]
+    if part == "pack":
+        size = len(folder_remote.read(f"{name}.pack"))
+        flip(folder_remote, f"{name}.pack", size // 2)  # inside a layer's entry
+        expected = ".pack on remote origin"
+    elif part == "idx":
+        flip(folder_remote, f"{name}.idx", 40)
+        expected = ".idx on remote origin"
+    else:
+        recipe = folder_remote.keys("recipes/")[0]
+        flip(folder_remote, recipe, 30)
+        expected = f"recipe {recipe} on remote origin"
+    error = one_line_error(gm(clone, "pull"))
+    assert expected in error and " is corrupt" in error
+    assert not (clone / "model.safetensors").exists()
+    assert list((cache(clone) / "objects").glob("??/*")) == []
+
+    proc = gm(clone, "fsck", "--remote", "origin")
+    assert proc.returncode == 1
+    damaged = [line for line in proc.stdout.splitlines() if line.startswith("damaged: ")]
+    assert damaged and " is corrupt" in damaged[0], proc.stdout
+    assert proc.stdout.splitlines()[-1].endswith(f"{len(damaged)} damaged")
+
+
+def test_a_remote_in_a_newer_layout_is_refused_by_every_command(
+    project: Project, folder_remote: PackRemote
+) -> None:
+    clone = shared_project(project, folder_remote, versions=1)
+    folder_remote.write("gitmodel-format", b"3\n")
+    line = (
+        f"error: remote {label(clone)} is in layout version 3; this git-model reads versions "
+        "up to 2 (upgrade git-model: pip install -U git-model)\n"
+    )
+    for args in (
+        ["pull"],
+        ["fetch"],
+        ["push"],
+        ["status", "--remote", "origin"],
+        ["gc", "--remote", "origin"],
+        ["fsck", "--remote", "origin"],
+    ):
+        proc = gm(clone, *args)
+        assert proc.returncode == 1, args
+        assert proc.stderr == line, (args, proc.stderr)
+
+
+def test_a_remote_in_the_loose_layout_still_works_and_takes_packs(
+    project: Project, remote: PackRemote
+) -> None:
+    work = project.work
+    remote.add(work)
+    git(work, "config", "model.remoteLayout", "loose")
+    first = commit_version(work, 0)
+    gm_ok(work, "push", "-q")
+    assert "gitmodel-format" not in remote.files() and remote.keys("packs/") == []
+    assert len(remote.keys("objects/")) == 2
+    git(work, "push", "-q", "origin", "main", "--tags")
+    clone = project.clone("clone", remote)
+    git(clone, "config", "model.remoteLayout", "loose")
+    gm_ok(clone, "pull")
+    assert (clone / "model.safetensors").read_bytes() == first
+
+    git(work, "config", "model.remoteLayout", "packs")
+    second = commit_version(work, 1)
+    gm_ok(work, "push", "-q")
+    git(work, "push", "-q", "origin", "main", "--tags")
+    assert remote.read("gitmodel-format") == b"2\n"
+    # nothing deltas against loose objects: an older release's gc may delete them
+    assert all(r.depth == 0 and r.base is None for r in remote_records(remote))
+    fresh = project.clone("fresh", remote)
+    gm_ok(fresh, "pull")
+    assert (fresh / "model.safetensors").read_bytes() == second
+    git(fresh, "checkout", "-q", "v0")
+    gm_ok(fresh, "pull")
+    assert (fresh / "model.safetensors").read_bytes() == first
+    assert gm(fresh, "status", "--remote", "origin", "--check").returncode == 0
+
+
+def test_delta_chains_stay_bounded(project: Project, folder_remote: PackRemote) -> None:
+    from gitmodel.commands.add import add
+    from gitmodel.commands.sync import push
+
+    work = project.work
+    folder_remote.add(work)
+    for version in range(13):
+        write_model(work / "model.safetensors", version)
+        add(["model.safetensors"], repo=work)
+        git(work, "commit", "-q", "-m", f"v{version}")
+        push(repo=work)
+    size = ROWS * 256 * 2
+    depths = sorted(r.depth for r in remote_records(folder_remote) if r.size == size)
+    # layers 0-2 once; layer 3 whole, then each version a delta on the one before, up to the
+    # limit of 10; version 11 whole again (its base is at the limit), version 12 on it
+    assert depths == sorted([0, 0, 0, 0, *range(1, 11), 0, 1])
+    git(work, "push", "-q", "origin", "main")
+    clone = project.clone("clone", folder_remote)
+    gm_ok(clone, "pull")
+    assert (clone / "model.safetensors").read_bytes() == (work / "model.safetensors").read_bytes()

@@ -5,7 +5,7 @@ Part of the CLI package, the only place that imports typer.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -13,6 +13,9 @@ from gitmodel.cli.app import ForceOption, JsonOption, QuietOption, app
 from gitmodel.cli.common import handle_errors, print_json, say, warn
 from gitmodel.progress import is_quiet, set_quiet
 from gitmodel.table import human_size, render_table
+
+if TYPE_CHECKING:
+    from gitmodel.remotes.packgc import PackGcResult
 
 remote_app = typer.Typer(
     help="Manage model remotes (where objects are shared).", no_args_is_help=True
@@ -248,6 +251,7 @@ def fsck(
 
     result = check(remote=remote, jobs=jobs)
     if as_json:
+        packed = {"damaged": result.damaged} if result.packed else {}
         print_json(
             {
                 "where": result.where,
@@ -265,7 +269,7 @@ def fsck(
                     for w in result.wrong_size
                 ],
                 "wrong_digest": result.wrong_digest,
-                "damaged": result.damaged,
+                **packed,  # a remote in the packed layout
             }
         )
     else:
@@ -372,15 +376,7 @@ def gc(
                     {"key": u.key, "started": _utc(u.started)} for u in result.aborted
                 ],
                 "kept_recent_uploads": result.recent_uploads,
-                "packs": None
-                if result.packs is None
-                else {
-                    "deleted": [n for n, _ in result.packs.deleted_packs],
-                    "rewritten": [n for n, _ in result.packs.rewritten],
-                    "new": result.packs.new_packs,
-                    "kept": result.packs.kept_packs,
-                    "kept_recent": result.packs.recent_packs,
-                },
+                **_packs_json(result.packs),
             }
         )
         return
@@ -421,6 +417,21 @@ def gc(
             f"kept {result.recent_uploads} incomplete upload(s) started in the last {hours:g} h "
             "(a push may still be running; --grace 0 aborts them)"
         )
+
+
+def _packs_json(packs: PackGcResult | None) -> dict[str, object]:
+    """What gc did to a remote's packs (nothing to say for the cache or a loose remote)."""
+    if packs is None:
+        return {}
+    return {
+        "packs": {
+            "deleted": [n for n, _ in packs.deleted_packs],
+            "rewritten": [n for n, _ in packs.rewritten],
+            "new": packs.new_packs,
+            "kept": packs.kept_packs,
+            "kept_recent": packs.recent_packs,
+        }
+    }
 
 
 def _utc(seconds: float | None) -> str | None:

@@ -39,6 +39,7 @@ class FsckResult:
     wrong_digest: list[str] = field(default_factory=list)
     # A remote in the packed layout: one line per bad pack, index, chunk or recipe.
     damaged: list[str] = field(default_factory=list)
+    packed: bool = False  # the remote is in the packed layout
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,7 @@ def _check_remote(ws: Workspace, target: Remote, jobs: int, work: Path) -> FsckR
     packed = None
     if read_format(target) is not None:
         packed = fsck_packs(target, work, digests)
+        result.packed = True
         result.checked += packed.checked
         result.corrupt += packed.corrupt
         result.wrong_digest += packed.wrong_digest

@@ -14,6 +14,7 @@ from gitmodel.pointer import Pointer, parse_pointer, read_pointer
 from gitmodel.reachability import local_manifests, needed_objects, objects_of
 from gitmodel.registry import Registry
 from gitmodel.remotes.config import resolve_remote
+from gitmodel.remotes.layout import missing_on
 from gitmodel.selection import select_pointers
 from gitmodel.sides import is_model_version
 from gitmodel.transfer import TransferResult, default_jobs, download, upload
@@ -160,5 +161,6 @@ def not_pushed(
             needs[ws.repo.relpath(pointer_file)] = objects_of(ws, [read_pointer(pointer_file)])
         except GitModelError:
             continue
-    lacking = target.missing(set().union(*needs.values()) if needs else set())
+    wanted = set().union(*needs.values()) if needs else set()
+    lacking = missing_on(target, wanted)  # neither loose nor as a recipe
     return target.label, {p: len(oids & lacking) for p, oids in needs.items() if oids & lacking}

@@ -80,7 +80,7 @@ def read_format(remote: Remote) -> int | None:
         raise UsageError(
             f"remote {remote.label} is in layout version {version}; this git-model reads "
             f"versions up to {FORMAT_VERSION}",
-            "upgrade git-model (pip install -U git-model)",
+            "upgrade git-model: pip install -U git-model",
         )
     return version
 
@@ -231,13 +231,12 @@ def _is(info: KeyInfo, suffix: str) -> bool:
     return "/" not in name and name.startswith("pack-") and name.endswith(suffix)
 
 
-def missing_on(remote: Remote, oids: Iterable[str], cache_root: Path, jobs: int = 8) -> set[str]:
+def missing_on(remote: Remote, oids: Iterable[str], jobs: int = 8) -> set[str]:
     """Which of `oids` the remote has neither as a loose object nor as a recipe."""
     wanted = set(oids)
-    if not wanted:
-        return set()
-    lacking = remote.missing(wanted, jobs)
-    if not lacking or read_format(remote) is None:
+    version = read_format(remote)  # refuses a layout newer than ours
+    lacking = remote.missing(wanted, jobs) if wanted else set()
+    if not lacking or version is None:
         return lacking
     listed = remote.call(partial(remote.list_keys, RECIPES))
     return lacking - {oid for k in listed if (oid := oid_of_recipe_key(k.key)) is not None}

@@ -22,7 +22,7 @@ from gitmodel.cache.objects import ObjectStore
 from gitmodel.errors import GitModelError
 from gitmodel.packs.chunking import TensorSlot
 from gitmodel.packs.encoding import plane_width
-from gitmodel.packs.packfile import MAX_CHAIN_DEPTH, PackWriter
+from gitmodel.packs.packfile import PACK_TARGET_SIZE, PackWriter
 from gitmodel.packs.recipe import Recipe, encode_recipe
 from gitmodel.packs.store import LocalPacks
 from gitmodel.remotes.base import KeyInfo, Remote
@@ -45,7 +45,15 @@ class PackPushResult:
     packs: list[str] = field(default_factory=list)
 
 
-SlotKey = tuple[TensorSlot, int, int]  # tensor slot, part, size: where a delta base fits
+SlotKey = tuple[TensorSlot, int, int]
+PACK_SIZE_ENV = "GIT_MODEL_PACK_SIZE"  # bytes; for tests, which want many small packs
+
+
+def pack_target_size() -> int:
+    value = os.environ.get(PACK_SIZE_ENV, "")
+    return (
+        int(value) if value.isdigit() and int(value) > 0 else PACK_TARGET_SIZE
+    )  # tensor slot, part, size: where a delta base fits
 
 
 def push_packed(
@@ -100,7 +108,8 @@ def _remote_bases(local: LocalPacks, view: RemotePacks) -> dict[SlotKey, tuple[b
     its chain depth, from the local copies of the recipes the remote holds. Loose remote
     objects are never bases (an older release's gc may delete them)."""
     bases: dict[SlotKey, tuple[bytes, int]] = {}
-    for oid in view.recipes:
+    by_age = sorted(view.recipes, key=lambda oid: view.recipes[oid].written or 0.0)
+    for oid in by_age:  # newest last: each version deltas against the one before it
         recipe = local.recipe(oid)
         for chunk in recipe.chunks if recipe is not None else ():
             slot = recipe.slot(chunk) if recipe is not None else None
@@ -111,10 +120,9 @@ def _remote_bases(local: LocalPacks, view: RemotePacks) -> dict[SlotKey, tuple[b
 
 
 def _offer(bases: dict[SlotKey, tuple[bytes, int]], at: SlotKey, chunk: bytes, depth: int) -> None:
-    """Keep the shallowest base per slot: a longer chain costs every reader."""
-    known = bases.get(at)
-    if known is None or depth < known[1]:
-        bases[at] = (chunk, depth)
+    """The newest chunk of a slot is its base (the closest version, the smallest delta); a
+    base at the maximum depth makes the next chunk whole, which starts a new chain."""
+    bases[at] = (chunk, depth)
 
 
 def _send_packs(
@@ -131,24 +139,29 @@ def _send_packs(
     while the next is written."""
     pool = ThreadPoolExecutor(max_workers=max(1, jobs))
     uploads: list[Future[int]] = []
-    writer = PackWriter(work)
+    writer = PackWriter(work, pack_target_size())
     try:
         for recipe, fresh in plan:
-            for at in fresh:
-                chunk = recipe.chunks[at]
+            new = set(fresh)
+            for at, chunk in enumerate(recipe.chunks):
+                slot = recipe.slot(chunk)
+                if at not in new:  # on the remote already: still the newest of its slot
+                    there = view.chunks.get(chunk.id)
+                    if slot is not None and there is not None:
+                        _offer(bases, (slot, chunk.part, chunk.size), chunk.id, there[1].depth)
+                    continue
                 data = local.read_chunk(chunk.id)
                 if data is None:
                     raise GitModelError(
                         f"chunk {chunk.id.hex()} of {recipe.oid} is not in the local cache",
                         "run `git model fsck`; fetch the object again, or re-add it",
                     )
-                slot = recipe.slot(chunk)
                 base = None
                 if slot is not None:
                     found = bases.get((slot, chunk.part, chunk.size))
                     base_bytes = local.read_chunk(found[0]) if found else None
-                    if found and base_bytes is not None and found[1] < MAX_CHAIN_DEPTH:
-                        base = (found[0], base_bytes, found[1])
+                    if found and base_bytes is not None:
+                        base = (found[0], base_bytes, found[1])  # PackWriter: none at the max
                 record = writer.add(
                     chunk.id, data, plane_width(slot.dtype if slot else None, chunk.size), base
                 )
