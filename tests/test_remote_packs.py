@@ -314,7 +314,7 @@ def test_a_remote_in_a_newer_layout_is_refused_by_every_command(
         ["gc", "--remote", "origin"],
         ["fsck", "--remote", "origin"],
     ):
-        proc = gm(clone, *args)
+        proc = gm(project.work if args == ["push"] else clone, *args)
         assert proc.returncode == 1, args
         assert proc.stderr == line, (args, proc.stderr)
 
