@@ -178,7 +178,9 @@ def cache(repo: Path) -> Path:
 
 
 def human(n: int) -> str:
-    return f"{n} B" if n < 1024 else f"{n / 1024:.1f} KiB"
+    from gitmodel.table import human_size
+
+    return human_size(n)
 
 
 def label(repo: Path) -> str:
@@ -236,12 +238,62 @@ def test_versions_round_trip_and_the_second_push_sends_only_the_delta(
     assert [r.depth for r in deltas] == [1]
     git(work, "push", "-q", "origin", "main", "--tags")
 
+    assert gm(work, "status", "--remote", "origin", "--check").returncode == 0
+
     clone = project.clone("clone", remote)
-    gm_ok(clone, "pull")
+    recipes = {k: len(remote.read(k)) for k in remote.keys("recipes/")}
+    out = gm_ok(clone, "pull")
     assert (clone / "model.safetensors").read_bytes() == second
+    assert out.splitlines()[0] == pulled_line(clone, "HEAD", recipes, remote, (8, 0))
+    have = chunks_at(clone, "HEAD", remote)[1]
     git(clone, "checkout", "-q", "v0")
     out = gm_ok(clone, "pull")
     assert (clone / "model.safetensors").read_bytes() == first
+    # v1: its 7 chunks and the base of its layer 3's delta (v0's layer 3); v0 then: that
+    # layer 3 again (fetched chunks are not kept once the files are in) and its manifest
+    assert out.splitlines()[0] == pulled_line(clone, "v0", recipes, remote, (2, 5), have)
+    assert list((cache(clone) / "fetching").iterdir()) == []
+
+
+def chunks_at(clone: Path, rev: str, remote: PackRemote) -> tuple[list[str], set[bytes]]:
+    """The recipe keys of the model and its tensor manifest at REV, and their chunks."""
+    import tomllib
+
+    from gitmodel.packs.recipe import decode_recipe
+
+    doc = tomllib.loads(git(clone, "show", f"{rev}:model.safetensors.gitmodel").stdout)
+    keys = [f"recipes/{o[7:9]}/{o[9:]}" for o in (doc["oid"], doc["format"]["manifest"])]
+    return keys, {c.id for k in keys for c in decode_recipe(remote.read(k)).chunks}
+
+
+def pulled_line(
+    clone: Path,
+    rev: str,
+    recipes: dict[str, int],
+    remote: PackRemote,
+    counts: tuple[int, int],
+    have: set[bytes] = frozenset(),  # type: ignore[assignment]
+) -> str:
+    """What pull says: the recipes, then one request per pack for the entries it needs (near
+    ones merged, with the bytes between them)."""
+    keys, ids = chunks_at(clone, rev, remote)
+    received = sum(recipes[k] for k in keys)
+    by_id = {r.id: r for r in remote_records(remote)}
+    needed = ids - have
+    for chunk in list(needed):  # and the delta bases the clone lacks, transitively
+        while (base := by_id[chunk].base) is not None and base not in have:
+            needed.add(base)
+            chunk = base
+    for key in remote.keys("packs/"):
+        if key.endswith(".idx"):
+            records = decode_index(remote.read(key), Path(key), key).records
+            wanted = [r for r in records if r.id in needed]
+            if wanted:
+                received += max(r.offset + r.length for r in wanted) - min(r.offset for r in wanted)
+    return (
+        f"fetched 2 object(s) ({human(raw_size(clone, rev))}) from {label(clone)}; 0 already "
+        f"there; received {human(received)}: {counts[0]} chunk(s), {counts[1]} reused from the cache"
+    )
 
 
 def one_line_error(proc: subprocess.CompletedProcess[str]) -> str:
@@ -371,3 +423,96 @@ def test_delta_chains_stay_bounded(project: Project, folder_remote: PackRemote) 
     clone = project.clone("clone", folder_remote)
     gm_ok(clone, "pull")
     assert (clone / "model.safetensors").read_bytes() == (work / "model.safetensors").read_bytes()
+
+
+def write_many(path: Path, count: int = 80) -> bytes:
+    """A model of many small tensors (32 KiB each): many chunks, many small packs."""
+    rng = np.random.default_rng(11)
+    save_file(
+        {f"t{i:03}": rng.normal(0, 0.02, (64, 256)).astype(np.float16) for i in range(count)},
+        str(path),
+    )
+    return path.read_bytes()
+
+
+def recipe_chunks(remote: PackRemote) -> set[bytes]:
+    from gitmodel.packs.recipe import decode_recipe
+
+    return {
+        c.id for key in remote.keys("recipes/") for c in decode_recipe(remote.read(key)).chunks
+    }
+
+
+def indexed_chunks(remote: PackRemote) -> set[bytes]:
+    """Chunks of the packs whose index arrived (what a later push counts as there)."""
+    keys = remote.files()
+    return {
+        r.id
+        for key in keys
+        if key.endswith(".idx") and key.removesuffix(".idx") + ".pack" in keys
+        for r in decode_index(remote.read(key), Path(key), key).records
+    }
+
+
+def kill_when(args: list[str], cwd: Path, ready: Any, env: dict[str, str]) -> None:
+    """Run `git-model ARGS` (the console script: SIGKILL must hit the process that works)
+    and kill it with SIGKILL once `ready()` holds; fail if it finished first."""
+    script = Path(sys.executable).parent / "git-model"
+    proc = subprocess.Popen(
+        [str(script), *args], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+    )
+    deadline = time.monotonic() + 60
+    while not ready() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.005)
+    still_running = proc.poll() is None
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate()
+    assert still_running, "it finished before it could be interrupted"
+    time.sleep(0.2)
+
+
+SENT = r"sent (.+): (\d+) new chunk\(s\), (\d+) already on origin"
+RECEIVED = r"received (.+): (\d+) chunk\(s\), (\d+) reused from the cache"
+
+
+def test_a_killed_push_and_a_killed_pull_resume_without_sending_again(
+    project: Project, folder_remote: PackRemote, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import re
+
+    remote, work = folder_remote, project.work
+    remote.add(work)
+    data = write_many(work / "model.safetensors")
+    gm_ok(work, "add", "-q", "model.safetensors")
+    git(work, "commit", "-q", "-m", "many tensors")
+    git(work, "push", "-q", "origin", "main")
+    env = {**os.environ, "GIT_MODEL_PACK_SIZE": "40000"}  # about one tensor a pack
+
+    kill_when(["push", "-j", "1"], work, lambda: len(remote.keys("packs/")) >= 8, env)
+    landed = {k for k in remote.keys("packs/") if k.endswith(".idx")}
+    there = indexed_chunks(remote)
+    assert there and remote.keys("recipes/") == []  # the recipes go last: nothing is "pushed"
+    before = remote.stored()
+    monkeypatch.setenv("GIT_MODEL_PACK_SIZE", "40000")
+    out = gm_ok(work, "push")
+    sent, new, reused = re.search(SENT, out).groups()  # type: ignore[union-attr]
+    everything = recipe_chunks(remote)
+    assert int(reused) == len(there & everything) and int(new) == len(everything - there)
+    assert sent == human(remote.stored() - before)
+    assert landed <= set(remote.keys("packs/"))  # the packs that arrived were not sent again
+
+    clone = project.clone("clone", remote)
+    fetching = cache(clone) / "fetching"
+    kill_when(
+        ["pull", "-j", "1"],
+        clone,
+        lambda: fetching.is_dir() and len(list(fetching.iterdir())) >= 8,
+        {**os.environ, "GIT_MODEL_PACK_SIZE": "40000"},
+    )
+    waiting = [p for p in fetching.iterdir() if not p.name.startswith("tmp-")]
+    assert not (clone / "model.safetensors").exists()
+    out = gm_ok(clone, "pull")
+    _, fetched, kept = re.search(RECEIVED, out).groups()  # type: ignore[union-attr]
+    assert int(kept) == len(waiting) and int(fetched) == len(everything) - len(waiting)
+    assert (clone / "model.safetensors").read_bytes() == data
+    assert list(fetching.iterdir()) == []

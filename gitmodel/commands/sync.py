@@ -80,10 +80,7 @@ def fetch(
                 claimed_sizes=needed.sizes,
                 digests=digests,
             )
-            total.transferred += step.transferred
-            total.present += step.present
-            total.bytes += step.bytes
-            total.failed += step.failed
+            total.add(step)
             needed = needed_objects(pointers, local_manifests(ws))
     _raise_failures(total, "fetch")
     return SyncResult(source.label, len(pointers), total)
