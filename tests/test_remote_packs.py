@@ -438,9 +438,7 @@ def write_many(path: Path, count: int = 80) -> bytes:
 def recipe_chunks(remote: PackRemote) -> set[bytes]:
     from gitmodel.packs.recipe import decode_recipe
 
-    return {
-        c.id for key in remote.keys("recipes/") for c in decode_recipe(remote.read(key)).chunks
-    }
+    return {c.id for key in remote.keys("recipes/") for c in decode_recipe(remote.read(key)).chunks}
 
 
 def indexed_chunks(remote: PackRemote) -> set[bytes]:
@@ -516,3 +514,65 @@ def test_a_killed_push_and_a_killed_pull_resume_without_sending_again(
     assert int(kept) == len(waiting) and int(fetched) == len(everything) - len(waiting)
     assert (clone / "model.safetensors").read_bytes() == data
     assert list(fetching.iterdir()) == []
+
+
+def age(folder: Path, hours: float) -> None:
+    then = time.time() - hours * 3600
+    for path in folder.rglob("*"):
+        os.utime(path, (then, then))
+
+
+def test_gc_remote_drops_unneeded_recipes_and_rewrites_packs_keeping_live_bases(
+    project: Project, folder_remote: PackRemote
+) -> None:
+    remote, work = folder_remote, project.work
+    assert remote.folder is not None
+    remote.add(work)
+    v0 = commit_version(work, 0)
+    gm_ok(work, "push", "-q")
+    git(work, "checkout", "-q", "-b", "experiment")
+    commit_version(work, 1)  # pushed, then abandoned: its layer 3 stays as v2's delta base
+    gm_ok(work, "push", "-q")
+    git(work, "checkout", "-q", "main")
+    git(work, "tag", "-d", "v1")
+    git(work, "branch", "-q", "-D", "experiment")
+    v2 = write_model(work / "model.safetensors", 2)
+    gm_ok(work, "add", "-q", "model.safetensors")
+    git(work, "commit", "-q", "-m", "version 2")
+    gm_ok(work, "push", "-q")
+    git(work, "push", "-q", "origin", "main", "--tags")
+    packs = sorted(k for k in remote.keys("packs/") if k.endswith(".idx"))
+    assert len(packs) == 3
+
+    out = gm_ok(work, "gc", "--remote", "origin")  # everything is younger than the grace
+    assert "kept 2 unneeded object(s) written in the last 24 h" in out
+    assert "packs: deleted 0, rewrote 0 into 0, kept 0 and 3 recent or in use by a push\n" in out
+
+    age(remote.folder, 48)
+    keep = "keeps/20260101T000000Z-0123456789abcdef"
+    names = [p.removeprefix("packs/").removesuffix(".idx") for p in packs]
+    remote.write(keep, "".join(f"{n}\n" for n in names).encode())  # a push relies on them
+    out = gm_ok(work, "gc", "--remote", "origin", "--grace", "1")
+    assert "packs: deleted 0, rewrote 0 into 0, kept 0 and 3 recent or in use by a push\n" in out
+    assert len(remote.keys("recipes/")) == 4  # the abandoned version's recipes are gone
+
+    age(remote.folder, 48)
+    before = remote.stored()
+    out = gm_ok(work, "gc", "--remote", "origin", "--grace", "1", "--json")
+    import json
+
+    report = json.loads(out)
+    assert report["packs"]["kept"] == 2 and len(report["packs"]["rewritten"]) == 1
+    assert len(report["packs"]["new"]) == 1 and report["packs"]["deleted"] == []
+    assert report["freed"] == before - remote.stored() > 0
+    assert remote.keys("keeps/") == []  # expired
+
+    proc = gm(work, "fsck", "--remote", "origin")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout == f"checked 4 object(s) in {label(work)}: 0 corrupt, 0 missing\n"
+    clone = project.clone("clone", remote)
+    gm_ok(clone, "pull")
+    assert (clone / "model.safetensors").read_bytes() == v2
+    git(clone, "checkout", "-q", "v0")
+    gm_ok(clone, "pull")
+    assert (clone / "model.safetensors").read_bytes() == v0

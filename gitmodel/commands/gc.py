@@ -184,4 +184,5 @@ def _gc_packs(
     packs = gc_packs(target, view, needed, chunks_of, cutoff, dry_run, work)
     result.deleted += packs.deleted_recipes
     result.recent += packs.recent_recipes
+    result.kept += sum(1 for oid in view.recipes if oid in needed)
     return packs

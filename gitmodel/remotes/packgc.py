@@ -32,7 +32,7 @@ class PackGcResult:
     new_bytes: int = 0  # what the new packs of a rewrite take
     kept_packs: int = 0
     recent_packs: int = 0  # younger than the grace, or named by a push's keep file
-    expired_keeps: list[str] = field(default_factory=list)
+    expired_keeps: list[tuple[str, int]] = field(default_factory=list)  # key, size
 
     @property
     def freed(self) -> int:
@@ -40,6 +40,7 @@ class PackGcResult:
             sum(s for _, s in self.deleted_recipes)
             + sum(s for _, s in self.deleted_packs)
             + sum(s for _, s in self.rewritten)
+            + sum(s for _, s in self.expired_keeps)
             - self.new_bytes
         )
 
@@ -105,7 +106,7 @@ def gc_packs(
         _delete_pack(remote, name)
     for orphan in orphans:
         remote.call(partial(remote.delete_key, orphan.key))
-    for key in result.expired_keeps:
+    for key, _ in result.expired_keeps:
         remote.call(partial(remote.delete_key, key))
     return result
 
@@ -126,7 +127,7 @@ def _kept_by_pushes(remote: Remote, cutoff: float | None, result: PackGcResult) 
     protected: set[str] = set()
     for keep in remote.call(partial(remote.list_keys, KEEPS)):
         if not is_recent(keep, cutoff):
-            result.expired_keeps.append(keep.key)
+            result.expired_keeps.append((keep.key, keep.size))
             continue
         try:
             data = remote.call(partial(remote.read_key, keep.key, 64 * MARKER_LIMIT))
