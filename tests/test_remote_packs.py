@@ -11,7 +11,6 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -292,7 +291,8 @@ def pulled_line(
                 received += max(r.offset + r.length for r in wanted) - min(r.offset for r in wanted)
     return (
         f"fetched 2 object(s) ({human(raw_size(clone, rev))}) from {label(clone)}; 0 already "
-        f"there; received {human(received)}: {counts[0]} chunk(s), {counts[1]} reused from the cache"
+        f"there; received {human(received)}: {counts[0]} chunk(s), {counts[1]} reused from the "
+        "cache"
     )
 
 
