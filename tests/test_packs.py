@@ -316,13 +316,15 @@ def test_an_index_record_deeper_than_the_limit_is_refused(tmp_path: Path) -> Non
     )
 
 
-def test_a_missing_library_of_the_packs_extra_says_how_to_install_it() -> None:
+def test_a_missing_library_that_packs_need_says_how_to_install_it() -> None:
     with pytest.raises(InstallationError) as info:
         require("gitmodel_no_such_module")
     assert info.value.message == (
         "packs need the Python package 'gitmodel_no_such_module', which is not installed"
     )
-    assert info.value.hint == "install the extra: pip install 'git-model[packs]'"
+    assert info.value.hint == (
+        "reinstall git-model with its dependencies: pip install --force-reinstall git-model"
+    )
 
 
 def test_a_chunk_added_twice_is_written_once_and_packs_are_read_only(tmp_path: Path) -> None:

@@ -4,8 +4,9 @@ The format is specified in docs/pack-format.md. This package is the format layer
 chunks, encodes, writes and reads packs and recipes; deciding what to pack (gc), and moving
 packs to and from remotes, live above it.
 
-The compiled libraries it needs (pyfastcdc, zstandard, numpy) are the optional extra
-`git-model[packs]`; `require` turns a missing one into an error that says how to install it.
+The compiled libraries it needs (pyfastcdc, zstandard, numpy) are dependencies of git-model;
+`require` imports them lazily (start-up stays fast) and turns a broken installation that lacks
+one into an error that says how to repair it.
 """
 
 from __future__ import annotations
@@ -17,11 +18,11 @@ from gitmodel.errors import InstallationError
 
 
 def require(module: str) -> ModuleType:
-    """Import a module of the `packs` extra, or say how to install it."""
+    """Import a compiled library that packs need, or say how to install it."""
     try:
         return importlib.import_module(module)
     except ImportError:
         raise InstallationError(
             f"packs need the Python package {module!r}, which is not installed",
-            "install the extra: pip install 'git-model[packs]'",
+            "reinstall git-model with its dependencies: pip install --force-reinstall git-model",
         ) from None

@@ -338,18 +338,27 @@ def verify_pack(pack: Path, index: PackIndex) -> None:
 class PackStore:
     """The packs of one folder, found through their indexes; reads chunks by id."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, indexes: list[PackIndex] | None = None) -> None:
+        """`indexes`: the packs' indexes, already loaded (else every index in `directory`)."""
         self.directory = directory
         self.indexes: list[PackIndex] = []
+        if indexes is not None:
+            self.indexes = indexes
+            return
         for path in sorted(directory.glob("pack-*.idx")) if directory.is_dir() else []:
             self.indexes.append(load_index(path))
 
-    def locate(self, chunk_id: bytes) -> tuple[PackIndex, Record] | None:
+    def locate(self, chunk_id: bytes, depth: int | None = None) -> tuple[PackIndex, Record] | None:
+        """Where a chunk is; with `depth`, only an entry at that chain depth (a chunk may be in
+        two packs at different depths while a repack that was killed is not finished)."""
+        first = None
         for index in self.indexes:
             record = index.find(chunk_id)
             if record is not None:
-                return index, record
-        return None
+                if depth is None or record.depth == depth:
+                    return index, record
+                first = first or (index, record)
+        return first
 
     def __contains__(self, chunk_id: bytes) -> bool:
         return self.locate(chunk_id) is not None
@@ -365,7 +374,7 @@ class PackStore:
         chain = []
         wanted, depth = chunk_id, None
         while True:
-            found = self.locate(wanted)
+            found = self.locate(wanted, depth)
             if found is None:
                 raise ObjectMissingError(
                     f"chunk {wanted.hex()} is in no pack", "fetch the packs that hold it"

@@ -131,14 +131,24 @@ def decode_recipe(data: bytes, what: str = "recipe", oid: str | None = None) -> 
     return Recipe(OID_PREFIX + digest.hex(), size, tuple(tensors), tuple(chunks))
 
 
-def reassemble(recipe: Recipe, read_chunk: Callable[[bytes], bytes], target: Path) -> None:
+def reassemble(
+    recipe: Recipe,
+    read_chunk: Callable[[bytes], bytes],
+    target: Path,
+    temp: Path | None = None,
+    mode: int | None = None,
+) -> None:
     """Write the file a recipe describes to `target`, chunk by chunk (`read_chunk` returns a
-    chunk's verified bytes), and move it into place only if it hashes to the recipe's oid."""
-    temp = target.with_name(f".tmp-{secrets.token_hex(8)}-{target.name}")
+    chunk's verified bytes), and move it into place only if it hashes to the recipe's oid.
+    `temp`: where to write it first (default: beside the target); `mode`: the file's mode
+    (default: as the umask makes it), set before it appears at `target`."""
+    temp = temp or target.with_name(f".tmp-{secrets.token_hex(8)}-{target.name}")
     whole = xxhash.xxh3_128()
     size = 0
     try:
         with temp.open("xb") as out:
+            if mode is not None:
+                os.fchmod(out.fileno(), mode)
             for chunk in recipe.chunks:
                 data = read_chunk(chunk.id)
                 if len(data) != chunk.size:

@@ -1,109 +1,339 @@
-"""Local packs and recipes in the cache (PACKS-PLAN.md). A minimal stand-in with the shared API
-until the `localpacks` branch lands; that branch's version replaces this file."""
+"""The packs of the local cache (docs/pack-format.md, section 9): recipes by file oid, chunks in
+`packs/`, and loose objects rebuilt from them.
+
+An object is *loose* when `objects/<2>/<30>` exists and *packed* when its recipe exists and
+every chunk the recipe lists is in a local pack; it may be both. Commands read loose objects
+as before; `unpack` turns a packed object back into a loose one (reassembled, hashed, renamed
+into place) when its bytes are needed. `write_packs` is the writer `git model gc` uses.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-from gitmodel.cache.objects import ObjectStore
-from gitmodel.fsutil import atomic_write_bytes
-from gitmodel.hashing import oid_hex
-from gitmodel.packs.chunking import chunk_file
-from gitmodel.packs.packfile import PackStore
-from gitmodel.packs.recipe import Recipe, decode_recipe, encode_recipe, recipe_of
+from gitmodel.cache.objects import OBJECT_MODE, ObjectStore, corrupt_object, missing_object
+from gitmodel.cache.tempfiles import TempFolder
+from gitmodel.errors import CorruptObjectError, ObjectMissingError
+from gitmodel.fsutil import remove_quietly
+from gitmodel.hashing import OID_PREFIX, oid_hex
+from gitmodel.packs.chunking import TensorSlot, chunk_file, chunk_id
+from gitmodel.packs.encoding import HINT, plane_width
+from gitmodel.packs.packfile import (
+    PackIndex,
+    PackStore,
+    PackWriter,
+    Record,
+    load_index,
+    read_entry,
+)
+from gitmodel.packs.recipe import Recipe, decode_recipe, encode_recipe, reassemble, recipe_of
+
+PACKS_DIR = "packs"
+RECIPES_DIR = "recipes"
+# Delta chains in local packs are at most this deep (the format allows 10): every link is one
+# more entry to read and inflate, and checkout of an old version should stay fast.
+LOCAL_MAX_DEPTH = 4
+
+
+@dataclass(frozen=True, slots=True)
+class LooseChunk:
+    """Where a chunk is inside a loose object whose recipe lists it."""
+
+    oid: str
+    offset: int
+    size: int
 
 
 class LocalPacks:
+    """The local cache's packs and recipes, read and written under `<cache_root>`."""
+
     def __init__(self, cache_root: Path) -> None:
         self.root = cache_root
-        self.recipes_dir = cache_root / "recipes"
-        self.packs_dir = cache_root / "packs"
-        self._packs: PackStore | None = None
-        self._loose_chunks: dict[bytes, tuple[str, int, int]] | None = None
+        self.packs_dir = cache_root / PACKS_DIR
+        self.recipes_dir = cache_root / RECIPES_DIR
+        self._objects = ObjectStore(cache_root)
+        self._temps = TempFolder(str(cache_root / "tmp"))
+        self._store: PackStore | None = None
+        self._loose_chunks: dict[bytes, LooseChunk] | None = None
+
+    # --- reading -------------------------------------------------------------------------
+
+    @property
+    def packs(self) -> PackStore:
+        """The local packs, found through their indexes (loaded once; `reload` re-reads)."""
+        if self._store is None:
+            self._store = PackStore(self.packs_dir, self._load_indexes())
+        return self._store
+
+    def reload(self) -> None:
+        self._store = None
+        self._loose_chunks = None
+
+    def _load_indexes(self) -> list[PackIndex]:
+        indexes = []
+        try:
+            paths = sorted(self.packs_dir.glob("pack-*.idx"))
+        except OSError:
+            return []
+        for path in paths:
+            try:
+                indexes.append(load_index(path))
+            except (CorruptObjectError, FileNotFoundError):
+                if path.exists():  # else a gc deleted the pack while we looked: not there
+                    raise
+        return indexes
 
     def recipe_path(self, oid: str) -> Path:
         digits = oid_hex(oid)
         return self.recipes_dir / digits[:2] / digits[2:]
 
     def recipe(self, oid: str) -> Recipe | None:
+        """The stored recipe of `oid`, checked (CorruptObjectError if it is damaged)."""
         try:
             data = self.recipe_path(oid).read_bytes()
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             return None
         return decode_recipe(data, f"recipe of {oid}", oid)
 
-    def store_recipe(self, recipe: Recipe) -> None:
-        path = self.recipe_path(recipe.oid)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(path, encode_recipe(recipe), 0o444)
-        self._loose_chunks = None
+    def recipe_oids(self) -> list[str]:
+        """The oid of every stored recipe, sorted."""
+        found = []
+        if self.recipes_dir.is_dir():
+            for prefix in sorted(os.scandir(self.recipes_dir), key=lambda e: e.name):
+                if len(prefix.name) == 2 and prefix.is_dir():
+                    for entry in sorted(os.scandir(prefix.path), key=lambda e: e.name):
+                        if len(entry.name) == 30:
+                            found.append(OID_PREFIX + prefix.name + entry.name)
+        return found
 
-    def recipe_or_chunk(self, oid: str, store: ObjectStore) -> Recipe:
-        found = self.recipe(oid)
-        if found is not None:
-            return found
-        recipe = recipe_of(chunk_file(store.path(oid), lambda _chunk: None))
-        self.store_recipe(recipe)
-        return recipe
+    def is_packed(self, oid: str) -> bool:
+        """Whether `oid` can be rebuilt from the local packs alone."""
+        recipe = self.recipe(oid)
+        if recipe is None:
+            return False
+        packs = self.packs
+        return all(c.id in packs for c in recipe.chunks)
 
-    def read_chunk(self, chunk_id: bytes) -> bytes | None:
-        if self._packs is None:
-            self._packs = PackStore(self.packs_dir)
-        if chunk_id in self._packs:
-            return self._packs.read_chunk(chunk_id)
-        where = self._loose_index().get(chunk_id)
+    def read_chunk(self, chunk: bytes) -> bytes | None:
+        """The raw bytes of a chunk, checked against its id: from a local pack, else from a
+        loose object whose stored recipe lists it; None if neither has it."""
+        if chunk in self.packs:
+            return self.packs.read_chunk(chunk)
+        return self.read_loose_chunk(chunk)
+
+    def read_loose_chunk(self, chunk: bytes) -> bytes | None:
+        """A chunk's bytes from a loose object whose stored recipe lists it (None if none)."""
+        if self._loose_chunks is None:
+            self._loose_chunks = self._index_loose_chunks()
+        where = self._loose_chunks.get(chunk)
         if where is None:
             return None
-        path, offset, size = where
+        path = self._objects.path(where.oid)
         try:
             fd = os.open(path, os.O_RDONLY)
         except FileNotFoundError:
             return None
         try:
-            data = os.pread(fd, size, offset)
+            data = _pread_exactly(fd, where.size, where.offset)
         finally:
             os.close(fd)
-        from gitmodel.packs.chunking import chunk_id as id_of
+        if data is None or chunk_id(data) != chunk:
+            raise corrupt_object(where.oid, path)
+        return data
 
-        return data if id_of(data) == chunk_id else None
+    def _index_loose_chunks(self) -> dict[bytes, LooseChunk]:
+        found: dict[bytes, LooseChunk] = {}
+        for oid in self.recipe_oids():
+            if not self._objects.has(oid):
+                continue
+            recipe = self.recipe(oid)
+            assert recipe is not None
+            found.update(loose_chunks(recipe))
+        return found
 
-    def _loose_index(self) -> dict[bytes, tuple[str, int, int]]:
-        if self._loose_chunks is None:
-            self._loose_chunks = {}
-            store = ObjectStore(self.root)
-            for path in self.recipes_dir.glob("??/*") if self.recipes_dir.is_dir() else []:
-                oid = f"xxh128:{path.parent.name}{path.name}"
-                if not store.has(oid):
-                    continue
-                recipe = self.recipe(oid)
-                offset = 0
-                for chunk in recipe.chunks if recipe else ():
-                    self._loose_chunks[chunk.id] = (store.location(oid), offset, chunk.size)
-                    offset += chunk.size
-        return self._loose_chunks
+    # --- writing -------------------------------------------------------------------------
 
-    def is_packed(self, oid: str) -> bool:
-        recipe = self.recipe(oid)
-        if recipe is None:
-            return False
-        if self._packs is None:
-            self._packs = PackStore(self.packs_dir)
-        return all(c.id in self._packs for c in recipe.chunks)
+    def store_recipe(self, recipe: Recipe, mtime: float | None = None) -> None:
+        """Write a recipe (read-only, atomically: temp in `tmp/`, fsync, rename), unless one
+        is there. `mtime`: the time to give it (gc orders versions by it, newest first)."""
+        path = self.recipe_path(recipe.oid)
+        if path.exists():
+            return
+        temp = self._temps.new_name()
+        try:
+            with open(temp, "xb") as f:
+                os.fchmod(f.fileno(), OBJECT_MODE)
+                f.write(encode_recipe(recipe))
+                f.flush()
+                os.fsync(f.fileno())
+            if mtime is not None:
+                os.utime(temp, (mtime, mtime))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(temp, path)
+        finally:
+            remove_quietly(temp)
+        self._loose_chunks = None
+
+    def recipe_or_chunk(self, oid: str, store: ObjectStore) -> Recipe:
+        """The stored recipe of `oid`, else the loose object cut into chunks now (one streaming
+        read), its recipe stored and returned."""
+        found = self.recipe(oid)
+        if found is not None:
+            return found
+        path = store.path(oid)
+        try:
+            mtime = path.stat().st_mtime
+        except FileNotFoundError:
+            raise missing_object(oid) from None
+        chunked = chunk_file(path, lambda chunk: None)
+        if chunked.oid != oid:
+            raise corrupt_object(oid, path)
+        recipe = recipe_of(chunked)
+        self.store_recipe(recipe, mtime)
+        return recipe
 
     def unpack(self, oid: str, store: ObjectStore) -> None:
-        from gitmodel.packs.recipe import reassemble
-
+        """Make `oid` a loose object again from its recipe and the local packs: reassembled in
+        `tmp/`, hashed, renamed into `objects/` only when it hashes to `oid` (CorruptObjectError
+        otherwise, and nothing is left behind)."""
+        if store.has(oid):
+            return
         recipe = self.recipe(oid)
         if recipe is None:
-            raise FileNotFoundError(oid)
+            raise missing_object(oid)
 
         def read(chunk: bytes) -> bytes:
             data = self.read_chunk(chunk)
             if data is None:
-                raise FileNotFoundError(chunk.hex())
+                raise ObjectMissingError(
+                    f"chunk {chunk.hex()} of {oid} is in no local pack",
+                    "fetch the object again with `git model pull`",
+                )
             return data
 
-        temp = store.new_temp()
-        reassemble(recipe, read, temp)
-        store.publish(temp, oid)
+        target = store.path(oid)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        reassemble(recipe, read, target, Path(store.new_temp_name()), OBJECT_MODE)
+
+    def write_packs(
+        self,
+        recipes: Sequence[Recipe],
+        read_raw: Callable[[bytes], bytes],
+        *,
+        max_depth: int = LOCAL_MAX_DEPTH,
+    ) -> list[str]:
+        """Write every chunk of `recipes` (newest version first) into new packs, and return
+        their names. Chunks of one tensor slot and part form chains: the newest is stored
+        whole, each older one as a delta against the next newer (Git's direction), at most
+        `max_depth` deep (see `chains`). An entry already in a local pack whose base is the
+        one planned is copied without decoding; any other chunk is read with `read_raw`
+        (checked bytes) and encoded. Existing packs are not changed: the caller deletes the
+        ones it replaces once this returns."""
+        old = self.packs
+        with PackWriter(self.packs_dir) as writer:
+            for chain in chains(recipes, max_depth):
+                newer: tuple[bytes, bytes | None, int] | None = None  # id, raw bytes, depth
+                for link in chain:
+                    base = newer if link.delta_base else None
+                    found = _copyable(old, link.id, base[0] if base else None)
+                    if found is not None:
+                        index, record = found
+                        entry = read_entry(index.pack, record)
+                        depth = base[2] + 1 if base else 0
+                        writer.add_encoded(link.id, record.size, entry, record.base, depth)
+                        newer = (link.id, None, depth)
+                        continue
+                    data = read_raw(link.id)
+                    base_bytes = None
+                    if base is not None:
+                        base_bytes = base[1] if base[1] is not None else read_raw(base[0])
+                    written = writer.add(
+                        link.id,
+                        data,
+                        plane_width(link.dtype, len(data)),
+                        (base[0], base_bytes, base[2]) if base and base_bytes else None,
+                    )
+                    newer = (link.id, data, written.depth)
+            names = writer.close()
+        self.reload()
+        return names
+
+
+@dataclass(frozen=True, slots=True)
+class ChainLink:
+    id: bytes
+    dtype: str | None
+    delta_base: bool  # True: a delta against the link before it (the next newer) is allowed
+
+
+def chains(recipes: Sequence[Recipe], max_depth: int) -> Iterator[list[ChainLink]]:
+    """The chunks of `recipes` (newest first), each once, grouped into delta chains.
+
+    A chain holds the distinct chunks of one tensor slot and part, newest first. Counted from
+    the oldest, they are cut into runs of `max_depth + 1`; in each run the newest chunk is
+    stored whole and each older one as a delta against the next newer. So a new version
+    changes only the run it joins (its newest becomes a delta against the newcomer, the rest
+    copy their entries), and no chain is deeper than `max_depth`. A chunk of no tensor (a
+    header, a content-defined chunk) is a chain of its own."""
+    by_slot: dict[tuple[TensorSlot, int], list[ChainLink]] = {}
+    seen: set[bytes] = set()
+    for recipe in recipes:
+        for chunk in recipe.chunks:
+            if chunk.id in seen:
+                continue
+            seen.add(chunk.id)
+            slot = recipe.slot(chunk)
+            if slot is None:
+                yield [ChainLink(chunk.id, None, False)]
+                continue
+            by_slot.setdefault((slot, chunk.part), []).append(
+                ChainLink(chunk.id, slot.dtype, False)
+            )
+    for links in by_slot.values():
+        count = len(links)
+        run = max_depth + 1
+        chain = []
+        for newest_first, link in enumerate(links):
+            from_oldest = count - 1 - newest_first
+            # The next newer chunk is in the same run: delta against it.
+            joined = newest_first > 0 and (from_oldest // run) == ((from_oldest + 1) // run)
+            chain.append(ChainLink(link.id, link.dtype, joined))
+        yield chain
+
+
+def _copyable(old: PackStore, chunk: bytes, base: bytes | None) -> tuple[PackIndex, Record] | None:
+    """Where `chunk` is in an existing pack with an entry that can be copied as is: a delta
+    against `base`, or (when `base` is None) stored whole."""
+    for index in old.indexes:
+        record = index.find(chunk)
+        if record is not None and record.base == base:
+            return index, record
+    return None
+
+
+def loose_chunks(recipe: Recipe) -> dict[bytes, LooseChunk]:
+    """Where each chunk of a recipe is in the file it describes."""
+    found: dict[bytes, LooseChunk] = {}
+    offset = 0
+    for chunk in recipe.chunks:
+        found.setdefault(chunk.id, LooseChunk(recipe.oid, offset, chunk.size))
+        offset += chunk.size
+    return found
+
+
+def _pread_exactly(fd: int, size: int, offset: int) -> bytes | None:
+    parts = []
+    got = 0
+    while got < size:
+        data = os.pread(fd, size - got, offset + got)
+        if not data:
+            return None
+        parts.append(data)
+        got += len(data)
+    return b"".join(parts)
+
+
+__all__ = ["HINT", "LOCAL_MAX_DEPTH", "LocalPacks", "chains", "loose_chunks"]

@@ -1,4 +1,4 @@
-"""The packed layout of a remote (docs/pack-format.md, section 9): the format marker, packs and
+"""The packed layout of a remote (docs/pack-format.md, section 10): the format marker, packs and
 their indexes, recipes, and the keep files of pushes in flight.
 
     gitmodel-format            "2\\n": the layout version (absent: loose objects only)

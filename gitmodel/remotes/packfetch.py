@@ -1,6 +1,6 @@
 """Fetch in the packed layout: the recipe of each wanted file, then only the chunks the cache
 lacks, read from the remote's packs with merged ranged reads, then the file reassembled and
-checked (docs/pack-format.md, section 9).
+checked (docs/pack-format.md, section 10).
 
 Fetched chunks wait in `<cache>/fetching/<chunk hex>` (raw bytes, checked against their id)
 or `<hex>.enc` (a delta whose base is not decoded yet) until every file of the fetch is

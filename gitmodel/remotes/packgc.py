@@ -1,4 +1,4 @@
-"""gc --remote in the packed layout (docs/pack-format.md, section 9.5).
+"""gc --remote in the packed layout (docs/pack-format.md, section 10.5).
 
 Recipes nothing in Git needs go first (older than the grace period), then packs: a chunk is
 live when a live recipe uses it, or it is the delta base of a live chunk, transitively. A pack

@@ -1,5 +1,5 @@
 """Push in the packed layout: only the chunks a remote lacks, in new packs, deltas against what
-the remote already has (docs/pack-format.md, section 9).
+the remote already has (docs/pack-format.md, section 10).
 
 Order on the remote: the keep file naming the packs this push reuses; then each new pack, then
 its index (a pack whose index arrived is on the remote: a later push does not send its chunks
