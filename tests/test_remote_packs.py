@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 from safetensors.numpy import save_file
 
+from gitmodel.commands.sync import du_remote
 from gitmodel.packs.encoding import Encoding
 from gitmodel.packs.packfile import Record, decode_index
 from tests.helpers import git, gm, gm_ok
@@ -238,6 +239,10 @@ def test_versions_round_trip_and_the_second_push_sends_only_the_delta(
     git(work, "push", "-q", "origin", "main", "--tags")
 
     assert gm(work, "status", "--remote", "origin", "--check").returncode == 0
+    usage = du_remote(repo=work)
+    assert (usage.objects, usage.loose, usage.packs, usage.recipes) == (4, 0, 2, 4)
+    assert usage.raw == raw_size(work) + raw_size(work, "v0")
+    assert usage.stored == remote.stored() and usage.ratio == usage.stored / usage.raw
 
     clone = project.clone("clone", remote)
     recipes = {k: len(remote.read(k)) for k in remote.keys("recipes/")}
