@@ -123,6 +123,22 @@ def s3_client(s3_endpoint: str) -> Any:
 
 @pytest.fixture(params=["folder", "s3"])
 def remote(request: pytest.FixtureRequest, tmp_path: Path) -> PackRemote:
+    return make_remote(request, tmp_path)
+
+
+@pytest.fixture(params=["folder", "s3", "ssh"])
+def any_remote(request: pytest.FixtureRequest, tmp_path: Path, isolated_env: Path) -> PackRemote:
+    """Also a folder served by the local SSH server (tests/sshserver.py)."""
+    if request.param == "ssh":
+        folder = tmp_path / "share" / "models"
+        folder.mkdir(parents=True)
+        server = request.getfixturevalue("ssh_server")
+        server.trust_in(isolated_env)
+        return PackRemote("ssh", server.url(folder), None, folder, None, "")
+    return make_remote(request, tmp_path)
+
+
+def make_remote(request: pytest.FixtureRequest, tmp_path: Path) -> PackRemote:
     if request.param == "folder":
         folder = tmp_path / "share" / "models"
         folder.mkdir(parents=True)
@@ -213,9 +229,9 @@ def remote_records(remote: PackRemote) -> list[Record]:
 
 
 def test_versions_round_trip_and_the_second_push_sends_only_the_delta(
-    project: Project, remote: PackRemote
+    project: Project, any_remote: PackRemote
 ) -> None:
-    work = project.work
+    remote, work = any_remote, project.work
     remote.add(work)
     first = commit_version(work, 0)
     out = gm_ok(work, "push")

@@ -194,7 +194,12 @@ class FsspecRemote(Remote):
     def read_range(self, key: str, start: int, length: int) -> bytes:
         if length <= 0:
             return b""
-        return bytes(self.fs.cat_file(self._key_path(key), start=start, end=start + length))
+        path = self._key_path(key)
+        if self.protocol in ATOMIC_PUT:  # one GET with a Range header
+            return bytes(self.fs.cat_file(path, start=start, end=start + length))
+        with self.fs.open(path, "rb") as f:  # sshfs's cat_file ignores start and end
+            f.seek(start)
+            return bytes(f.read(length))
 
     def read_key(self, key: str, limit: int) -> bytes:
         path = self._key_path(key)
