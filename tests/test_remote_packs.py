@@ -537,9 +537,22 @@ def test_a_killed_push_and_a_killed_pull_resume_without_sending_again(
     assert list(fetching.iterdir()) == []
 
 
+def layer_ids(model: bytes) -> bytes:
+    """The chunk id of the last layer of a model written by `write_model`."""
+    import json
+    import struct
+
+    import xxhash
+
+    (length,) = struct.unpack_from("<Q", model)
+    begin, end = json.loads(model[8 : 8 + length])[f"layer.{LAYERS - 1}.w"]["data_offsets"]
+    return xxhash.xxh3_128_digest(model[8 + length + begin : 8 + length + end])
+
+
 def age(folder: Path, hours: float) -> None:
-    then = time.time() - hours * 3600
+    """Make every file of a folder remote `hours` older (keeping which is newer)."""
     for path in folder.rglob("*"):
+        then = path.stat().st_mtime - hours * 3600
         os.utime(path, (then, then))
 
 
@@ -583,10 +596,20 @@ def test_gc_remote_drops_unneeded_recipes_and_rewrites_packs_keeping_live_bases(
     import json
 
     report = json.loads(out)
-    assert report["packs"]["kept"] == 2 and len(report["packs"]["rewritten"]) == 1
-    assert len(report["packs"]["new"]) == 1 and report["packs"]["deleted"] == []
+    # pushes made v1 a delta on v0 and v2 one on v1: repacked, v2 is whole, v0 a delta on it,
+    # and v1's chunks are gone but for nothing
+    assert report["packs"]["repacked"] is True and report["packs"]["kept"] == 0
+    assert len(report["packs"]["rewritten"]) == 3 and len(report["packs"]["new"]) == 1
+    assert report["packs"]["deleted"] == []
     assert report["freed"] == before - remote.stored() > 0
     assert remote.keys("keeps/") == []  # expired
+    layers = {r.id: r for r in remote_records(remote) if r.size == ROWS * 256 * 2}
+    v0_layer, v2_layer = layer_ids(v0), layer_ids(v2)
+    assert len(layers) == 4 + 1  # layers 0-3 of v0 and v2's layer 3: v1's went
+    assert layers[v2_layer].base is None and layers[v0_layer].base == v2_layer
+    age(remote.folder, 48)
+    out = gm_ok(work, "gc", "--remote", "origin", "--grace", "1")
+    assert "packs: deleted 0, rewrote 0 into 0, kept 1\n" in out  # nothing more to do
 
     proc = gm(work, "fsck", "--remote", "origin")
     assert proc.returncode == 0, proc.stdout + proc.stderr

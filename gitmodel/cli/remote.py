@@ -400,6 +400,7 @@ def gc(
                 if packs.recent_packs
                 else ""
             )
+            + ("; repacked: the newest version of each tensor whole" if packs.repacked else "")
         )
     if result.recent:
         say(
@@ -430,6 +431,7 @@ def _packs_json(packs: PackGcResult | None) -> dict[str, object]:
             "new": packs.new_packs,
             "kept": packs.kept_packs,
             "kept_recent": packs.recent_packs,
+            "repacked": packs.repacked,
         }
     }
 

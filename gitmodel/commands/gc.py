@@ -17,6 +17,7 @@ from pathlib import Path
 
 from gitmodel.cache.lock import file_lock
 from gitmodel.errors import GitModelError, UsageError
+from gitmodel.packs.recipe import Recipe
 from gitmodel.packs.store import LocalPacks
 from gitmodel.pointer import Pointer
 from gitmodel.reachability import ALL_REFS, KEEP_TAGS, needed_by_git
@@ -170,18 +171,17 @@ def _gc_packs(
 ) -> PackGcResult:
     local = LocalPacks(ws.store.root)
 
-    def chunks_of(oid: str) -> tuple[bytes, ...]:
-        recipe = local.recipe(oid) or view.read_recipe(oid)
-        return tuple(c.id for c in recipe.chunks)
+    def recipe_of(oid: str) -> Recipe:
+        return local.recipe(oid) or view.read_recipe(oid)
 
     cutoff = time.time() - grace_hours * 3600 if grace_hours > 0 else None
     work = ws.store.tmp_dir / f"gc-{os.getpid()}-{os.urandom(4).hex()}"
     if unknown:  # would anything go? then refuse, as for loose objects
-        plan = gc_packs(target, view, needed, chunks_of, cutoff, True, work)
+        plan = gc_packs(target, view, needed, recipe_of, cutoff, True, work)
         _refuse_if_unknown(
             unknown, GcResult(result.where, result.scope, True, recent=len(plan.deleted_recipes))
         )
-    packs = gc_packs(target, view, needed, chunks_of, cutoff, dry_run, work)
+    packs = gc_packs(target, view, needed, recipe_of, cutoff, dry_run, work)
     result.deleted += packs.deleted_recipes
     result.recent += packs.recent_recipes
     result.kept += sum(1 for oid in view.recipes if oid in needed)

@@ -161,7 +161,7 @@ class RemotePacks:
         self.chunks = {}
         for name, index in self.indexes.items():
             for record in index.records:
-                self.chunks.setdefault(record.id, (name, record))
+                self._offer(name, record)
         self._forget_gone_indexes()
         listed = self.remote.call(partial(self.remote.list_keys, RECIPES))
         self.recipes = {oid: k for k in listed if (oid := oid_of_recipe_key(k.key)) is not None}
@@ -212,7 +212,15 @@ class RemotePacks:
         self.index_keys[name] = index_key
         self.indexes[name] = index
         for record in index.records:
-            self.chunks.setdefault(record.id, (name, record))
+            self._offer(name, record)
+
+    def _offer(self, pack: str, record: Record) -> None:
+        """A chunk in several packs (a repack killed before it deleted the old ones) is read
+        from the copy of least depth: each base then has a lower depth than the chunk built
+        on it, in whichever pack, so chains always end."""
+        known = self.chunks.get(record.id)
+        if known is None or record.depth < known[1].depth:
+            self.chunks[record.id] = (pack, record)
 
     def has(self, oid: str) -> bool:
         return oid in self.recipes

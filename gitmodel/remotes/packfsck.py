@@ -13,12 +13,12 @@ from pathlib import Path
 import xxhash
 
 from gitmodel.errors import GitModelError
-from gitmodel.fsutil import atomic_write_bytes
 from gitmodel.hashing import OID_PREFIX, DigestSink
 from gitmodel.packs.packfile import PackStore, load_index, verify_pack
 from gitmodel.packs.recipe import Recipe, decode_recipe
-from gitmodel.remotes.base import MERGE_LIMIT, Remote
-from gitmodel.remotes.layout import INDEX_LIMIT, PACKS, RECIPE_LIMIT, RECIPES, oid_of_recipe_key
+from gitmodel.remotes.base import Remote
+from gitmodel.remotes.layout import PACKS, RECIPE_LIMIT, RECIPES, oid_of_recipe_key
+from gitmodel.remotes.repack import download_pack
 
 
 @dataclass
@@ -50,7 +50,7 @@ def fsck_packs(remote: Remote, work: Path, digests: Mapping[str, str]) -> PackFs
             result.damaged.append(f"index {name}.idx has no pack {name}.pack")
             continue
         try:
-            _download_pack(remote, name, keys[f"{name}.pack"].size, packs_dir)
+            download_pack(remote, name, keys[f"{name}.pack"].size, packs_dir)
         except GitModelError as exc:
             result.damaged.append(exc.message)
     for path in sorted(packs_dir.glob("pack-*.idx")):
@@ -73,16 +73,6 @@ def fsck_packs(remote: Remote, work: Path, digests: Mapping[str, str]) -> PackFs
             result.corrupt.append(oid)
             result.damaged.append(problem)
     return result
-
-
-def _download_pack(remote: Remote, name: str, size: int, folder: Path) -> None:
-    index = remote.call(partial(remote.read_key, f"{PACKS}{name}.idx", INDEX_LIMIT))
-    target = folder / f"{name}.pack"
-    with target.open("wb") as out:
-        for start in range(0, size, MERGE_LIMIT):
-            length = min(MERGE_LIMIT, size - start)
-            out.write(remote.call(partial(remote.read_range, f"{PACKS}{name}.pack", start, length)))
-    atomic_write_bytes(folder / f"{name}.idx", index)
 
 
 def _check_chunks(store: PackStore, result: PackFsck) -> set[bytes]:

@@ -18,8 +18,11 @@ from pathlib import Path
 
 from gitmodel.packs.encoding import Encoded
 from gitmodel.packs.packfile import PackWriter, Record, parse_entry
+from gitmodel.packs.recipe import Recipe
 from gitmodel.remotes.base import KeyInfo, Remote
 from gitmodel.remotes.layout import KEEPS, MARKER_LIMIT, PACKS, RemotePacks, recipe_key
+from gitmodel.remotes.packpush import pack_target_size
+from gitmodel.remotes.repack import needs_repack, repack
 
 
 @dataclass
@@ -30,6 +33,7 @@ class PackGcResult:
     rewritten: list[tuple[str, int]] = field(default_factory=list)  # old name, its bytes
     new_packs: list[str] = field(default_factory=list)
     new_bytes: int = 0  # what the new packs of a rewrite take
+    repacked: bool = False  # the whole remote rewritten, newest versions whole
     kept_packs: int = 0
     recent_packs: int = 0  # younger than the grace, or named by a push's keep file
     expired_keeps: list[tuple[str, int]] = field(default_factory=list)  # key, size
@@ -54,13 +58,14 @@ def gc_packs(
     remote: Remote,
     view: RemotePacks,
     needed: set[str],
-    recipe_of: Callable[[str], tuple[bytes, ...]],
+    recipe_of: Callable[[str], Recipe],
     cutoff: float | None,
     dry_run: bool,
     work: Path,
 ) -> PackGcResult:
-    """`recipe_of(oid)`: the chunk ids of a recipe on the remote (from the local copy or
-    read from the remote, checked)."""
+    """`recipe_of(oid)`: a recipe on the remote (the local copy, or read from the remote and
+    checked). When every pack may be rewritten and the chains do not run newest-whole, the
+    whole remote is repacked instead of rewriting packs one by one."""
     result = PackGcResult()
     live_recipes = []
     for oid, info in sorted(view.recipes.items()):
@@ -71,7 +76,8 @@ def gc_packs(
             live_recipes.append(oid)
         else:
             result.deleted_recipes.append((oid, info.size))
-    live = _live_chunks(view, [c for oid in live_recipes for c in recipe_of(oid)])
+    recipes = {oid: recipe_of(oid) for oid in live_recipes}
+    live = _live_chunks(view, [c.id for r in recipes.values() for c in r.chunks])
     protected = _kept_by_pushes(remote, cutoff, result)
     doomed: list[str] = []
     rewrite: list[str] = []
@@ -95,11 +101,28 @@ def gc_packs(
         and not is_recent(k, cutoff)
     ]
     result.deleted_packs += [(k.key[len(PACKS) : -len(".pack")], k.size) for k in orphans]
+    newest_first = [
+        recipes[oid]
+        for oid in sorted(recipes, key=lambda o: view.recipes[o].written or 0.0, reverse=True)
+    ]
+    whole = not result.recent_packs and bool(view.packs)  # every pack may be replaced
+    result.repacked = whole and needs_repack(view, newest_first)
     if dry_run:
         result.rewritten = [(n, _garbage_bytes(view, n, live)) for n in rewrite]  # about
         return result
     for oid, _ in result.deleted_recipes:  # recipes first: a file leaves the remote whole
         remote.call(partial(remote.delete_key, recipe_key(oid)))
+    if result.repacked:
+        result.new_packs, result.new_bytes = repack(
+            remote, view, newest_first, work, pack_target_size()
+        )
+        result.rewritten = [
+            (n, view.packs[n].size + view.index_keys[n].size)
+            for n in sorted(view.packs)
+            if (n, view.packs[n].size + view.index_keys[n].size) not in result.deleted_packs
+        ]
+        rewrite, doomed = [], sorted(view.packs)
+        result.kept_packs = 0
     if rewrite:
         _rewrite(remote, view, rewrite, live, work, result)
     for name in doomed:

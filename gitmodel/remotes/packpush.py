@@ -82,6 +82,13 @@ def push_packed(
                 planned.add(chunk.id)
                 fresh.append(at)
         plan.append((recipe, fresh))
+    for recipe, fresh in plan:  # the packs of the delta bases it may use
+        for at in fresh:
+            chunk = recipe.chunks[at]
+            slot = recipe.slot(chunk)
+            found = bases.get((slot, chunk.part, chunk.size)) if slot is not None else None
+            if found is not None and found[0] in view.chunks:
+                relied.add(view.chunks[found[0]][0])
     if view.version is None:
         write_format(remote)
         view.version = 2
