@@ -592,6 +592,7 @@ def test_gc_remote_drops_unneeded_recipes_and_rewrites_packs_keeping_live_bases(
 
     age(remote.folder, 48)
     before = remote.stored()
+    old_packs = {k: remote.read(k) for k in remote.keys("packs/")}
     out = gm_ok(work, "gc", "--remote", "origin", "--grace", "1", "--json")
     import json
 
@@ -607,14 +608,33 @@ def test_gc_remote_drops_unneeded_recipes_and_rewrites_packs_keeping_live_bases(
     v0_layer, v2_layer = layer_ids(v0), layer_ids(v2)
     assert len(layers) == 4 + 1  # layers 0-3 of v0 and v2's layer 3: v1's went
     assert layers[v2_layer].base is None and layers[v0_layer].base == v2_layer
+    check_remote_and_pull(project, remote, work, v0, v2, "clone")
     age(remote.folder, 48)
     out = gm_ok(work, "gc", "--remote", "origin", "--grace", "1")
     assert "packs: deleted 0, rewrote 0 into 0, kept 1\n" in out  # nothing more to do
 
+    # a repack killed after its new pack went up, before the old ones were deleted: both
+    # generations hold v0's layer 3, at other depths; readers take the least deep copy
+    repacked = remote.keys("packs/")
+    for key, data in old_packs.items():
+        remote.write(key, data)
+    check_remote_and_pull(project, remote, work, v0, v2, "mixed")
+    age(remote.folder, 48)
+    out = gm_ok(work, "gc", "--remote", "origin", "--grace", "1")
+    # v1's pack is dead; v0's and v2's are rewritten into a pack that comes out the same as
+    # the one the first repack made (same chunks, same bytes, same name): that one stays
+    assert "packs: deleted 1, rewrote 2 into 1, kept 0; repacked" in out
+    assert sorted(remote.keys("packs/")) == sorted(repacked)
+    check_remote_and_pull(project, remote, work, v0, v2, "after")
+
+
+def check_remote_and_pull(
+    project: Project, remote: PackRemote, work: Path, v0: bytes, v2: bytes, name: str
+) -> None:
     proc = gm(work, "fsck", "--remote", "origin")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout == f"checked 4 object(s) in {label(work)}: 0 corrupt, 0 missing\n"
-    clone = project.clone("clone", remote)
+    clone = project.clone(name, remote)
     gm_ok(clone, "pull")
     assert (clone / "model.safetensors").read_bytes() == v2
     git(clone, "checkout", "-q", "v0")

@@ -14,11 +14,12 @@ import xxhash
 
 from gitmodel.errors import GitModelError
 from gitmodel.hashing import OID_PREFIX, DigestSink
-from gitmodel.packs.packfile import PackStore, load_index, verify_pack
+from gitmodel.packs.encoding import decode_chunk
+from gitmodel.packs.packfile import PackIndex, load_index, verify_pack
 from gitmodel.packs.recipe import Recipe, decode_recipe
 from gitmodel.remotes.base import Remote
 from gitmodel.remotes.layout import PACKS, RECIPE_LIMIT, RECIPES, oid_of_recipe_key
-from gitmodel.remotes.repack import download_pack
+from gitmodel.remotes.repack import DownloadedPacks, download_pack
 
 
 @dataclass
@@ -30,7 +31,7 @@ class PackFsck:
     wrong_digest: list[str] = field(default_factory=list)
     damaged: list[str] = field(default_factory=list)  # one line per bad pack, index, chunk
     sound: dict[str, Recipe] = field(default_factory=dict)
-    store: PackStore | None = None
+    store: DownloadedPacks | None = None
 
     def read_small(self, oid: str, limit: int) -> bytes | None:
         """A sound packed file's bytes (a folder manifest), if it is small."""
@@ -53,15 +54,17 @@ def fsck_packs(remote: Remote, work: Path, digests: Mapping[str, str]) -> PackFs
             download_pack(remote, name, keys[f"{name}.pack"].size, packs_dir)
         except GitModelError as exc:
             result.damaged.append(exc.message)
+    sound = {}
     for path in sorted(packs_dir.glob("pack-*.idx")):
         try:
-            verify_pack(path.with_suffix(".pack"), load_index(path))
+            index = load_index(path)
+            verify_pack(path.with_suffix(".pack"), index)
+            sound[path.stem] = index
         except GitModelError as exc:
             result.damaged.append(exc.message)
-            path.unlink()  # the store below reads only the sound packs
-    store = PackStore(packs_dir)
+    store = DownloadedPacks(packs_dir, sound)
     result.store = store
-    bad_chunks = _check_chunks(store, result)
+    bad_chunks = _check_chunks(store, sound, result)
     for key in remote.call(partial(remote.list_keys, RECIPES)):
         oid = oid_of_recipe_key(key.key)
         if oid is None:
@@ -75,22 +78,26 @@ def fsck_packs(remote: Remote, work: Path, digests: Mapping[str, str]) -> PackFs
     return result
 
 
-def _check_chunks(store: PackStore, result: PackFsck) -> set[bytes]:
+def _check_chunks(
+    store: DownloadedPacks, indexes: Mapping[str, PackIndex], result: PackFsck
+) -> set[bytes]:
+    """Decode every entry of every sound pack (each copy of a chunk in several packs too)."""
     bad = set()
-    for index in list(store.indexes):
-        for chunk in index.ids:
+    for name, index in sorted(indexes.items()):
+        for record in index.records:
             result.chunks += 1
             try:
-                store.read_chunk(chunk)
+                base = store.read_chunk(record.base) if record.base is not None else None
+                decode_chunk(store.entry(name, record), record.size, record.id, base)
             except GitModelError as exc:
-                bad.add(chunk)
-                result.damaged.append(exc.message)
+                bad.add(record.id)
+                result.damaged.append(f"pack {name}.pack: {exc.message}")
     return bad
 
 
 def _check_recipe(
     remote: Remote,
-    store: PackStore,
+    store: DownloadedPacks,
     key: str,
     oid: str,
     bad_chunks: set[bytes],
@@ -106,7 +113,7 @@ def _check_recipe(
     whole = xxhash.xxh3_128()
     sink = DigestSink() if digest is not None else None
     for chunk in recipe.chunks:
-        if chunk.id in bad_chunks or store.locate(chunk.id) is None:
+        if chunk.id in bad_chunks or chunk.id not in store.chunks:
             return f"recipe {key}: chunk {chunk.id.hex()} is in no sound pack"
         data = store.read_chunk(chunk.id)
         whole.update(data)

@@ -116,12 +116,14 @@ def gc_packs(
         result.new_packs, result.new_bytes = repack(
             remote, view, newest_first, work, pack_target_size()
         )
+        # A new pack may have the name of an old one (the same chunks, stored the same
+        # way: a repack killed before its deletes, run again): that one stays.
+        old = [n for n in sorted(view.packs) if n not in result.new_packs]
+        dead = {n for n, _ in result.deleted_packs}
         result.rewritten = [
-            (n, view.packs[n].size + view.index_keys[n].size)
-            for n in sorted(view.packs)
-            if (n, view.packs[n].size + view.index_keys[n].size) not in result.deleted_packs
+            (n, view.packs[n].size + view.index_keys[n].size) for n in old if n not in dead
         ]
-        rewrite, doomed = [], sorted(view.packs)
+        rewrite, doomed = [], old
         result.kept_packs = 0
     if rewrite:
         _rewrite(remote, view, rewrite, live, work, result)
@@ -195,7 +197,8 @@ def _rewrite(
             result.new_packs.append(new)
         for name in names:
             size = view.packs[name].size + view.index_keys[name].size
-            _delete_pack(remote, name)
+            if name not in writer.written:  # not a new pack that came out the same
+                _delete_pack(remote, name)
             result.rewritten.append((name, size))
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -12,12 +12,13 @@ both generations together still form chains that end (layout.RemotePacks).
 from __future__ import annotations
 
 import shutil
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import partial
 from pathlib import Path
 
-from gitmodel.packs.encoding import Link, decode_chain, plane_width
-from gitmodel.packs.packfile import PackWriter, read_entry
+from gitmodel.errors import CorruptObjectError
+from gitmodel.packs.encoding import HINT, Encoded, Link, decode_chain, plane_width
+from gitmodel.packs.packfile import MAX_CHAIN_DEPTH, PackIndex, PackWriter, Record, read_entry
 from gitmodel.packs.recipe import Recipe
 from gitmodel.packs.store import LOCAL_MAX_DEPTH, chains
 from gitmodel.remotes.base import MERGE_LIMIT, Remote
@@ -51,16 +52,7 @@ def repack(
     try:
         for name, pack in sorted(view.packs.items()):
             download_pack(remote, name, pack.size, source)
-
-        def raw(chunk: bytes) -> bytes:
-            links = []
-            wanted: bytes | None = chunk
-            while wanted is not None:
-                pack, record = view.chunks[wanted]
-                entry = read_entry(source / f"{pack}.pack", record)
-                links.append(Link(entry, record.size, wanted))
-                wanted = record.base
-            return decode_chain(links)
+        raw = DownloadedPacks(source, view.indexes).read_chunk
 
         with PackWriter(target, pack_size) as writer:
             for chain in chains(recipes, REPACK_DEPTH):
@@ -79,6 +71,41 @@ def repack(
         return writer.written, size
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+class DownloadedPacks:
+    """Packs downloaded whole into a folder, read by chunk id. A chunk in several packs is
+    read from its copy of least depth (as layout.RemotePacks does), so chains end."""
+
+    def __init__(self, folder: Path, indexes: Mapping[str, PackIndex]) -> None:
+        self.folder = folder
+        self.chunks: dict[bytes, tuple[str, Record]] = {}
+        for name, index in sorted(indexes.items()):
+            for record in index.records:
+                known = self.chunks.get(record.id)
+                if known is None or record.depth < known[1].depth:
+                    self.chunks[record.id] = (name, record)
+
+    def entry(self, pack: str, record: Record) -> Encoded:
+        return read_entry(self.folder / f"{pack}.pack", record)
+
+    def read_chunk(self, chunk: bytes) -> bytes:
+        """The chunk's raw bytes, through its delta chain, checked against its id."""
+        links: list[Link] = []
+        wanted: bytes | None = chunk
+        while wanted is not None:
+            found = self.chunks.get(wanted)
+            if found is None or len(links) > MAX_CHAIN_DEPTH:
+                raise CorruptObjectError(
+                    f"chunk {chunk.hex()}: its delta base {wanted.hex()} is in no sound pack"
+                    if found is None
+                    else f"chunk {chunk.hex()}: its delta chain is longer than {MAX_CHAIN_DEPTH}",
+                    HINT,
+                )
+            pack, record = found
+            links.append(Link(self.entry(pack, record), record.size, wanted))
+            wanted = record.base
+        return decode_chain(links)
 
 
 def download_pack(remote: Remote, name: str, size: int, folder: Path) -> None:
