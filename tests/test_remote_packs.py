@@ -482,7 +482,7 @@ def kill_when(args: list[str], cwd: Path, ready: Any, env: dict[str, str]) -> No
     )
     deadline = time.monotonic() + 60
     while not ready() and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.005)
+        time.sleep(0.01)
     still_running = proc.poll() is None
     proc.send_signal(signal.SIGKILL)
     proc.communicate()
@@ -495,11 +495,11 @@ RECEIVED = r"received (.+): (\d+) chunk\(s\), (\d+) reused from the cache"
 
 
 def test_a_killed_push_and_a_killed_pull_resume_without_sending_again(
-    project: Project, folder_remote: PackRemote, monkeypatch: pytest.MonkeyPatch
+    project: Project, remote: PackRemote, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import re
 
-    remote, work = folder_remote, project.work
+    work = project.work
     remote.add(work)
     data = write_many(work / "model.safetensors")
     gm_ok(work, "add", "-q", "model.safetensors")

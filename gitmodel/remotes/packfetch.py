@@ -66,11 +66,28 @@ class ChunkArea:
             return None
         return data
 
+    def sweep(self) -> None:
+        """Remove the half-written files of fetches that were killed (their pid is gone)."""
+        for path in self.root.glob("tmp-*") if self.root.is_dir() else []:
+            pid = path.name.split("-")[1]
+            if pid.isdigit() and not _alive(int(pid)):
+                remove_quietly(path)
+
     def write(self, path: Path, data: bytes) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         temp = path.with_name(f"tmp-{os.getpid()}-{os.urandom(4).hex()}")
         temp.write_bytes(data)
         os.replace(temp, path)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def fetch_packed(
@@ -85,6 +102,7 @@ def fetch_packed(
     """Fetch the files `oids` (each has a recipe on the remote) into the object store."""
     local = LocalPacks(store.root)
     area = ChunkArea(store.root / "fetching")
+    area.sweep()
     result = PackFetchResult()
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         recipes = list(pool.map(view.read_recipe, oids))
