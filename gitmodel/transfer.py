@@ -67,7 +67,7 @@ def upload(store: ObjectStore, remote: Remote, oids: Iterable[str], jobs: int) -
             "fetch them first (git model fetch) or re-add the artifacts that produced them",
         )
     view = RemotePacks.open(remote, store.root, jobs)
-    todo = sorted(remote.missing(wanted, jobs) - set(view.recipes))
+    todo = sorted(remote.missing(wanted - set(view.recipes), jobs))  # one listing for recipes
     if todo and packs_wanted(remote, remote.options):
         pushed = push_packed(store, remote, view, todo, jobs)
         return TransferResult(
@@ -114,9 +114,8 @@ def download(
     if not todo:
         return result
     view = RemotePacks.open(remote, store.root, jobs)  # refuses a layout newer than ours
-    absent = remote.missing(todo, jobs)
-    in_packs = sorted(absent & set(view.recipes))
-    absent -= set(in_packs)
+    in_packs = sorted(set(todo) & set(view.recipes))  # a recipe reuses the chunks we have
+    absent = remote.missing(set(todo) - set(in_packs), jobs) if len(in_packs) < len(todo) else set()
     for oid in sorted(absent):
         result.failed.append(f"{oid}: not on remote {remote.label}")
     todo = [o for o in todo if o not in absent and o not in in_packs]

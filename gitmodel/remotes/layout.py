@@ -88,7 +88,10 @@ def read_format(remote: Remote) -> int | None:
 def read_if_there(remote: Remote, key: str, limit: int) -> bytes | None:
     try:
         return remote.read_key(key, limit)
-    except FileNotFoundError:
+    except FileNotFoundError as exc:
+        # s3fs keeps the error it raised; with its traceback it would keep our callers'
+        # frames alive, and what they hold (an object store's temp folder owner file)
+        exc.__traceback__ = None
         return None
 
 
@@ -242,12 +245,10 @@ def _is(info: KeyInfo, suffix: str) -> bool:
 def missing_on(remote: Remote, oids: Iterable[str], jobs: int = 8) -> set[str]:
     """Which of `oids` the remote has neither as a loose object nor as a recipe."""
     wanted = set(oids)
-    version = read_format(remote)  # refuses a layout newer than ours
-    lacking = remote.missing(wanted, jobs) if wanted else set()
-    if not lacking or version is None:
-        return lacking
-    listed = remote.call(partial(remote.list_keys, RECIPES))
-    return lacking - {oid for k in listed if (oid := oid_of_recipe_key(k.key)) is not None}
+    if read_format(remote) is not None:  # refuses a layout newer than ours
+        listed = remote.call(partial(remote.list_keys, RECIPES))
+        wanted -= {oid for k in listed if (oid := oid_of_recipe_key(k.key)) is not None}
+    return remote.missing(wanted, jobs) if wanted else set()
 
 
 def require_packs_support() -> None:
