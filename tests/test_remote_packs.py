@@ -640,3 +640,33 @@ def check_remote_and_pull(
     git(clone, "checkout", "-q", "v0")
     gm_ok(clone, "pull")
     assert (clone / "model.safetensors").read_bytes() == v0
+
+
+def test_a_packed_file_is_checked_against_the_digest_its_pointer_records(
+    project: Project, folder_remote: PackRemote
+) -> None:
+    import hashlib
+
+    work = project.work
+    folder_remote.add(work)
+    data = write_model(work / "model.safetensors", 0)
+    gm_ok(work, "add", "-q", "model.safetensors", "--digest", "sha256")
+    git(work, "commit", "-q", "-m", "with a digest")
+    assert gm_ok(work, "push", "-q") == ""
+    git(work, "push", "-q", "origin", "main")
+    clone = project.clone("clone", folder_remote)
+    pointer = clone / "model.safetensors.gitmodel"
+    right = "sha256:" + hashlib.sha256(data).hexdigest()
+    wrong = "sha256:" + hashlib.sha256(b"other bytes").hexdigest()
+    assert f'digest = "{right}"' in pointer.read_text()
+    pointer.write_text(pointer.read_text().replace(right, wrong))
+
+    error = one_line_error(gm(clone, "pull"))
+    assert f"does not match its recorded digest: expected {wrong}, got {right}" in error
+    assert "; the bad bytes were not kept" in error
+    assert not (clone / "model.safetensors").exists()
+    assert len(list((cache(clone) / "objects").glob("??/*"))) == 1  # the tensor manifest only
+
+    git(clone, "checkout", "-q", "--", "model.safetensors.gitmodel")
+    gm_ok(clone, "pull")
+    assert (clone / "model.safetensors").read_bytes() == data
