@@ -23,6 +23,7 @@ from gitmodel.commands.sync import du_remote
 from gitmodel.packs.encoding import Encoding
 from gitmodel.packs.packfile import Record, decode_index
 from tests.helpers import git, gm, gm_ok
+from tests.test_remotes import ModelRemote, s3_client  # noqa: F401  (a fixture)
 
 LAYERS = 4
 ROWS = 64
@@ -44,31 +45,17 @@ def write_model(path: Path, version: int, changed: tuple[int, ...] = (LAYERS - 1
     return path.read_bytes()
 
 
-@dataclass
-class PackRemote:
-    kind: str
-    url: str
-    endpoint: str | None
-    folder: Path | None
-    s3: Any
-    bucket: str
-    prefix: str = "models"
+class PackRemote(ModelRemote):
+    """A model remote of tests/test_remotes.py, in the packed layout, with key sizes."""
 
     def add(self, repo: Path, name: str = "origin") -> None:
-        git(repo, "config", f"model.remote.{name}.url", self.url)
-        git(repo, "config", "model.defaultRemote", name)
+        super().add(repo, name)
         git(repo, "config", "model.remoteLayout", "packs")  # the tests' default is loose
-        if self.endpoint:
-            git(repo, "config", f"model.remote.{name}.endpointUrl", self.endpoint)
 
-    def files(self) -> dict[str, int]:
+    def sizes(self) -> dict[str, int]:
         """Every key the remote holds, relative to its URL, with its size."""
         if self.folder is not None:
-            return {
-                p.relative_to(self.folder).as_posix(): p.stat().st_size
-                for p in sorted(self.folder.rglob("*"))
-                if p.is_file()
-            }
+            return {k: (self.folder / k).stat().st_size for k in self.files()}
         pages = self.s3.get_paginator("list_objects_v2").paginate(
             Bucket=self.bucket, Prefix=self.prefix + "/"
         )
@@ -78,47 +65,18 @@ class PackRemote:
             for item in page.get("Contents", [])
         }
 
-    def read(self, key: str) -> bytes:
-        if self.folder is not None:
-            return (self.folder / key).read_bytes()
-        return bytes(
-            self.s3.get_object(Bucket=self.bucket, Key=f"{self.prefix}/{key}")["Body"].read()
-        )
-
     def write(self, key: str, data: bytes) -> None:
-        if self.folder is not None:
-            path = self.folder / key
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if path.exists():
-                path.chmod(0o644)
-            path.write_bytes(data)
-        else:
-            self.s3.put_object(Bucket=self.bucket, Key=f"{self.prefix}/{key}", Body=data)
-
-    def delete(self, key: str) -> None:
-        if self.folder is not None:
-            (self.folder / key).unlink()
-        else:
-            self.s3.delete_object(Bucket=self.bucket, Key=f"{self.prefix}/{key}")
+        if self.folder is not None and not (self.folder / key).exists():
+            (self.folder / key).parent.mkdir(parents=True, exist_ok=True)
+            (self.folder / key).write_bytes(data)
+            return
+        super().write(key, data)
 
     def keys(self, prefix: str) -> list[str]:
         return [k for k in self.files() if k.startswith(prefix)]
 
     def stored(self) -> int:
-        return sum(size for key, size in self.files().items() if key != "gitmodel-format")
-
-
-@pytest.fixture(scope="session")
-def s3_client(s3_endpoint: str) -> Any:
-    import boto3
-
-    return boto3.client(
-        "s3",
-        endpoint_url=s3_endpoint,
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        region_name="us-east-1",
-    )
+        return sum(size for key, size in self.sizes().items() if key != "gitmodel-format")
 
 
 @pytest.fixture(params=["folder", "s3"])
@@ -400,7 +358,7 @@ def test_a_remote_in_the_loose_layout_still_works_and_takes_packs(
     git(work, "config", "model.remoteLayout", "loose")
     first = commit_version(work, 0)
     gm_ok(work, "push", "-q")
-    assert "gitmodel-format" not in remote.files() and remote.keys("packs/") == []
+    assert "gitmodel-format" not in remote.sizes() and remote.keys("packs/") == []
     assert len(remote.keys("objects/")) == 2
     git(work, "push", "-q", "origin", "main", "--tags")
     clone = project.clone("clone", remote)
@@ -464,7 +422,7 @@ def recipe_chunks(remote: PackRemote) -> set[bytes]:
 
 def indexed_chunks(remote: PackRemote) -> set[bytes]:
     """Chunks of the packs whose index arrived (what a later push counts as there)."""
-    keys = remote.files()
+    keys = remote.sizes()
     return {
         r.id
         for key in keys
