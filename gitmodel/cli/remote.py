@@ -5,17 +5,15 @@ Part of the CLI package, the only place that imports typer.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from gitmodel.cli.app import ForceOption, JsonOption, QuietOption, app
 from gitmodel.cli.common import handle_errors, print_json, say, warn
+from gitmodel.cli.remotereport import remote_packs_json, say_remote_packs
 from gitmodel.progress import is_quiet, set_quiet
 from gitmodel.table import human_size, render_table
-
-if TYPE_CHECKING:
-    from gitmodel.remotes.packgc import PackGcResult
 
 remote_app = typer.Typer(
     help="Manage model remotes (where objects are shared).", no_args_is_help=True
@@ -152,26 +150,11 @@ def remote_default(name: Annotated[str, typer.Argument(help="Remote to use by de
 
 
 def _summary(verb: str, result: object) -> str:
+    from gitmodel.cli.remotereport import transfer_line
     from gitmodel.commands.sync import SyncResult
 
     assert isinstance(result, SyncResult)
-    t = result.transfer
-    line = (
-        f"{verb} {len(t.transferred)} object(s) ({human_size(t.bytes)}) "
-        f"{'to' if verb == 'pushed' else 'from'} {result.remote}; {t.present} already there"
-    )
-    if not t.packed:
-        return line
-    if verb == "pushed":  # the bytes that crossed the wire, against the model bytes above
-        name = result.remote.split(" ", 1)[0]
-        return (
-            f"{line}; sent {human_size(t.moved)}: {t.chunks} new chunk(s), "
-            f"{t.reused_chunks} already on {name}"
-        )
-    return (
-        f"{line}; received {human_size(t.moved)}: {t.chunks} chunk(s), "
-        f"{t.reused_chunks} reused from the cache"
-    )
+    return transfer_line(verb, result)
 
 
 @app.command()
@@ -376,7 +359,7 @@ def gc(
                     {"key": u.key, "started": _utc(u.started)} for u in result.aborted
                 ],
                 "kept_recent_uploads": result.recent_uploads,
-                **_packs_json(result.packs),
+                **remote_packs_json(result.packs),
             }
         )
         return
@@ -389,19 +372,7 @@ def gc(
         f"{len(result.repos)} repositor{'y' if len(result.repos) == 1 else 'ies'}"
     )
     hours = DEFAULT_GRACE_HOURS if grace is None else grace
-    if result.packs is not None:
-        packs = result.packs
-        say(
-            f"packs: {verb} {len(packs.deleted_packs)}, "
-            f"{'would rewrite' if dry_run else 'rewrote'} {len(packs.rewritten)} into "
-            f"{len(packs.new_packs)}, kept {packs.kept_packs}"
-            + (
-                f" and {packs.recent_packs} recent or in use by a push"
-                if packs.recent_packs
-                else ""
-            )
-            + ("; repacked: the newest version of each tensor whole" if packs.repacked else "")
-        )
+    say_remote_packs(result.packs, dry_run)
     if result.recent:
         say(
             f"kept {result.recent} unneeded object(s) written in the last {hours:g} h (a push "
@@ -418,22 +389,6 @@ def gc(
             f"kept {result.recent_uploads} incomplete upload(s) started in the last {hours:g} h "
             "(a push may still be running; --grace 0 aborts them)"
         )
-
-
-def _packs_json(packs: PackGcResult | None) -> dict[str, object]:
-    """What gc did to a remote's packs (nothing to say for the cache or a loose remote)."""
-    if packs is None:
-        return {}
-    return {
-        "packs": {
-            "deleted": [n for n, _ in packs.deleted_packs],
-            "rewritten": [n for n, _ in packs.rewritten],
-            "new": packs.new_packs,
-            "kept": packs.kept_packs,
-            "kept_recent": packs.recent_packs,
-            "repacked": packs.repacked,
-        }
-    }
 
 
 def _utc(seconds: float | None) -> str | None:
