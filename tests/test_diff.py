@@ -653,6 +653,9 @@ HEAD -> work tree: 1 improved, 0 regressed, 1 of 1 model changed
     assert "\n**Format:** dtypes F32 → F16,F32, parameters 20 → 25, tensors 5 → 6\n" in markdown
 
 
+FETCH_HINT = "(fetch it without the weights: git model fetch --manifests-only --rev REV)"
+
+
 def test_missing_tensor_manifests_are_noted_not_fatal(
     tensor_template: Path, tmp_path: Path
 ) -> None:
@@ -663,11 +666,14 @@ def test_missing_tensor_manifests_are_noted_not_fatal(
     proc = gm(repo, "diff")
     assert (proc.returncode, proc.stderr) == (0, "")
     assert (
-        f"  tensors:  not compared: manifest {manifest[:19]}… is not in the cache\n" in proc.stdout
+        f"  tensors:  not compared: manifest {manifest[:19]}… is not in the cache {FETCH_HINT}\n"
+        in proc.stdout
     )
     assert "  format:   dtypes F32 -> F16,F32, parameters 20 -> 25, tensors 5 -> 6\n" in proc.stdout
-    assert f"\n**Tensors:** not compared: manifest {manifest[:19]}… is not in the cache\n" \
-        in diff(repo, "--md")  # fmt: skip
+    assert (
+        f"\n**Tensors:** not compared: manifest {manifest[:19]}… is not in the cache {FETCH_HINT}\n"
+        in diff(repo, "--md")
+    )
     assert json.loads(diff(repo, "--json"))["models"][0]["tensors"] is None
     assert gm(repo, "diff", "--fail-on-regression").returncode == 0
 

@@ -29,6 +29,24 @@ ArgsArgument = Annotated[
 PrecisionOption = Annotated[
     int, typer.Option("--precision", help="Significant digits for numbers.", min=1, max=17)
 ]
+FetchManifestsOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--fetch-manifests/--no-fetch-manifests",
+        help="Fetch tensor manifests missing from the cache (no weights) from a model remote in "
+        "Git config, never one committed in .gitmodel.toml (default: model.diffFetch, false).",
+        show_default=False,
+    ),
+]
+DiffRemoteOption = Annotated[
+    str | None,
+    typer.Option(
+        "--remote",
+        "-r",
+        help="With --fetch-manifests: the remote (default: model.defaultRemote).",
+        metavar="NAME",
+    ),
+]
 
 
 @app.command()
@@ -67,6 +85,8 @@ def diff(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write to FILE instead of stdout.")
     ] = None,
+    fetch_manifests: FetchManifestsOption = None,
+    remote: DiffRemoteOption = None,
 ) -> None:
     """Show how models' metrics, params, bytes and lineage changed between two revisions."""
     from gitmodel.commands.diff import diff as compute
@@ -88,7 +108,13 @@ def diff(
         )
     gate = Tolerance.parse(tolerance or "0")
     revisions, targets = split_arguments(args or [])
-    result = compute(*revisions, targets=targets, cached=cached)
+    result = compute(
+        *revisions,
+        targets=targets,
+        cached=cached,
+        fetch_manifests=fetch_manifests,
+        remote=remote,
+    )
     opts = Options(show_all=show_all, precision=precision)
     for warning in result.warnings:
         warn(warning)
@@ -133,16 +159,21 @@ def report(
         "git-model-report.md"
     ),
     precision: PrecisionOption = 4,
+    fetch_manifests: FetchManifestsOption = None,
+    remote: DiffRemoteOption = None,
     quiet: QuietOption = False,
 ) -> None:
     """Write a full Markdown report for CI: every model's diff plus its versions and stages."""
-    from gitmodel.cireport import report as build
+    from gitmodel.cireport import render_report
+    from gitmodel.commands.diff import diff as compute
     from gitmodel.commands.diff import split_arguments
 
     set_quiet(quiet or is_quiet())
     revisions, targets = split_arguments(args or [])
-    text = build(*revisions, targets=targets, precision=precision)
-    output.write_text(text, encoding="utf-8")
+    result = compute(*revisions, targets=targets, fetch_manifests=fetch_manifests, remote=remote)
+    for warning in result.warnings:
+        warn(warning)
+    output.write_text(render_report(result, precision), encoding="utf-8")
     say(f"wrote {output}")
 
 

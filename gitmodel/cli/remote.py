@@ -149,12 +149,12 @@ def remote_default(name: Annotated[str, typer.Argument(help="Remote to use by de
     say(f"default model remote: {name}")
 
 
-def _summary(verb: str, result: object) -> str:
+def _summary(verb: str, result: object, noun: str = "object(s)") -> str:
     from gitmodel.cli.remotereport import transfer_line
     from gitmodel.commands.sync import SyncResult
 
     assert isinstance(result, SyncResult)
-    return transfer_line(verb, result)
+    return transfer_line(verb, result, noun)
 
 
 @app.command()
@@ -187,6 +187,14 @@ def fetch(
     remote: RemoteOption = None,
     rev: RevOption = None,
     all_versions: AllVersionsOption = False,
+    manifests_only: Annotated[
+        bool,
+        typer.Option(
+            "--manifests-only",
+            help="Only folder and tensor manifests (what diff needs to name changed tensors), "
+            "no weights.",
+        ),
+    ] = False,
     jobs: JobsOption = None,
     quiet: QuietOption = False,
 ) -> None:
@@ -195,9 +203,14 @@ def fetch(
 
     set_quiet(quiet or is_quiet())
     result = download(
-        targets or [], remote=remote, revs=rev or [], all_versions=all_versions, jobs=jobs
+        targets or [],
+        remote=remote,
+        revs=rev or [],
+        all_versions=all_versions,
+        manifests_only=manifests_only,
+        jobs=jobs,
     )
-    say(_summary("fetched", result))
+    say(_summary("fetched", result, "manifest(s)" if manifests_only else "object(s)"))
 
 
 @app.command()

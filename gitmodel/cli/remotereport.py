@@ -13,13 +13,13 @@ if TYPE_CHECKING:
     from gitmodel.remotes.packgc import PackGcResult
 
 
-def transfer_line(verb: str, result: SyncResult) -> str:
+def transfer_line(verb: str, result: SyncResult, noun: str = "object(s)") -> str:
     """`pushed N object(s) (SIZE) to NAME (URL); M already there`, and for a packed remote
     what crossed the wire: `; sent BYTES: C new chunk(s), R already on NAME` (push) or
     `; received BYTES: C chunk(s), R reused from the cache` (fetch)."""
     t = result.transfer
     line = (
-        f"{verb} {len(t.transferred)} object(s) ({human_size(t.bytes)}) "
+        f"{verb} {len(t.transferred)} {noun} ({human_size(t.bytes)}) "
         f"{'to' if verb == 'pushed' else 'from'} {result.remote}; {t.present} already there"
     )
     if not t.packed:

@@ -12,7 +12,8 @@ from typing import Final, Literal
 
 from gitmodel.compare import ValueChange, compare_maps
 from gitmodel.direction import direction_of
-from gitmodel.errors import GitModelError, UsageError
+from gitmodel.errors import GitModelError, ObjectMissingError, UsageError
+from gitmodel.manifestfetch import diff_fetches, fetch_for_diff
 from gitmodel.manifests import decode_dir_manifest, decode_tensor_manifest
 from gitmodel.pointer import POINTER_SUFFIX, FactValue, Pointer
 from gitmodel.registry import Registry
@@ -68,19 +69,29 @@ def diff(
     *,
     targets: Sequence[str] = (),
     cached: bool = False,
+    fetch_manifests: bool | None = None,
+    remote: str | None = None,
     repo: str | Path = ".",
 ) -> DiffResult:
     """Compare OLD (default HEAD) with NEW (default: the work tree, or the index if cached).
 
-    OLD may be a range `A...B` (merge base of A and B against B) or `A..B`.
+    OLD may be a range `A...B` (merge base of A and B against B) or `A..B`. With
+    `fetch_manifests` (default: `git config model.diffFetch`), tensor manifests missing from
+    the cache are fetched from REMOTE or the default remote, if Git config defines it.
     """
     ws = open_workspace(Path(repo))
     registry = Registry(ws)
+    fetching = diff_fetches(ws, fetch_manifests, remote)
     before, after = _sides(ws, registry, old, new, cached)
     directions = {**before.directions, **after.directions}
     wanted = _filter(ws, targets, before, after)
     models = compare_sides(ws, before, after, directions, wanted)
-    return DiffResult(before.label, after.label, models, before.warnings + after.warnings)
+    warnings = before.warnings + after.warnings
+    if fetching and any(m.tensor_note for m in models):
+        uncompared = [p for m in models if m.tensor_note for p in (m.old, m.new) if p]
+        warnings += fetch_for_diff(ws, uncompared, remote)
+        models = compare_sides(ws, before, after, directions, wanted)
+    return DiffResult(before.label, after.label, models, warnings)
 
 
 def _sides(
@@ -278,6 +289,8 @@ def _short(oid: str) -> str:
 def _tensor_diff(ws: Workspace, old: Pointer, new: Pointer) -> tuple[TensorDiff | None, str]:
     try:
         a, b = _tensors_of(ws, old), _tensors_of(ws, new)
+    except ObjectMissingError as exc:
+        return None, f"{exc.message} ({exc.hint})"
     except GitModelError as exc:
         return None, exc.message
     if a is None or b is None:
@@ -312,9 +325,10 @@ def _load_tensors(ws: Workspace, manifest: str, prefix: str) -> list[TensorRecor
     return [TensorRecord(prefix + r.name, r.dtype, r.shape, r.oid) for r in records]
 
 
-def _not_cached(oid: str) -> GitModelError:
-    return GitModelError(
-        f"manifest {oid[:19]}… is not in the cache", "fetch it with `git model pull`"
+def _not_cached(oid: str) -> ObjectMissingError:
+    return ObjectMissingError(
+        f"manifest {oid[:19]}… is not in the cache",
+        "fetch it without the weights: git model fetch --manifests-only --rev REV",
     )
 
 

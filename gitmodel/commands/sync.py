@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from gitmodel.cache.lock import file_lock
 from gitmodel.digests import expected_digests, refuse_without_digest
 from gitmodel.errors import GitModelError, UsageError
+from gitmodel.manifestfetch import fetch_metadata
 from gitmodel.pointer import Pointer, parse_pointer, read_pointer
 from gitmodel.reachability import local_manifests, needed_objects, objects_of
 from gitmodel.registry import Registry
@@ -56,14 +57,20 @@ def fetch(
     remote: str | None = None,
     revs: Sequence[str] = (),
     all_versions: bool = False,
+    manifests_only: bool = False,
     jobs: int | None = None,
     repo: str | Path = ".",
 ) -> SyncResult:
-    """Download the objects the work tree's pointers name (or TARGETS', REVs', versions')."""
+    """Download the objects the work tree's pointers name (or TARGETS', REVs', versions');
+    with `manifests_only`, only their folder and tensor manifests, no weights."""
     ws = open_workspace(Path(repo))
     register_repo(ws)
     source = resolve_remote(ws.repo, remote)
     pointers = _fetch_pointers(ws, targets, revs, all_versions, Path(repo))
+    if manifests_only:  # nothing of them reaches the work tree: model.requireDigest is moot
+        metadata = fetch_metadata(ws, source, pointers, jobs or default_jobs())
+        _raise_failures(metadata, "fetch")
+        return SyncResult(source.label, len(pointers), metadata)
     refuse_without_digest(ws, ((f"{p.name} ({p.path})", p) for p in pointers))
     total = TransferResult()
     with file_lock(ws.cache_lock, shared=True):
