@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
-# The verbs, their results and the errors they raise.
+# The verbs, their results, the errors they raise and the progress callback they take.
 __all__ = [
     "AddResult",
     "ArtifactStatus",
@@ -27,6 +27,7 @@ __all__ = [
     "Migrated",
     "ModelDiff",
     "ModelRow",
+    "ProgressCallback",
     "RemoteConfig",
     "RollbackResult",
     "SharedRemote",
@@ -92,6 +93,7 @@ if TYPE_CHECKING:
     from gitmodel.commands.tag import TagResult, tag
     from gitmodel.commands.versions import VersionRow, versions
     from gitmodel.errors import GitError, GitModelError, UsageError
+    from gitmodel.progress import ProgressCallback
     from gitmodel.remotes.config import RemoteConfig
     from gitmodel.remotes.shared import SharedRemote
 
@@ -125,6 +127,7 @@ _LAZY = {
         ),
         "gitmodel.commands.remote",
     ),
+    "ProgressCallback": "gitmodel.progress",
     "RemoteConfig": "gitmodel.remotes.config",
     "SharedRemote": "gitmodel.remotes.shared",
     **dict.fromkeys(("GitModelError", "GitError", "UsageError"), "gitmodel.errors"),

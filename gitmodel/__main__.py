@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+from types import FrameType
 from typing import NoReturn
+
+from gitmodel.errors import Terminated
 
 
 def main() -> None:
@@ -13,18 +17,37 @@ def main() -> None:
 
         print(f"git-model {__version__}")
         sys.exit(0)
-    if sys.argv[1:2] == ["hook"]:  # hooks skip the CLI framework: they must start fast
+    signal.signal(signal.SIGTERM, terminate)
+    try:
+        code = dispatch(sys.argv[1:])
+    except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM outside a command's error funnel
+        from gitmodel.errorfunnel import report_failure
+
+        code = report_failure(exc)
+    exit_soon(code)
+
+
+def dispatch(argv: list[str]) -> int:
+    if argv[:1] == ["hook"]:  # hooks skip the CLI framework: they must start fast
         from gitmodel.commands.hook import main_hook
 
-        exit_soon(main_hook(sys.argv[2:]))
+        return main_hook(argv[1:])
     from gitmodel.cli.fast import run_fast
 
-    code = run_fast(sys.argv[1:])  # add, status, checkout: most runs need no CLI framework
+    code = run_fast(argv)  # add, status, checkout: most runs need no CLI framework
     if code is None:
         from gitmodel.cli.app import run
 
         code = run()
-    exit_soon(code)
+    return code
+
+
+def terminate(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM (sent by `timeout`, CI runners, service managers) ends a command as Ctrl-C does:
+    through the error funnel (one line, exit 143) and the clean-up on the way out (a push
+    aborts its uploads). A second one is ignored, so that it cannot cut that clean-up short."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise Terminated
 
 
 def exit_soon(code: int) -> NoReturn:

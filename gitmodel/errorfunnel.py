@@ -1,7 +1,8 @@
 """The one place an exception becomes what the user sees: one line and an exit code, for
 commands (prefix `error: `) and hooks (prefix `git-model HOOK: `) alike.
 
-Errors of git-model exit 1 with their message and hint, Ctrl-C 130, a reader that went away
+Errors of git-model exit 1 with their message and hint, Ctrl-C 130, SIGTERM 143 (128 + 15, as
+a shell reports a process the signal ended), a reader that went away
 (`git model ls | head -1`) 141 quietly, a failed file operation 1 with what failed and a hint
 that fits the cause, and anything else, a bug, 3 (the traceback with --traceback).
 """
@@ -14,7 +15,7 @@ import sys
 import traceback
 from dataclasses import dataclass
 
-from gitmodel.errors import GitModelError
+from gitmodel.errors import GitModelError, Terminated
 from gitmodel.printable import printable
 
 INTERNAL_ERROR_EXIT = 3
@@ -37,6 +38,8 @@ def describe_failure(exc: BaseException) -> Failure:
     if isinstance(exc, GitModelError):
         hint = f" ({exc.hint})" if exc.hint else ""
         return Failure(f"{exc.message}{hint}", exc.exit_code)
+    if isinstance(exc, Terminated):
+        return Failure("terminated", 143)
     if isinstance(exc, KeyboardInterrupt):
         return Failure("interrupted", 130)
     if isinstance(exc, BrokenPipeError):

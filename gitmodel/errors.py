@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (what `timeout`, CI runners and service managers send), turned into an exception
+    so that a command stops as cleanly as on Ctrl-C: a push aborts its uploads, temp files go."""
+
+
 class GitModelError(Exception):
     """An error the user can act on. The CLI prints `message` and `hint`, exits 1."""
 

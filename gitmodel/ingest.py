@@ -30,7 +30,7 @@ from gitmodel.manifests import (
     tensor_summary,
 )
 from gitmodel.pointer import FactValue, FormatInfo
-from gitmodel.progress import Progress
+from gitmodel.progress import Progress, ProgressCallback
 from gitmodel.unshare import give_own_copy, shares_object_inode
 from gitmodel.workspace import Workspace
 
@@ -98,7 +98,7 @@ def store_file(
         cached = None  # a killed add left it the object itself: the copy below repairs that
     if cached is not None and ws.store.has(cached) and cached in known_tensors:
         size = os.stat(location).st_size  # the object's size, also through a symlink into the cache
-        if progress:
+        if progress is not None:
             progress.advance(size)
         return StoredFile(cached, size, known_tensors[cached], None, hashed=False, st=st)
     found: list[FormatScan] = []
@@ -115,7 +115,9 @@ def store_file(
         found.append(result)
         return result.ranges
 
-    ingested = ws.store.ingest(location, ws.link_modes, (), progress, scan=scan, st=st)
+    ingested = ws.store.ingest(
+        location, ws.link_modes, (), progress.advance if progress else None, scan=scan, st=st
+    )
     digest = ingested.digest
     format_scan = found[-1] if found else None
     tensors = None
@@ -150,13 +152,16 @@ def store_artifact(
     digests: Digests | None = None,
     *,
     allow_lfs_stubs: bool = False,
+    progress: ProgressCallback | None = None,
 ) -> StoredArtifact:
     """Store a file or folder; with `digests`, also record the SHA-256 of its content. Git LFS
-    pointer stubs in it are refused unless allowed."""
+    pointer stubs in it are refused unless allowed. `progress` hears of the bytes stored."""
     warnings: list[str] = []
     if path.is_dir() and not path.is_symlink():
-        return _store_folder(ws, path, previous_oid, warnings, digests, allow_lfs_stubs)
-    stored = _store_one_file(ws, path, previous_oid, previous_format, warnings, allow_lfs_stubs)
+        return _store_folder(ws, path, previous_oid, warnings, digests, allow_lfs_stubs, progress)
+    stored = _store_one_file(
+        ws, path, previous_oid, previous_format, warnings, allow_lfs_stubs, progress
+    )
     return replace(stored, digest=digests.of(stored.oid)) if digests else stored
 
 
@@ -167,6 +172,7 @@ def _store_one_file(
     previous_format: FormatInfo | None,
     warnings: list[str],
     allow_lfs_stubs: bool,
+    report: ProgressCallback | None,
 ) -> StoredArtifact:
     known: dict[str, str | None] = {}
     if previous_oid is not None:
@@ -176,7 +182,7 @@ def _store_one_file(
     size = os.lstat(path).st_size
     if not allow_lfs_stubs and is_lfs_stub(os.fspath(path), size):
         refuse_lfs_stubs(ws.repo.relpath(path), [""])
-    progress = Progress(f"Adding {path.name}", size)
+    progress = Progress(f"Adding {path.name}", size, report)
     stored = store_file(ws, path, known, progress, warnings)
     progress.close()
     if external := external_scan(path, stored.scan):
@@ -200,6 +206,7 @@ def _store_folder(
     warnings: list[str],
     digests: Digests | None,
     allow_stubs: bool,
+    report: ProgressCallback | None,
 ) -> StoredArtifact:
     generation = ws.store.generation()
     known = _known_tensor_manifests(ws, previous_oid)
@@ -221,7 +228,7 @@ def _store_folder(
             f"skipped {shown}{more}: a nested Git repository's own folder is not stored "
             "(docs/commands/add.md)"
         )
-    progress = Progress(f"Adding {folder.name}/", sum(f.st.st_size for f in files))
+    progress = Progress(f"Adding {folder.name}/", sum(f.st.st_size for f in files), report)
     entries: list[FileEntry] = []
     stored_as: list[WorkFile] = []  # each file with the stat its oid was found for
     all_present = True

@@ -1,27 +1,52 @@
-"""Progress on a terminal: one self-rewriting stderr line, silent when piped or with -q."""
+"""Progress of long work as a callback: the storage and domain layers count, their caller shows.
+
+Ingest, checkout, transfers and fsck count the bytes of a task with a `Progress` and report each
+step to the `ProgressCallback` their caller passed (none: they report nothing; they never
+print). The command line passes a `TerminalProgress`, one self-rewriting stderr line, when
+stderr is a terminal and -q was not given; a Python caller passes any function it likes.
+"""
 
 from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
+from typing import Protocol, TextIO
 
 from gitmodel.printable import printable
 
-_quiet = False
+
+class ProgressCallback(Protocol):
+    """Called as `callback(done_bytes, total_bytes, label)` after each step of a task whose
+    size is known (`label` says what runs, e.g. "Adding model.safetensors"): `done_bytes` grows
+    with each call and reaches `total_bytes` when the task completes. Calls for one task never
+    overlap, even when several threads do its work. Any function of three arguments will do."""
+
+    def __call__(self, done_bytes: int, total_bytes: int, label: str, /) -> None: ...
 
 
-def set_quiet(quiet: bool) -> None:
-    global _quiet
-    _quiet = quiet
+class Progress:
+    """Counts the bytes of one task towards its total and reports each step to `report`."""
 
+    def __init__(self, label: str, total: int, report: ProgressCallback | None) -> None:
+        self.label = label
+        self.total = total
+        self.done = 0
+        self._report = report if total > 0 else None
+        self._lock = threading.Lock()
 
-def is_quiet() -> bool:
-    return _quiet
+    def advance(self, amount: int) -> None:
+        if self._report is None or amount <= 0:
+            return
+        with self._lock:  # workers of one task advance it concurrently (fsck, transfers)
+            self.done += amount
+            self._report(self.done, self.total, self.label)
 
-
-def progress_enabled() -> bool:
-    return not _quiet and sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
+    def close(self) -> None:
+        """The task ended, done or not: a terminal line ends here."""
+        if isinstance(self._report, TerminalProgress):
+            self._report.end()
 
 
 def _human(n: float) -> str:
@@ -32,37 +57,48 @@ def _human(n: float) -> str:
     return f"{n:.1f} TiB"
 
 
-class Progress:
-    """Counts bytes (or items) towards a total and redraws at most ten times a second."""
+def terminal_progress() -> TerminalProgress | None:
+    """A progress line on stderr if it is a terminal that can redraw one, else None."""
+    if sys.stderr.isatty() and os.environ.get("TERM") != "dumb":
+        return TerminalProgress(sys.stderr)
+    return None
 
-    def __init__(self, label: str, total: int, *, unit_bytes: bool = True) -> None:
-        self.label = printable(label)  # a path from a pointer may hold anything
-        self.total = total
-        self.done = 0
-        self.unit_bytes = unit_bytes
-        self.enabled = progress_enabled() and total > 0
+
+class TerminalProgress:
+    """A `ProgressCallback` drawing one self-rewriting line per task, at most ten times a
+    second; the line ends with its task (`Progress.close`), or at `end()` (a command that
+    failed: its error goes on a line of its own)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._task: tuple[str, int] | None = None  # (label, total) of the line being drawn
+        self._done = 0
         self._last_draw = 0.0
-        self._started = time.monotonic()
 
-    def advance(self, amount: int) -> None:
-        self.done += amount
-        if self.enabled:
-            now = time.monotonic()
-            if now - self._last_draw >= 0.1:
-                self._last_draw = now
-                self._draw()
-
-    def close(self) -> None:
-        if self.enabled:
+    def __call__(self, done: int, total: int, label: str) -> None:
+        task = (label, total)
+        if task != self._task:
+            self.end()
+            self._task, self._last_draw = task, 0.0
+        self._done = done
+        now = time.monotonic()
+        if now - self._last_draw >= 0.1:
+            self._last_draw = now
             self._draw()
-            sys.stderr.write("\n")
-            sys.stderr.flush()
+
+    def end(self) -> None:
+        """Finish the line being drawn, if any, with the last count it was given."""
+        if self._task is None:
+            return
+        self._draw()
+        self._stream.write("\n")
+        self._stream.flush()
+        self._task = None
 
     def _draw(self) -> None:
-        pct = 100 * self.done / self.total if self.total else 100.0
-        if self.unit_bytes:
-            amounts = f"{_human(self.done)} / {_human(self.total)}"
-        else:
-            amounts = f"{self.done} / {self.total}"
-        sys.stderr.write(f"\r{self.label}: {pct:5.1f}% ({amounts})\x1b[K")
-        sys.stderr.flush()
+        assert self._task is not None
+        label, total = self._task
+        amounts = f"{_human(self._done)} / {_human(total)}"
+        line = f"\r{printable(label)}: {100 * self._done / total:5.1f}% ({amounts})\x1b[K"
+        self._stream.write(line)
+        self._stream.flush()

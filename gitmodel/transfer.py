@@ -16,7 +16,7 @@ from gitmodel.errors import CorruptObjectError, GitModelError
 from gitmodel.fsutil import remove_quietly
 from gitmodel.hashing import ChunkSink, DigestSink, ReadableInto, hash_stream
 from gitmodel.packs.store import LocalPacks
-from gitmodel.progress import Progress
+from gitmodel.progress import Progress, ProgressCallback
 from gitmodel.remotes.base import Remote
 from gitmodel.remotes.layout import RemotePacks, packs_wanted, require_packs_support
 from gitmodel.remotes.packfetch import fetch_packed
@@ -53,7 +53,13 @@ class TransferResult:
         self.reused_chunks += other.reused_chunks
 
 
-def upload(store: ObjectStore, remote: Remote, oids: Iterable[str], jobs: int) -> TransferResult:
+def upload(
+    store: ObjectStore,
+    remote: Remote,
+    oids: Iterable[str],
+    jobs: int,
+    report_progress: ProgressCallback | None = None,
+) -> TransferResult:
     """Send what the remote lacks (neither its loose object nor its recipe is there): as
     packs of the chunks it lacks (remotes/packpush.py), or with `layout = loose` as loose
     objects."""
@@ -84,7 +90,7 @@ def upload(store: ObjectStore, remote: Remote, oids: Iterable[str], jobs: int) -
             local.unpack(oid, store)  # a loose remote takes whole objects
     result = TransferResult(present=len(wanted) - len(todo))
     sizes = {o: store.path(o).stat().st_size for o in todo}
-    progress = Progress(f"Uploading to {remote.name}", sum(sizes.values()))
+    progress = Progress(f"Uploading to {remote.name}", sum(sizes.values()), report_progress)
 
     def send(oid: str) -> str:
         remote.call(lambda: remote.upload(str(store.path(oid)), oid))
@@ -102,6 +108,7 @@ def download(
     jobs: int,
     claimed_sizes: Mapping[str, Mapping[int, str]] | None = None,
     digests: Mapping[str, str] | None = None,
+    report_progress: ProgressCallback | None = None,
 ) -> TransferResult:
     """Fetch what the cache lacks. `claimed_sizes`: what pointers and manifests record for an
     object's size (a mismatch is refused like a wrong hash); an object with an entry in
@@ -122,7 +129,7 @@ def download(
     if in_packs:
         require_packs_support()
         fetched = fetch_packed(
-            store, remote, view, in_packs, jobs, claimed_sizes or {}, digests or {}
+            store, remote, view, in_packs, jobs, claimed_sizes or {}, digests or {}, report_progress
         )
         result.transferred += fetched.transferred
         result.bytes += fetched.raw
@@ -131,7 +138,7 @@ def download(
         result.chunks += fetched.fetched_chunks
         result.reused_chunks += fetched.reused_chunks
     sizes = _remote_sizes(remote, todo) if len(todo) < 64 else {}
-    progress = Progress(f"Downloading from {remote.name}", sum(sizes.values()))
+    progress = Progress(f"Downloading from {remote.name}", sum(sizes.values()), report_progress)
 
     def fetch(oid: str) -> str:
         expected = (digests or {}).get(oid)

@@ -22,6 +22,8 @@ from typing import Any
 import pytest
 import xxhash
 
+from gitmodel.remotes.fsspec_remote import PART_SIZE
+from tests.gateproxy import gate_proxy
 from tests.helpers import git, gm, gm_ok, isolate_environment, write_safetensors
 from tests.s3server import free_port
 from tests.sshserver import SshServer
@@ -1063,47 +1065,62 @@ def test_remote_gc_removes_old_temp_files_of_a_folder_or_ssh_remote(
     assert sorted(p.name for p in tmp.iterdir()) == ["running-upload"]
 
 
+@pytest.mark.parametrize(
+    ("stop", "exit_code", "said"),
+    [(signal.SIGINT, 130, "interrupted\n"), (signal.SIGTERM, 143, "terminated\n")],
+    ids=["ctrl-c", "sigterm"],
+)
 @pytest.mark.parametrize("remote", ["s3"], indirect=True)
 def test_an_interrupted_s3_push_aborts_its_multipart_upload(
-    world: World, remote: ModelRemote
+    world: World, remote: ModelRemote, stop: signal.Signals, exit_code: int, said: str
 ) -> None:
+    """Ctrl-C, or SIGTERM (`timeout`, a CI runner), in the middle of a multipart upload: the
+    upload is aborted at once, without waiting for the part in flight, and nothing is left.
+    The push talks to S3 through a proxy that holds it in its second part, so the signal
+    lands there every time."""
     w = world.work
     remote.add(w)
     big = bytes(range(256)) * (BIG // 256)
     (w / "big.bin").write_bytes(big)
     api_add(w, "big.bin")
     git(w, "commit", "-q", "-m", "a big model")
+    assert remote.endpoint is not None
+    s3_port = int(remote.endpoint.rsplit(":", 1)[1])
 
-    # the console script itself, not `git model`: SIGINT must reach the process that uploads
-    script = Path(sys.executable).parent / "git-model"
-    proc = subprocess.Popen(
-        [str(script), "push", "-q", "-j", "1", "--rev", "HEAD"],
-        cwd=w,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + 60
-    parts: list[Any] = []
-    while not parts and time.monotonic() < deadline and proc.poll() is None:
-        for upload in uploads(remote):
-            listed = remote.s3.list_parts(
-                Bucket=remote.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
-            )
-            parts = listed.get("Parts", [])
-        time.sleep(0.01)
-    still_running = proc.poll() is None
-    proc.send_signal(signal.SIGINT)  # Ctrl-C, with at least one part sent
-    out, err = proc.communicate(timeout=60)
-    assert still_running and parts, "the push finished before it could be interrupted"
-    assert (proc.returncode, out, err) == (130, "", "interrupted\n")
-    assert uploads(remote) == []  # aborted: nothing billed, nothing for gc to find
-    assert oid_of(big) not in remote.objects()
+    # the first part and a little of the second pass; requests before them are small
+    with gate_proxy(s3_port, budget=PART_SIZE + 1024 * 1024) as proxy:
+        git(w, "config", "model.remote.origin.endpointUrl", proxy.endpoint)
+        # the console script itself, not `git model`: the signal must reach the uploader
+        script = Path(sys.executable).parent / "git-model"
+        proc = subprocess.Popen(
+            [str(script), "push", "-q", "-j", "1", "--rev", "HEAD"],
+            cwd=w,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert proxy.held.wait(60), "the push never reached its second part"
+        (upload,) = uploads(remote)
+        listed = remote.s3.list_parts(
+            Bucket=remote.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+        )
+        assert [part["PartNumber"] for part in listed["Parts"]] == [1]
+        proc.send_signal(stop)
+        deadline = time.monotonic() + 60
+        while uploads(remote) and time.monotonic() < deadline:  # aborted by the signal...
+            time.sleep(0.01)
+        assert uploads(remote) == [], "the upload was not aborted while its part was held"
+        proxy.release()  # ...while the second part was still on its way
+        out, err = proc.communicate(timeout=60)
+        assert (proc.returncode, out, err) == (exit_code, "", said)
+        assert uploads(remote) == []  # nothing billed, nothing for gc to find
+        assert oid_of(big) not in remote.objects()
 
-    proc_again = gm(w, "push", "-q")
-    assert proc_again.returncode == 0, proc_again.stderr
+        proc_again = gm(w, "push", "-q")
+        assert proc_again.returncode == 0, proc_again.stderr
     assert remote.read(key(oid_of(big))) == big
     assert uploads(remote) == []
+    git(w, "config", "model.remote.origin.endpointUrl", remote.endpoint)
     api_push(w)  # nothing left to send
 
 

@@ -31,7 +31,6 @@ from gitmodel.hashing import (
     oid_hex,
     oid_of_bytes,
 )
-from gitmodel.progress import Progress
 
 OBJECT_MODE = 0o444
 GENERATION_FILE = "generation"
@@ -258,7 +257,7 @@ class ObjectStore:
         source: Path | str,
         link_modes: Iterable[str],
         ranges: Iterable[ByteRange] = (),
-        progress: Progress | None = None,
+        advance: Callable[[int], None] | None = None,
         *,
         scan: Scanner | None = None,
         st: os.stat_result | None = None,
@@ -270,11 +269,11 @@ class ObjectStore:
         streamed into a temp file while they are hashed, or, for a big file whose lstat `st`
         allows it, the file's inode becomes the object and the work tree gets the copy
         (see gitmodel/cache/adopt.py). The file is opened once: `scan`, if given, reads its
-        header from that descriptor and returns the ranges to hash.
+        header from that descriptor and returns the ranges to hash. `advance` hears of each
+        step's bytes.
         """
         source = os.fspath(source)
         fixed = tuple(ranges)
-        advance = progress.advance if progress else None
         for mode in link_modes:
             if mode == "reflink" and self._no_reflink:
                 continue

@@ -11,9 +11,8 @@ from typing import Annotated, Any
 import typer
 
 from gitmodel import __version__
-from gitmodel.cli.common import change_directory
+from gitmodel.cli.common import change_directory, set_quiet
 from gitmodel.errorfunnel import report_failure, show_tracebacks
-from gitmodel.progress import set_quiet
 
 app = typer.Typer(
     name="git-model",

@@ -12,9 +12,37 @@ from typing import Any, TypeVar
 
 from gitmodel.errorfunnel import report_failure
 from gitmodel.printable import printable
-from gitmodel.progress import is_quiet
+from gitmodel.progress import TerminalProgress, terminal_progress
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+# -q (global or the command's): no progress, no summaries. Set once the command line is
+# parsed; the layers below never read it: they report progress to the callback given.
+_output = {"quiet": False}
+_progress_line: list[TerminalProgress] = []  # the one progress line, once a command wants it
+
+
+def set_quiet(quiet: bool) -> None:
+    _output["quiet"] = quiet
+
+
+def is_quiet() -> bool:
+    return _output["quiet"]
+
+
+def progress_line() -> TerminalProgress | None:
+    """Where a command's progress goes: a line on stderr if it is a terminal and -q was not
+    given, else nowhere."""
+    if is_quiet():
+        return None
+    if not _progress_line and (line := terminal_progress()) is not None:
+        _progress_line.append(line)
+    return _progress_line[0] if _progress_line else None
+
+
+def _end_progress_line() -> None:
+    if _progress_line:
+        _progress_line[0].end()
 
 
 def handle_errors(func: F) -> F:
@@ -26,6 +54,7 @@ def handle_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except (Exception, KeyboardInterrupt) as exc:
+            _end_progress_line()  # the error on a line of its own
             raise SystemExit(report_failure(exc)) from None
 
     return wrapper  # type: ignore[return-value]

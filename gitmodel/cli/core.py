@@ -145,9 +145,8 @@ def migrate(targets: TargetsArgument = None, quiet: QuietOption = False) -> None
     """Record a SHA-256 digest in pointers that lack one (from the cache), and stage them."""
     import os
 
-    from gitmodel.cli.common import say
+    from gitmodel.cli.common import is_quiet, say, set_quiet
     from gitmodel.commands.migrate import migrate as migrate_pointers
-    from gitmodel.progress import is_quiet, set_quiet
 
     set_quiet(quiet or is_quiet())
     results = migrate_pointers(targets or ())

@@ -9,8 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from gitmodel.cli.common import print_json, say, warn
-from gitmodel.progress import is_quiet, set_quiet
+from gitmodel.cli.common import is_quiet, print_json, progress_line, say, set_quiet, warn
 from gitmodel.table import human_size
 
 
@@ -43,6 +42,7 @@ def run_add(
         data=data,
         digest=digest,
         force=force,
+        progress=progress_line(),
     )
     for result in results:
         for text in result.warnings:
@@ -124,7 +124,9 @@ def run_checkout(
     if ours and theirs:
         raise UsageError("give --ours or --theirs, not both", "pick one side of the conflict")
     side = "ours" if ours else "theirs" if theirs else None
-    result = checkout_artifacts(list(targets), force=force, verify=verify, side=side)
+    result = checkout_artifacts(
+        list(targets), force=force, verify=verify, side=side, progress=progress_line()
+    )
     report_checkout(result, list_restored=True)
 
 

@@ -13,10 +13,9 @@ from typing import Annotated
 import typer
 
 from gitmodel.cli.app import ANY_METRIC, JsonOption, QuietOption, app
-from gitmodel.cli.common import handle_errors, say, warn
+from gitmodel.cli.common import handle_errors, is_quiet, say, set_quiet, warn
 from gitmodel.errors import UsageError
 from gitmodel.printable import printable
-from gitmodel.progress import is_quiet, set_quiet
 
 ArgsArgument = Annotated[
     list[str] | None,

@@ -129,9 +129,8 @@ def run_fast(argv: Sequence[str]) -> int | None:
     if invocation is None:
         return None
     from gitmodel.cli import coreops
-    from gitmodel.cli.common import change_directory, handle_errors
+    from gitmodel.cli.common import change_directory, handle_errors, set_quiet
     from gitmodel.errorfunnel import show_tracebacks
-    from gitmodel.progress import set_quiet
 
     operations: dict[str, Callable[..., None]] = {
         "add": coreops.run_add,

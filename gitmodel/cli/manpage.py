@@ -51,6 +51,7 @@ def render() -> str:
         "0 on success; 1 when a command fails (one line on standard error says what is wrong",
         "and what to do); 2 for a usage error; 3 for an internal error (a bug in git-model:",
         r"run again with \fB\-\-traceback\fR and report it); 130 when interrupted;",
+        "143 when terminated (SIGTERM), as cleanly as on an interrupt;",
         "141 when the reader of the output went away (a closed pipe, as with git).",
         ".SH SEE ALSO",
         r".BR git (1),",

@@ -11,9 +11,8 @@ from typing import Annotated
 import typer
 
 from gitmodel.cli.app import ForceOption, JsonOption, QuietOption, app
-from gitmodel.cli.common import handle_errors, print_json, say
+from gitmodel.cli.common import handle_errors, is_quiet, print_json, progress_line, say, set_quiet
 from gitmodel.printable import printable
-from gitmodel.progress import is_quiet, set_quiet
 from gitmodel.table import (
     format_metrics,
     format_time,
@@ -297,7 +296,9 @@ def rollback(
     from gitmodel.commands.rollback import rollback as roll_back
 
     set_quiet(quiet or is_quiet())
-    result = roll_back(name, to=to, stage=stage, no_commit=no_commit, force=force)
+    result = roll_back(
+        name, to=to, stage=stage, no_commit=no_commit, force=force, progress=progress_line()
+    )
     previous = result.previous
     was = f" (was {previous.version})" if previous else ""
     where = f": commit {result.commit[:12]}" if result.commit else ""

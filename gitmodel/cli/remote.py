@@ -10,9 +10,16 @@ from typing import Annotated
 import typer
 
 from gitmodel.cli.app import ForceOption, JsonOption, QuietOption, app
-from gitmodel.cli.common import handle_errors, print_json, say, warn
+from gitmodel.cli.common import (
+    handle_errors,
+    is_quiet,
+    print_json,
+    progress_line,
+    say,
+    set_quiet,
+    warn,
+)
 from gitmodel.cli.remotereport import remote_packs_json, say_remote_packs
-from gitmodel.progress import is_quiet, set_quiet
 from gitmodel.table import human_size, render_table
 
 remote_app = typer.Typer(
@@ -172,7 +179,10 @@ def push(
     from gitmodel.commands.sync import push as upload
 
     set_quiet(quiet or is_quiet())
-    say(_summary("pushed", upload(remote, revs=rev or [], all_versions=all_versions, jobs=jobs)))
+    result = upload(
+        remote, revs=rev or [], all_versions=all_versions, jobs=jobs, progress=progress_line()
+    )
+    say(_summary("pushed", result))
 
 
 @app.command()
@@ -209,6 +219,7 @@ def fetch(
         all_versions=all_versions,
         manifests_only=manifests_only,
         jobs=jobs,
+        progress=progress_line(),
     )
     say(_summary("fetched", result, "manifest(s)" if manifests_only else "object(s)"))
 
@@ -231,7 +242,7 @@ def pull(
 
     set_quiet(quiet or is_quiet())
     fetched, checked_out = download_and_checkout(
-        targets or [], remote=remote, jobs=jobs, force=force
+        targets or [], remote=remote, jobs=jobs, force=force, progress=progress_line()
     )
     say(_summary("fetched", fetched))
     report_checkout(checked_out, list_restored=False)
@@ -245,7 +256,7 @@ def fsck(
     """Rehash objects (local cache, or a remote); quarantine corrupt local ones."""
     from gitmodel.commands.fsck import fsck as check
 
-    result = check(remote=remote, jobs=jobs)
+    result = check(remote=remote, jobs=jobs, progress=progress_line())
     if as_json:
         packed = {"damaged": result.damaged} if result.packed else {}
         print_json(

@@ -25,6 +25,7 @@ from gitmodel.pointer import (
     read_pointer,
     write_pointer,
 )
+from gitmodel.progress import ProgressCallback
 from gitmodel.tomlfmt import Scalar
 from gitmodel.workspace import Workspace, locate_artifact, open_workspace, register_repo
 
@@ -53,6 +54,7 @@ def add(
     data: Sequence[str | Path] = (),
     digest: str | None = None,
     force: bool = False,
+    progress: ProgressCallback | None = None,
 ) -> list[AddResult]:
     """Track each path (file or folder): cache its bytes, write and stage its pointer.
 
@@ -64,6 +66,9 @@ def add(
     pointer changed under them, e.g. by `git stash` or `git reset --hard`) unless `force`.
 
     Git LFS pointer stubs (a clone without `git lfs pull`) are refused unless `force`.
+
+    `progress`, if given, is called as `progress(done_bytes, total_bytes, label)` while each
+    artifact is stored (gitmodel.progress.ProgressCallback).
     """
     if not paths:
         raise UsageError("nothing to add", "name a file or folder: git model add PATH")
@@ -97,6 +102,7 @@ def add(
                 [cwd / d for d in data],
                 digests if with_digest[artifact] else None,
                 force,
+                progress,
             )
         )
     ws.stat_cache.close()
@@ -211,6 +217,7 @@ def _add_one(
     data: list[Path],
     digests: Digests | None,
     force: bool,
+    progress: ProgressCallback | None,
 ) -> AddResult:
     pointer_file = pointer_path_for(artifact)
     previous = _previous_pointer(pointer_file)
@@ -233,6 +240,7 @@ def _add_one(
             previous.format if previous else None,
             digests,
             allow_lfs_stubs=force,
+            progress=progress,
         )
         lineage = lineage_in_progress.result()
         changed = previous is None or previous.oid != stored.oid

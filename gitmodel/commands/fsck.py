@@ -14,7 +14,7 @@ from typing import cast
 from gitmodel.cache.lock import file_lock
 from gitmodel.digests import work_tree_digests
 from gitmodel.hashing import OID_PREFIX, DigestSink, ReadableInto, hash_stream, oid_of_bytes
-from gitmodel.progress import Progress
+from gitmodel.progress import Progress, ProgressCallback
 from gitmodel.reachability import ALL_REFS, needed_by_git
 from gitmodel.remotes.base import Remote
 from gitmodel.remotes.config import resolve_remote
@@ -60,8 +60,14 @@ def _check_sizes(
 
 
 def fsck(
-    *, remote: str | None = None, jobs: int | None = None, repo: str | Path = "."
+    *,
+    remote: str | None = None,
+    jobs: int | None = None,
+    repo: str | Path = ".",
+    progress: ProgressCallback | None = None,
 ) -> FsckResult:
+    """Rehash every object of the local cache (or of `remote`). `progress`, if given, hears of
+    the local bytes rehashed (gitmodel.progress.ProgressCallback)."""
     ws = open_workspace(Path(repo))
     if remote is not None:
         return _fsck_remote(ws, remote, jobs or default_jobs())
@@ -71,12 +77,12 @@ def fsck(
         claims = needed_by_git(ws, ALL_REFS).sizes
         digests = work_tree_digests(ws)
         objects = ws.store.local_objects()
-        progress = Progress("Checking objects", sum(p.stat().st_size for _, p in objects))
+        rehashed = Progress("Checking objects", sum(p.stat().st_size for _, p in objects), progress)
 
         def check(item: tuple[str, Path]) -> tuple[str, Path, str | None, int]:
             oid, path = item
             with path.open("rb", buffering=0) as f:
-                problem, size = _rehash(f, oid, digests.get(oid), progress.advance)
+                problem, size = _rehash(f, oid, digests.get(oid), rehashed.advance)
             return oid, path, problem, size
 
         with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
@@ -94,7 +100,7 @@ def fsck(
                     os.replace(path, dest)
                     result.corrupt.append(oid)
                     result.quarantined.append(str(dest))
-        progress.close()
+        rehashed.close()
         if result.corrupt:
             ws.store.bump_generation()
     return result

@@ -11,8 +11,15 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gitmodel.hooknames import HOOK_NAMES, hooks_dir
+
+if TYPE_CHECKING:
+    from gitmodel.progress import ProgressCallback, TerminalProgress
+
+# A hook's handler: (its arguments, its stdin, where progress goes) -> exit code
+Handler = Callable[[list[str], bytes, "ProgressCallback | None"], int]
 
 __all__ = ["HOOK_NAMES", "main_hook", "run_legacy_hook"]
 
@@ -22,6 +29,7 @@ def main_hook(argv: list[str]) -> int:
         print(f"usage: git-model hook {{{','.join(HOOK_NAMES)}}} [ARGS…]", file=sys.stderr)
         return 2
     name, args = argv[0], argv[1:]
+    progress: TerminalProgress | None = None
     try:
         # pre-push and post-rewrite get a list on stdin (post-rewrite's is read so Git can
         # write it)
@@ -32,18 +40,24 @@ def main_hook(argv: list[str]) -> int:
             return code
         if os.environ.get("GIT_MODEL_SKIP_HOOKS") == "1":
             return 0
-        return _handler(name)(args, stdin)
+        if name != "pre-commit":  # the hooks that move bytes show it on a terminal
+            from gitmodel.progress import terminal_progress
+
+            progress = terminal_progress()
+        return _handler(name)(args, stdin, progress)
     except (Exception, KeyboardInterrupt) as exc:
         from gitmodel.errorfunnel import report_failure
 
+        if progress is not None:
+            progress.end()
         return report_failure(exc, prefix=f"git-model {name}: ")
 
 
-def _handler(name: str) -> Callable[[list[str], bytes], int]:
+def _handler(name: str) -> Handler:
     if name == "pre-commit":
         from gitmodel.commands.precommit import pre_commit
 
-        return pre_commit
+        return lambda args, stdin, _progress: pre_commit(args, stdin)
     if name == "pre-push":
         from gitmodel.commands.prepush import pre_push
 

@@ -10,44 +10,49 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gitmodel.errors import GitModelError
 from gitmodel.git import ZERO_SHA, GitRepo, is_null_oid
 from gitmodel.pointer import POINTER_SUFFIX
 from gitmodel.printable import printable
 
+if TYPE_CHECKING:
+    from gitmodel.progress import ProgressCallback
 
-def post_checkout(args: list[str], stdin: bytes) -> int:
+
+def post_checkout(args: list[str], stdin: bytes, progress: ProgressCallback | None = None) -> int:
     if len(args) >= 3:
         old, new, branch_flag = args[0], args[1], args[2]
     else:  # the pre-commit framework passes these in its environment
         import os
 
         if "PRE_COMMIT_IS_SQUASH_MERGE" in os.environ:  # one framework hook serves all three
-            return post_merge(args, stdin)
+            return post_merge(args, stdin, progress)
         if "PRE_COMMIT_REWRITE_COMMAND" in os.environ:
-            return post_rewrite([os.environ["PRE_COMMIT_REWRITE_COMMAND"]], stdin)
+            return post_rewrite([os.environ["PRE_COMMIT_REWRITE_COMMAND"]], stdin, progress)
         old = os.environ.get("PRE_COMMIT_FROM_REF", "")
         new = os.environ.get("PRE_COMMIT_TO_REF", "")
         branch_flag = os.environ.get("PRE_COMMIT_CHECKOUT_TYPE", "1")
     if branch_flag == "0" or old == new:  # a file checkout, or nothing moved
         return 0
-    return materialise_changes(old, new)
+    return materialise_changes(old, new, progress)
 
 
-def post_merge(args: list[str], stdin: bytes) -> int:
+def post_merge(args: list[str], stdin: bytes, progress: ProgressCallback | None = None) -> int:
     import os
 
     repo = GitRepo.discover(Path.cwd())
     if (args[:1] or [os.environ.get("PRE_COMMIT_IS_SQUASH_MERGE", "0")]) == ["1"]:
         # `git merge --squash` moves no ref: the merged pointers are staged, not committed
-        return materialise_paths(repo, repo.staged_paths("HEAD", f"*{POINTER_SUFFIX}"))
+        staged = repo.staged_paths("HEAD", f"*{POINTER_SUFFIX}")
+        return materialise_paths(repo, staged, progress)
     old = repo.resolve_optional("ORIG_HEAD") or ZERO_SHA
     new = repo.resolve_commit("HEAD")
-    return materialise_changes(old, new) if old != new else 0
+    return materialise_changes(old, new, progress) if old != new else 0
 
 
-def post_rewrite(args: list[str], stdin: bytes) -> int:
+def post_rewrite(args: list[str], stdin: bytes, progress: ProgressCallback | None = None) -> int:
     """After a rebase (`git pull --rebase` too): the post-checkout that started it was skipped
     (HEAD was not yet where it ends), so bring what changed from the old tip to the rebased
     HEAD. The `--apply` backend's first checkout (of the new base) is not skipped, since Git
@@ -61,7 +66,7 @@ def post_rewrite(args: list[str], stdin: bytes) -> int:
     for old in _rebase_starts(repo):
         if old != new:
             paths.update(dict.fromkeys(changed_pointers(repo, old, new)))
-    return materialise_paths(repo, list(paths))
+    return materialise_paths(repo, list(paths), progress)
 
 
 def _rebase_starts(repo: GitRepo) -> list[str]:
@@ -89,14 +94,16 @@ def changed_pointers(repo: GitRepo, old: str, new: str) -> list[str]:
     return repo.changed_paths(old, new, f"*{POINTER_SUFFIX}")
 
 
-def materialise_changes(old: str, new: str) -> int:
+def materialise_changes(old: str, new: str, progress: ProgressCallback | None) -> int:
     repo = GitRepo.discover(Path.cwd())
     if _rebase_continues(repo):
         return 0
-    return materialise_paths(repo, changed_pointers(repo, old, new))
+    return materialise_paths(repo, changed_pointers(repo, old, new), progress)
 
 
-def materialise_paths(repo: GitRepo, pointer_paths: list[str]) -> int:
+def materialise_paths(
+    repo: GitRepo, pointer_paths: list[str], progress: ProgressCallback | None
+) -> int:
     paths = [p for p in pointer_paths if (repo.root / p).is_file()]
     if not paths:
         return 0
@@ -124,7 +131,7 @@ def materialise_paths(repo: GitRepo, pointer_paths: list[str]) -> int:
                     f"in the cache ({', '.join(plan.conflicts[:3])}); run `git model status`"
                 )
                 continue
-            execute_plan(ws, plan)
+            execute_plan(ws, plan, progress)
             restored += len(plan.writes) + sum(len(fill.files.paths) for fill in plan.fills)
     ws.stat_cache.close()
     if restored:

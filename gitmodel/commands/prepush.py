@@ -17,10 +17,11 @@ from gitmodel.pointer import POINTER_SUFFIX
 from gitmodel.printable import printable
 
 if TYPE_CHECKING:
+    from gitmodel.progress import ProgressCallback
     from gitmodel.workspace import Workspace
 
 
-def pre_push(args: list[str], stdin: bytes) -> int:
+def pre_push(args: list[str], stdin: bytes, progress: ProgressCallback | None = None) -> int:
     if os.environ.get("GIT_MODEL_SKIP_PUSH") == "1":
         return 0
     remote = args[0] if args else os.environ.get("PRE_COMMIT_REMOTE_NAME", "origin")
@@ -28,7 +29,7 @@ def pre_push(args: list[str], stdin: bytes) -> int:
     blobs = pushed_pointer_blobs(repo, remote, _ref_updates(stdin))
     if not blobs:
         return 0
-    return _check_objects(repo, blobs)
+    return _check_objects(repo, blobs, progress)
 
 
 def _ref_updates(stdin: bytes) -> list[tuple[str, str]]:
@@ -57,7 +58,7 @@ def pushed_pointer_blobs(
     return blobs
 
 
-def _check_objects(repo: GitRepo, blobs: dict[str, str]) -> int:
+def _check_objects(repo: GitRepo, blobs: dict[str, str], progress: ProgressCallback | None) -> int:
     from gitmodel.errors import GitModelError
     from gitmodel.pointer import parse_pointer
     from gitmodel.reachability import objects_of
@@ -88,10 +89,10 @@ def _check_objects(repo: GitRepo, blobs: dict[str, str]) -> int:
             file=sys.stderr,
         )
         return 1
-    return _upload(ws, needed)
+    return _upload(ws, needed, progress)
 
 
-def _upload(ws: Workspace, oids: set[str]) -> int:
+def _upload(ws: Workspace, oids: set[str], progress: ProgressCallback | None) -> int:
     """Upload to the default model remote, if one is configured (else the check is all)."""
     from gitmodel.remotes.config import all_remotes, resolve_remote
     from gitmodel.transfer import default_jobs, upload
@@ -99,7 +100,7 @@ def _upload(ws: Workspace, oids: set[str]) -> int:
     if not oids or not any(all_remotes(ws.repo)):
         return 0
     remote = resolve_remote(ws.repo, None)
-    result = upload(ws.store, remote, oids, default_jobs())
+    result = upload(ws.store, remote, oids, default_jobs(), progress)
     if result.failed:
         for line in result.failed:
             print(printable(f"git-model pre-push: upload failed: {line}"), file=sys.stderr)

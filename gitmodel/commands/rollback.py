@@ -19,6 +19,7 @@ from gitmodel.placement import (
     write_pointers,
 )
 from gitmodel.pointer import parse_pointer
+from gitmodel.progress import ProgressCallback
 from gitmodel.registry import ModelHistory, ModelVersion, Registry
 from gitmodel.semver import SemVer
 from gitmodel.stages import StageChange, assign_stage, check_stage_name
@@ -42,10 +43,12 @@ def rollback(
     no_commit: bool = False,
     force: bool = False,
     repo: str | Path = ".",
+    progress: ProgressCallback | None = None,
 ) -> RollbackResult:
     """Restore an earlier version's pointer and bytes, commit it, and optionally re-assign
     a stage to it. Default target: the version before the current one (or before the one
-    the stage points at, with `stage`)."""
+    the stage points at, with `stage`). `progress`, if given, hears of the bytes placed
+    (gitmodel.progress.ProgressCallback)."""
     ws = open_workspace(Path(repo))
     registry = Registry(ws)
     history = registry.history(name)
@@ -66,7 +69,7 @@ def rollback(
         old = pointer_file.read_bytes() if pointer_file.is_file() else None
         before = _PointerState(relpath, old, ws.repo.index_entry(relpath))
         write_pointers(ws, [(pointer_file, data)])
-        execute_plan(ws, plan)
+        execute_plan(ws, plan, progress)
     ws.stat_cache.close()
     commit = None
     if changed and not no_commit:
@@ -75,7 +78,7 @@ def rollback(
         try:
             commit = ws.repo.commit_paths(message, [relpath])
         except GitError as exc:
-            raise GitError(exc.message, _undo(ws, before)) from None
+            raise GitError(exc.message, _undo(ws, before, progress)) from None
     stage_change = None
     if stage is not None:
         stage_change = assign_stage(ws, registry, target, stage, None)
@@ -91,7 +94,7 @@ class _PointerState:
     index_entry: str | None
 
 
-def _undo(ws: Workspace, before: _PointerState) -> str:
+def _undo(ws: Workspace, before: _PointerState, progress: ProgressCallback | None) -> str:
     """Put the pointer, its index entry and its artifact's bytes back as they were (the old
     bytes are in the cache: the rollback refused to overwrite any that were not, unless
     --force); returns the hint for the error that caused it."""
@@ -109,7 +112,7 @@ def _undo(ws: Workspace, before: _PointerState) -> str:
         with python_gc_paused(), file_lock(ws.cache_lock, shared=True):
             plan_artifact(ws, pointer, pointer_file, plan, False)
             refuse_conflicts(plan, False)
-            execute_plan(ws, plan)
+            execute_plan(ws, plan, progress)
         ws.stat_cache.close()
     except GitModelError as exc:
         return (

@@ -12,6 +12,7 @@ from gitmodel.digests import expected_digests, refuse_without_digest
 from gitmodel.errors import GitModelError, UsageError
 from gitmodel.manifestfetch import fetch_metadata
 from gitmodel.pointer import Pointer, parse_pointer, read_pointer
+from gitmodel.progress import ProgressCallback
 from gitmodel.reachability import local_manifests, needed_objects, objects_of
 from gitmodel.registry import Registry
 from gitmodel.remotes.config import resolve_remote
@@ -40,13 +41,16 @@ def push(
     all_versions: bool = False,
     jobs: int | None = None,
     repo: str | Path = ".",
+    progress: ProgressCallback | None = None,
 ) -> SyncResult:
-    """Upload the objects of HEAD's pointers (or of REVs, or of every registered version)."""
+    """Upload the objects of HEAD's pointers (or of REVs, or of every registered version).
+    `progress`, if given, hears of the bytes sent (gitmodel.progress.ProgressCallback)."""
     ws = open_workspace(Path(repo))
     target = resolve_remote(ws.repo, remote)
     pointers = _pointers_for(ws, revs or ["HEAD"], all_versions)
     with file_lock(ws.cache_lock, shared=True):
-        result = upload(ws.store, target, objects_of(ws, pointers), jobs or default_jobs())
+        oids = objects_of(ws, pointers)
+        result = upload(ws.store, target, oids, jobs or default_jobs(), progress)
     _raise_failures(result, "push")
     return SyncResult(target.label, len(pointers), result)
 
@@ -60,9 +64,11 @@ def fetch(
     manifests_only: bool = False,
     jobs: int | None = None,
     repo: str | Path = ".",
+    progress: ProgressCallback | None = None,
 ) -> SyncResult:
     """Download the objects the work tree's pointers name (or TARGETS', REVs', versions');
-    with `manifests_only`, only their folder and tensor manifests, no weights."""
+    with `manifests_only`, only their folder and tensor manifests, no weights. `progress`, if
+    given, hears of the bytes received (gitmodel.progress.ProgressCallback)."""
     ws = open_workspace(Path(repo))
     register_repo(ws)
     source = resolve_remote(ws.repo, remote)
@@ -87,6 +93,7 @@ def fetch(
                 jobs or default_jobs(),
                 claimed_sizes=needed.sizes,
                 digests=digests,
+                report_progress=progress,
             )
             total.add(step)
             needed = needed_objects(pointers, local_manifests(ws))
@@ -145,12 +152,14 @@ def pull(
     jobs: int | None = None,
     force: bool = False,
     repo: str | Path = ".",
+    progress: ProgressCallback | None = None,
 ) -> tuple[SyncResult, CheckoutResult]:
-    """fetch, then checkout: the exact bytes of the work tree's pointers (or TARGETS)."""
+    """fetch, then checkout: the exact bytes of the work tree's pointers (or TARGETS).
+    `progress`, if given, hears of the bytes received, then of those placed."""
     from gitmodel.placement import place_targets
 
-    fetched = fetch(targets, remote=remote, jobs=jobs, repo=repo)
-    return fetched, place_targets(targets, Path(repo), force, verify=False)
+    fetched = fetch(targets, remote=remote, jobs=jobs, repo=repo, progress=progress)
+    return fetched, place_targets(targets, Path(repo), force, verify=False, progress=progress)
 
 
 def not_pushed(

@@ -15,7 +15,7 @@ from gitmodel.fsutil import atomic_write_bytes, make_writable
 from gitmodel.placement.folderfill import execute_fill
 from gitmodel.placement.plan import CheckoutPlan
 from gitmodel.pointer import POINTER_SUFFIX
-from gitmodel.progress import Progress
+from gitmodel.progress import Progress, ProgressCallback
 from gitmodel.workspace import Workspace
 
 
@@ -53,7 +53,9 @@ def write_pointers(ws: Workspace, pointer_writes: list[tuple[Path, bytes]]) -> N
         ws.repo.stage(to_stage)
 
 
-def execute_plan(ws: Workspace, plan: CheckoutPlan) -> None:
+def execute_plan(
+    ws: Workspace, plan: CheckoutPlan, progress: ProgressCallback | None = None
+) -> None:
     for tree in plan.replace_trees:
         if tree.is_dir() and not tree.is_symlink():
             for sub in tree.rglob("*"):
@@ -64,7 +66,7 @@ def execute_plan(ws: Workspace, plan: CheckoutPlan) -> None:
     for path in plan.removals:
         path.unlink()
     total = sum(p.size for p in plan.writes) + sum(sum(f.files.sizes) for f in plan.fills)
-    progress = Progress("Checking out", total)
+    placed = Progress("Checking out", total, progress)
     recorded = []
     for placement in plan.writes:
         dest = placement.dest
@@ -74,8 +76,8 @@ def execute_plan(ws: Workspace, plan: CheckoutPlan) -> None:
         mode = materialise(location, dest, ws.link_modes, placement.executable, ws.work_temps())
         linked = plan.object_stats.get(placement.oid) if mode == "hardlink" else None
         recorded.append((dest, linked or os.lstat(dest), placement.oid))
-        progress.advance(placement.size)
+        placed.advance(placement.size)
     ws.stat_cache.record_many(recorded)
     for fill in plan.fills:
-        execute_fill(ws, fill, progress)
-    progress.close()
+        execute_fill(ws, fill, placed)
+    placed.close()

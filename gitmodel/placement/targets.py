@@ -14,6 +14,7 @@ from gitmodel.placement.execute import execute_plan, python_gc_paused, write_poi
 from gitmodel.placement.plan import CheckoutPlan, plan_artifact, refuse_conflicts
 from gitmodel.placement.versions import plan_version
 from gitmodel.pointer import read_pointer
+from gitmodel.progress import ProgressCallback
 from gitmodel.selection import select_pointers
 from gitmodel.workspace import open_workspace, register_repo
 
@@ -27,16 +28,24 @@ class CheckoutResult:
 
 
 def place_targets(
-    targets: Sequence[str | Path], repo: Path, force: bool, verify: bool
+    targets: Sequence[str | Path],
+    repo: Path,
+    force: bool,
+    verify: bool,
+    progress: ProgressCallback | None = None,
 ) -> CheckoutResult:
     """Materialise the pointers (paths) and registered versions (NAME@vX.Y.Z…) in `targets`,
     every pointer of the work tree if none is given."""
     with python_gc_paused():
-        return _place_targets(targets, repo, force, verify)
+        return _place_targets(targets, repo, force, verify, progress)
 
 
 def _place_targets(
-    targets: Sequence[str | Path], repo: Path, force: bool, verify: bool
+    targets: Sequence[str | Path],
+    repo: Path,
+    force: bool,
+    verify: bool,
+    progress: ProgressCallback | None,
 ) -> CheckoutResult:
     ws = open_workspace(repo)
     register_repo(ws)
@@ -64,7 +73,7 @@ def _place_targets(
                 plan_artifact(ws, pointer, pointer_file, plan, verify)
         refuse_conflicts(plan, force)
         write_pointers(ws, pointer_writes)
-        execute_plan(ws, plan)
+        execute_plan(ws, plan, progress)
     ws.stat_cache.close()
     rel = ws.relpath
     restored = [rel(p.dest) for p in plan.writes]

@@ -69,6 +69,8 @@ class FsspecRemote(Remote):
         self.options = options
         self._fs: Any = None
         self._fs_lock = threading.Lock()
+        self._multipart: dict[str, tuple[str, str]] = {}  # in flight: upload id -> bucket, key
+        self._multipart_lock = threading.Lock()
         self.base = url.split("://", 1)[1].rstrip("/")
         self.ssh: dict[str, Any] = {}
         if self.protocol in ("ssh", "sftp"):
@@ -128,6 +130,19 @@ class FsspecRemote(Remote):
             opts["skip_instance_cache"] = True
         opts.update(self.ssh)  # keys come from ~/.ssh, an agent or ssh config, never git config
         return opts
+
+    def cancel(self) -> None:
+        """Also abort the multipart uploads in flight now, not once the part each is sending
+        has gone up (seconds, on a slow link): a CI runner follows its SIGTERM with a SIGKILL
+        after a short grace, and an upload left behind is billed until aborted."""
+        super().cancel()
+        with self._multipart_lock:
+            started = list(self._multipart.items())
+        for upload_id, (bucket, key) in started:
+            with contextlib.suppress(Exception):  # the upload's own clean-up tries again
+                self.fs.call_s3(
+                    "abort_multipart_upload", Bucket=bucket, Key=key, UploadId=upload_id
+                )
 
     def _path(self, oid: str) -> str:
         return f"{self.base}/{self.key(oid)}"
@@ -238,6 +253,8 @@ class FsspecRemote(Remote):
         part_size = max(PART_SIZE, -(-os.path.getsize(source) // MAX_PARTS))
         call = self.fs.call_s3
         upload_id = call("create_multipart_upload", Bucket=bucket, Key=key)["UploadId"]
+        with self._multipart_lock:
+            self._multipart[upload_id] = (bucket, key)
         try:
             parts = []
             with open(source, "rb") as f:
@@ -267,6 +284,9 @@ class FsspecRemote(Remote):
             with contextlib.suppress(Exception):  # what cannot be aborted now, gc aborts later
                 call("abort_multipart_upload", Bucket=bucket, Key=key, UploadId=upload_id)
             raise
+        finally:
+            with self._multipart_lock:
+                del self._multipart[upload_id]
 
     def incomplete_uploads(self) -> list[IncompleteUpload]:
         if self.protocol in S3:

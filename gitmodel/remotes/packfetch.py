@@ -27,7 +27,7 @@ from gitmodel.packs.encoding import Encoded, decode_chunk
 from gitmodel.packs.packfile import Record, parse_entry
 from gitmodel.packs.recipe import Recipe, reassemble
 from gitmodel.packs.store import LocalPacks
-from gitmodel.progress import Progress
+from gitmodel.progress import Progress, ProgressCallback
 from gitmodel.remotes.base import Remote, Span, merge_ranges
 from gitmodel.remotes.layout import PACKS, RemotePacks, damage_hint
 from gitmodel.sizecheck import check_claimed_size
@@ -98,6 +98,7 @@ def fetch_packed(
     jobs: int,
     claimed_sizes: Mapping[str, Mapping[int, str]],
     digests: Mapping[str, str],
+    report: ProgressCallback | None = None,
 ) -> PackFetchResult:
     """Fetch the files `oids` (each has a recipe on the remote) into the object store."""
     local = LocalPacks(store.root)
@@ -110,7 +111,7 @@ def fetch_packed(
     for recipe in recipes:
         check_claimed_size(recipe.oid, recipe.size, claimed_sizes)
     needed = _plan(local, area, view, recipes, result)
-    _download(remote, area, view, needed, jobs, result)
+    _download(remote, area, view, needed, jobs, result, report)
     _decode_deltas(local, area, needed)
     for recipe in recipes:
         _reassemble(store, local, area, recipe, digests.get(recipe.oid), remote)
@@ -176,6 +177,7 @@ def _download(
     needed: dict[bytes, tuple[str, Record]],
     jobs: int,
     result: PackFetchResult,
+    report: ProgressCallback | None,
 ) -> None:
     """Read the entries of `needed` pack by pack, near ones merged into one request, in
     parallel; a chunk stored whole is decoded and checked at once, a delta kept encoded."""
@@ -188,7 +190,8 @@ def _download(
         for pack, records in sorted(by_pack.items())
         for span in merge_ranges((r.offset, r.length) for r in records.values())
     ]
-    progress = Progress(f"Downloading from {remote.name}", sum(s.end - s.start for _, s in spans))
+    total = sum(s.end - s.start for _, s in spans)
+    progress = Progress(f"Downloading from {remote.name}", total, report)
 
     def fetch(pack: str, span: Span) -> int:
         key = f"{PACKS}{pack}.pack"
