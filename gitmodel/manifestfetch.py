@@ -68,10 +68,7 @@ def fetch_metadata(
             asked |= batch
             digests = expected_digests(ws, chosen)
             step = download(ws.store, source, batch, jobs, digests=digests)
-            total.transferred += step.transferred
-            total.present += step.present
-            total.bytes += step.bytes
-            total.failed += step.failed
+            total.add(step)  # with what a packed remote moved
     total.transferred.sort()
     return total
 

@@ -18,6 +18,9 @@ from gitmodel.hashing import ChunkSink, DigestSink, ReadableInto, hash_stream
 from gitmodel.packs.store import LocalPacks
 from gitmodel.progress import Progress, ProgressCallback
 from gitmodel.remotes.base import Remote
+from gitmodel.remotes.layout import RemotePacks, packs_wanted, require_packs_support
+from gitmodel.remotes.packfetch import fetch_packed
+from gitmodel.remotes.packpush import push_packed
 from gitmodel.sizecheck import check_claimed_size
 
 
@@ -30,8 +33,24 @@ def default_jobs() -> int:
 class TransferResult:
     transferred: list[str] = field(default_factory=list)
     present: int = 0  # already on the other side
-    bytes: int = 0
+    bytes: int = 0  # the size of the objects transferred
     failed: list[str] = field(default_factory=list)  # "oid: reason"
+    # Packed layout (remotes/layout.py): bytes that crossed the wire (packs, indexes, recipes
+    # and loose objects), chunks moved, chunks the other side had already.
+    moved: int = 0
+    packed: bool = False
+    chunks: int = 0
+    reused_chunks: int = 0
+
+    def add(self, other: TransferResult) -> None:
+        self.transferred += other.transferred
+        self.present += other.present
+        self.bytes += other.bytes
+        self.failed += other.failed
+        self.moved += other.moved
+        self.packed = self.packed or other.packed
+        self.chunks += other.chunks
+        self.reused_chunks += other.reused_chunks
 
 
 def upload(
@@ -41,18 +60,34 @@ def upload(
     jobs: int,
     report_progress: ProgressCallback | None = None,
 ) -> TransferResult:
+    """Send what the remote lacks (neither its loose object nor its recipe is there): as
+    packs of the chunks it lacks (remotes/packpush.py), or with `layout = loose` as loose
+    objects."""
     wanted = set(oids)
-    packs = LocalPacks(store.root)
-    missing_locally = sorted(o for o in wanted if not store.has(o) and not packs.is_packed(o))
+    local = LocalPacks(store.root)
+    missing_locally = sorted(o for o in wanted if not store.has(o) and not local.is_packed(o))
     if missing_locally:
         raise GitModelError(
             f"{len(missing_locally)} object(s) to push are not in the local cache, e.g. "
             f"{missing_locally[0]}",
             "fetch them first (git model fetch) or re-add the artifacts that produced them",
         )
-    todo = sorted(remote.missing(wanted, jobs))
-    for oid in todo:  # a packed object goes up as a loose one: unpacked first
-        packs.unpack(oid, store)
+    view = RemotePacks.open(remote, store.root, jobs)
+    todo = sorted(remote.missing(wanted - set(view.recipes), jobs))  # one listing for recipes
+    if todo and packs_wanted(remote, remote.options):
+        pushed = push_packed(store, remote, view, todo, jobs)
+        return TransferResult(
+            transferred=sorted(pushed.objects),
+            present=len(wanted) - len(todo),
+            bytes=pushed.raw,
+            moved=pushed.sent,
+            packed=True,
+            chunks=pushed.new_chunks,
+            reused_chunks=pushed.reused_chunks,
+        )
+    for oid in todo:
+        if not store.has(oid):
+            local.unpack(oid, store)  # a loose remote takes whole objects
     result = TransferResult(present=len(wanted) - len(todo))
     sizes = {o: store.path(o).stat().st_size for o in todo}
     progress = Progress(f"Uploading to {remote.name}", sum(sizes.values()), report_progress)
@@ -62,6 +97,7 @@ def upload(
         return oid
 
     _run(todo, send, jobs, result, sizes, progress, remote.cancel)
+    result.moved = result.bytes
     return result
 
 
@@ -79,15 +115,28 @@ def download(
     `digests` (oid -> SHA-256) must match that digest too, checked in the same pass as its
     xxh128."""
     wanted = set(oids)
-    packs = LocalPacks(store.root)
-    todo = sorted(o for o in wanted if not store.has(o) and not packs.is_packed(o))
+    local = LocalPacks(store.root)
+    todo = sorted(o for o in wanted if not store.has(o) and not local.is_packed(o))
     result = TransferResult(present=len(wanted) - len(todo))
     if not todo:
         return result
-    absent = remote.missing(todo, jobs)
+    view = RemotePacks.open(remote, store.root, jobs)  # refuses a layout newer than ours
+    in_packs = sorted(set(todo) & set(view.recipes))  # a recipe reuses the chunks we have
+    absent = remote.missing(set(todo) - set(in_packs), jobs) if len(in_packs) < len(todo) else set()
     for oid in sorted(absent):
         result.failed.append(f"{oid}: not on remote {remote.label}")
-    todo = [o for o in todo if o not in absent]
+    todo = [o for o in todo if o not in absent and o not in in_packs]
+    if in_packs:
+        require_packs_support()
+        fetched = fetch_packed(
+            store, remote, view, in_packs, jobs, claimed_sizes or {}, digests or {}, report_progress
+        )
+        result.transferred += fetched.transferred
+        result.bytes += fetched.raw
+        result.moved += fetched.received
+        result.packed = True
+        result.chunks += fetched.fetched_chunks
+        result.reused_chunks += fetched.reused_chunks
     sizes = _remote_sizes(remote, todo) if len(todo) < 64 else {}
     progress = Progress(f"Downloading from {remote.name}", sum(sizes.values()), report_progress)
 
@@ -96,7 +145,11 @@ def download(
         remote.call(lambda: _fetch_one(store, remote, oid, claimed_sizes or {}, expected))
         return oid
 
-    _run(todo, fetch, jobs, result, sizes, progress)
+    loose = TransferResult()
+    _run(todo, fetch, jobs, loose, sizes, progress)
+    loose.moved = loose.bytes
+    result.add(loose)
+    result.transferred.sort()
     return result
 
 

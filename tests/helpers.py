@@ -78,6 +78,9 @@ def isolate_environment(mp: pytest.MonkeyPatch, home: Path) -> None:
         "[user]\n\tname = Test User\n\temail = test@example.com\n"
         "[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n"
         '[protocol "file"]\n\tallow = always\n'
+        # Remotes keep the loose layout in tests that predate packs (they look at objects/);
+        # tests/test_remote_packs.py sets `packs` in its repositories.
+        "[model]\n\tremoteLayout = loose\n"
     )
     mp.setenv("HOME", str(home))
     mp.setenv("XDG_CONFIG_HOME", str(home / ".config"))

@@ -20,6 +20,7 @@ from gitmodel.cli.common import (
     warn,
 )
 from gitmodel.cli.packreport import packing_json, packs_check_json, say_packing, say_packs_check
+from gitmodel.cli.remotereport import remote_packs_json, say_remote_packs
 from gitmodel.table import human_size, render_table
 
 remote_app = typer.Typer(
@@ -157,14 +158,11 @@ def remote_default(name: Annotated[str, typer.Argument(help="Remote to use by de
 
 
 def _summary(verb: str, result: object, noun: str = "object(s)") -> str:
+    from gitmodel.cli.remotereport import transfer_line
     from gitmodel.commands.sync import SyncResult
 
     assert isinstance(result, SyncResult)
-    t = result.transfer
-    return (
-        f"{verb} {len(t.transferred)} {noun} ({human_size(t.bytes)}) "
-        f"{'to' if verb == 'pushed' else 'from'} {result.remote}; {t.present} already there"
-    )
+    return transfer_line(verb, result, noun)
 
 
 @app.command()
@@ -261,6 +259,7 @@ def fsck(
 
     result = check(remote=remote, jobs=jobs, progress=progress_line())
     if as_json:
+        packed = {"damaged": result.damaged} if result.packed else {}
         print_json(
             {
                 "where": result.where,
@@ -279,6 +278,7 @@ def fsck(
                 ],
                 "wrong_digest": result.wrong_digest,
                 **packs_check_json(result),
+                **packed,  # a remote in the packed layout
             }
         )
     else:
@@ -291,6 +291,8 @@ def fsck(
             print(f"corrupt {oid}: moved to {where}{why(oid)}")
         for oid in result.corrupt[len(result.quarantined) :]:
             print(f"corrupt {oid} on {result.where}{why(oid)}")
+        for line in result.damaged:
+            print(f"damaged: {line}")
         for oid in result.missing:
             print(f"missing {oid} on {result.where}")
         for mismatch in result.wrong_size:
@@ -301,6 +303,7 @@ def fsck(
         summary = f"checked {result.checked} object(s) in {result.where}: "
         summary += f"{len(result.corrupt)} corrupt"
         summary += f", {len(result.missing)} missing" if remote is not None else ""
+        summary += f", {len(result.damaged)} damaged" if result.damaged else ""
         print(summary + (f", {len(result.wrong_size)} wrong size" if result.wrong_size else ""))
         say_packs_check(result)
     if result.corrupt:
@@ -322,7 +325,15 @@ def fsck(
         warn(HINT)
     if result.damaged_packs:
         warn("recover what they held with `git model fetch` (then `git model checkout`)")
-    if result.corrupt or result.missing or result.wrong_size or result.damaged_packs:
+    if result.damaged and not result.corrupt:
+        warn(f"run `git model gc --remote {remote}` to drop what no file uses, then push again")
+    if (
+        result.corrupt
+        or result.missing
+        or result.wrong_size
+        or result.damaged_packs
+        or result.damaged
+    ):
         raise SystemExit(1)
 
 
@@ -384,6 +395,7 @@ def gc(
                 ],
                 "kept_recent_uploads": result.recent_uploads,
                 **packing_json(result.packing),
+                **remote_packs_json(result.packs),
             }
         )
         return
@@ -398,6 +410,7 @@ def gc(
     if result.packing is not None:
         say_packing(result.packing, dry_run)
     hours = DEFAULT_GRACE_HOURS if grace is None else grace
+    say_remote_packs(result.packs, dry_run)
     if result.recent:
         say(
             f"kept {result.recent} unneeded object(s) written in the last {hours:g} h (a push "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -18,6 +19,8 @@ from gitmodel.progress import Progress, ProgressCallback
 from gitmodel.reachability import ALL_REFS, needed_by_git
 from gitmodel.remotes.base import Remote
 from gitmodel.remotes.config import resolve_remote
+from gitmodel.remotes.layout import read_format
+from gitmodel.remotes.packfsck import fsck_packs
 from gitmodel.sizecheck import size_mismatches
 from gitmodel.transfer import default_jobs
 from gitmodel.workspace import Workspace, open_workspace
@@ -38,6 +41,9 @@ class FsckResult:
     packs: PacksCheck | None = None  # local: what the check of packs and recipes found
     # Each damaged pack or recipe: what is wrong, and where its files were moved (if they were).
     damaged_packs: list[tuple[str, list[str]]] = field(default_factory=list)
+    # A remote in the packed layout: one line per bad pack, index, chunk or recipe.
+    damaged: list[str] = field(default_factory=list)
+    packed: bool = False  # the remote is in the packed layout
 
 
 @dataclass(frozen=True)
@@ -148,8 +154,25 @@ def _fsck_remote(ws: Workspace, name: str, jobs: int) -> FsckResult:
     `gc` keeps) and the remote lacks. A folder manifest that is not in the local cache is
     read from the remote, so a fresh clone can check a remote without fetching."""
     target = resolve_remote(ws.repo, name)
+    work = ws.store.tmp_dir / f"fsck-{os.getpid()}-{os.urandom(4).hex()}"
+    try:
+        return _check_remote(ws, target, jobs, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _check_remote(ws: Workspace, target: Remote, jobs: int, work: Path) -> FsckResult:
+    """`_fsck_remote`, with `work` for the packs it downloads to check them."""
     digests = work_tree_digests(ws)
     result = FsckResult(target.label)
+    packed = None
+    if read_format(target) is not None:
+        packed = fsck_packs(target, work, digests)
+        result.packed = True
+        result.checked += packed.checked
+        result.corrupt += packed.corrupt
+        result.wrong_digest += packed.wrong_digest
+        result.damaged = packed.damaged
     oids = sorted(target.call(target.list_oids))
 
     def check(oid: str) -> tuple[str, tuple[str | None, int]]:
@@ -159,8 +182,8 @@ def _fsck_remote(ws: Workspace, name: str, jobs: int) -> FsckResult:
 
         return oid, target.call(rehash)
 
+    sizes = {oid: r.size for oid, r in packed.sound.items()} if packed else {}
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        sizes = {}
         for oid, (problem, size) in pool.map(check, oids):
             result.checked += 1
             if problem == "digest":
@@ -169,11 +192,13 @@ def _fsck_remote(ws: Workspace, name: str, jobs: int) -> FsckResult:
                 sizes[oid] = size
             else:
                 result.corrupt.append(oid)
-    listed, corrupt = set(oids), set(result.corrupt)
+    listed, corrupt = set(oids) | (packed.recipes if packed else set()), set(result.corrupt)
 
     def manifest(oid: str) -> bytes | None:
         if ws.store.has(oid):
             return ws.store.read_bytes(oid)
+        if packed is not None and oid in packed.sound:
+            return packed.read_small(oid, MANIFEST_LIMIT)
         if oid not in listed or oid in corrupt:
             return None  # reported as missing or corrupt itself
         return target.call(partial(_read_verified, target, oid))

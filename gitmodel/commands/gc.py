@@ -10,6 +10,7 @@ tag tips, HEADs, stashes, indexes, work trees and unpushed commits still keep th
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from functools import partial
@@ -18,10 +19,14 @@ from pathlib import Path
 from gitmodel.cache.lock import file_lock
 from gitmodel.errors import GitModelError, UsageError
 from gitmodel.packing import PackingResult, pack_cache, packed_garbage
+from gitmodel.packs.recipe import Recipe
+from gitmodel.packs.store import LocalPacks
 from gitmodel.pointer import Pointer
 from gitmodel.reachability import ALL_REFS, KEEP_TAGS, Needed, needed_by_git
-from gitmodel.remotes.base import IncompleteUpload
+from gitmodel.remotes.base import IncompleteUpload, Remote
 from gitmodel.remotes.config import resolve_remote
+from gitmodel.remotes.layout import RemotePacks
+from gitmodel.remotes.packgc import PackGcResult, gc_packs
 from gitmodel.workspace import Workspace, open_workspace
 
 __all__ = ["ALL_REFS", "DEFAULT_GRACE_HOURS", "KEEP_TAGS", "GcResult", "gc"]
@@ -41,10 +46,16 @@ class GcResult:
     recent_uploads: int = 0
     repos: list[str] = field(default_factory=list)  # repositories whose refs were read
     packing: PackingResult | None = None  # local gc: what went into packs
+    # A remote in the packed layout: its recipes (also in `deleted`) and packs.
+    packs: PackGcResult | None = None
 
     @property
     def freed(self) -> int:
-        return sum(size for _, size in self.deleted)
+        loose = sum(size for _, size in self.deleted)
+        if self.packs is None:
+            return loose
+        recipes = sum(size for _, size in self.packs.deleted_recipes)
+        return loose - recipes + self.packs.freed
 
 
 def gc(
@@ -134,6 +145,7 @@ def _gc_remote(
     Where the remote does not tell an object's age, only --grace 0 deletes it. Incomplete
     uploads that killed or failed pushes left are aborted under the same grace."""
     target = resolve_remote(ws.repo, name)
+    view = RemotePacks.open(target, ws.store.root)  # refuses a layout newer than ours
     result = GcResult(target.label, scope, dry_run)
     cutoff = time.time() - grace_hours * 3600
     for oid in sorted(target.call(target.list_oids)):
@@ -156,4 +168,35 @@ def _gc_remote(
             target.call(partial(target.delete, oid))
         for upload in result.aborted:
             target.call(partial(target.abort_upload, upload))
+    if view.version is not None:
+        result.packs = _gc_packs(ws, target, view, needed, unknown, result, dry_run, grace_hours)
     return result
+
+
+def _gc_packs(
+    ws: Workspace,
+    target: Remote,
+    view: RemotePacks,
+    needed: set[str],
+    unknown: list[Pointer],
+    result: GcResult,
+    dry_run: bool,
+    grace_hours: float,
+) -> PackGcResult:
+    local = LocalPacks(ws.store.root)
+
+    def recipe_of(oid: str) -> Recipe:
+        return local.recipe(oid) or view.read_recipe(oid)
+
+    cutoff = time.time() - grace_hours * 3600 if grace_hours > 0 else None
+    work = ws.store.tmp_dir / f"gc-{os.getpid()}-{os.urandom(4).hex()}"
+    if unknown:  # would anything go? then refuse, as for loose objects
+        plan = gc_packs(target, view, needed, recipe_of, cutoff, True, work)
+        _refuse_if_unknown(
+            unknown, GcResult(result.where, result.scope, True, recent=len(plan.deleted_recipes))
+        )
+    packs = gc_packs(target, view, needed, recipe_of, cutoff, dry_run, work)
+    result.deleted += packs.deleted_recipes
+    result.recent += packs.recent_recipes
+    result.kept += sum(1 for oid in view.recipes if oid in needed)
+    return packs

@@ -16,6 +16,8 @@ from gitmodel.progress import ProgressCallback
 from gitmodel.reachability import local_manifests, needed_objects, objects_of
 from gitmodel.registry import Registry
 from gitmodel.remotes.config import resolve_remote
+from gitmodel.remotes.layout import missing_on
+from gitmodel.remotes.usage import RemoteUsage, remote_usage
 from gitmodel.selection import select_pointers
 from gitmodel.sides import is_model_version
 from gitmodel.transfer import TransferResult, default_jobs, download, upload
@@ -93,10 +95,7 @@ def fetch(
                 digests=digests,
                 report_progress=progress,
             )
-            total.transferred += step.transferred
-            total.present += step.present
-            total.bytes += step.bytes
-            total.failed += step.failed
+            total.add(step)
             needed = needed_objects(pointers, local_manifests(ws))
     _raise_failures(total, "fetch")
     return SyncResult(source.label, len(pointers), total)
@@ -176,5 +175,12 @@ def not_pushed(
             needs[ws.repo.relpath(pointer_file)] = objects_of(ws, [read_pointer(pointer_file)])
         except GitModelError:
             continue
-    lacking = target.missing(set().union(*needs.values()) if needs else set())
+    wanted = set().union(*needs.values()) if needs else set()
+    lacking = missing_on(target, wanted)  # neither loose nor as a recipe
     return target.label, {p: len(oids & lacking) for p, oids in needs.items() if oids & lacking}
+
+
+def du_remote(remote: str | None = None, *, repo: str | Path = ".") -> RemoteUsage:
+    """`git model du --remote NAME`: raw and stored bytes of what a remote holds."""
+    ws = open_workspace(Path(repo))
+    return remote_usage(resolve_remote(ws.repo, remote), ws.store.root)

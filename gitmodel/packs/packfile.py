@@ -284,9 +284,14 @@ def _sync_directory(directory: Path) -> None:
 
 def read_entry(pack: Path, record: Record) -> Encoded:
     """Read one entry of a pack (one ranged read) and check its header against the index."""
-    what = f"pack {pack.name}: chunk {record.id.hex()}"
     with pack.open("rb", buffering=0) as f:
         entry = os.pread(f.fileno(), record.length, record.offset)
+    return parse_entry(entry, record, f"pack {pack.name}: chunk {record.id.hex()}")
+
+
+def parse_entry(entry: bytes, record: Record, what: str) -> Encoded:
+    """An entry's bytes (header and payload, as one ranged read returns them) checked
+    against the index record that located it."""
     if len(entry) != record.length:
         raise _corrupt(what, "the pack ends inside the entry")
     chunk_id, encoding, width, depth, base, size, length = ENTRY.unpack_from(entry)

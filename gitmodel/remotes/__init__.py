@@ -1,5 +1,6 @@
 """Remotes: where objects are shared. A folder is built in; object storage goes through fsspec
 (s3fs for S3 and S3-compatible stores; gcsfs, adlfs, sshfs as optional extras).
 
-Remote layout mirrors the local cache: `<url>/objects/<2 hex>/<30 hex>`.
+Remote layout: loose objects at `<url>/objects/<2 hex>/<30 hex>`, as in the local cache, and
+in the packed layout packs, recipes and a format marker beside them (layout.py).
 """

@@ -8,9 +8,10 @@ import sys
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, BinaryIO, TypeGuard, TypeVar
 
 from gitmodel.errors import GitModelError
@@ -19,6 +20,10 @@ from gitmodel.hashing import OID_PREFIX, oid_hex
 T = TypeVar("T")
 LOOKUP_BATCH_LIMIT = 64  # below this many oids, ask per object; above, list the remote
 RETRIES = 4
+# Ranged reads of one key: ranges closer than MERGE_GAP are read as one request (the bytes
+# between are cheaper than another round trip), up to MERGE_LIMIT bytes a request.
+MERGE_GAP = 1024 * 1024
+MERGE_LIMIT = 16 * 1024 * 1024
 
 
 class RemoteError(GitModelError):
@@ -39,6 +44,47 @@ class IncompleteUpload:
     started: float | None  # seconds since the epoch; None where the backend does not tell
 
 
+@dataclass(frozen=True)
+class KeyInfo:
+    """One key of a remote (a path relative to its URL), its size and when it was written
+    (seconds since the epoch; None where the backend does not tell)."""
+
+    key: str
+    size: int
+    written: float | None
+
+
+@dataclass(frozen=True)
+class Span:
+    """One request of a batch of ranged reads: [start, end) of a key, and the ranges
+    (start, length) it serves."""
+
+    start: int
+    end: int
+    ranges: tuple[tuple[int, int], ...]
+
+
+def merge_ranges(
+    ranges: Iterable[tuple[int, int]], gap: int = MERGE_GAP, limit: int = MERGE_LIMIT
+) -> list[Span]:
+    """Group (start, length) ranges into as few requests as `gap` and `limit` allow."""
+    spans: list[Span] = []
+    start = end = -1
+    members: list[tuple[int, int]] = []
+    for begin, length in sorted(set(ranges)):
+        stop = begin + length
+        if members and begin - end <= gap and max(end, stop) - start <= limit:
+            end = max(end, stop)
+            members.append((begin, length))
+            continue
+        if members:
+            spans.append(Span(start, end, tuple(members)))
+        start, end, members = begin, stop, [(begin, length)]
+    if members:
+        spans.append(Span(start, end, tuple(members)))
+    return spans
+
+
 class Remote(ABC):
     # Where the credentials of this kind of remote come from, for error hints.
     credentials_from = "the environment or ~/.aws"
@@ -46,6 +92,7 @@ class Remote(ABC):
     def __init__(self, name: str, url: str) -> None:
         self.name = name
         self.url = url
+        self.options: dict[str, str] = {}  # model.remote.NAME.* settings, lowercased keys
         self.cancelled = threading.Event()  # set: uploads stop at their next step, cleaned up
 
     def cancel(self) -> None:
@@ -86,6 +133,56 @@ class Remote(ABC):
 
     @abstractmethod
     def delete(self, oid: str) -> None: ...
+
+    # --- keys: the packed layout's files (packs/, recipes/, the format marker) ---------------
+    # Keys are paths relative to the remote's URL. Callers run each through `call`.
+
+    @abstractmethod
+    def put_file(self, source: str, key: str) -> None:
+        """Upload a local file to `key`; it never appears there half-written."""
+
+    @abstractmethod
+    def put_bytes(self, key: str, data: bytes) -> None:
+        """Write a small value to `key`; it never appears there half-written."""
+
+    @abstractmethod
+    def read_range(self, key: str, start: int, length: int) -> bytes:
+        """`length` bytes of `key` from `start` (fewer only where the key ends)."""
+
+    @abstractmethod
+    def read_key(self, key: str, limit: int) -> bytes:
+        """The whole value of a small key; FileNotFoundError if absent, RemoteError if it
+        holds more than `limit` bytes."""
+
+    @abstractmethod
+    def list_keys(self, prefix: str) -> list[KeyInfo]:
+        """Every key under `prefix` (a folder such as "packs/"), sorted; [] if none."""
+
+    @abstractmethod
+    def delete_key(self, key: str) -> None:
+        """Delete `key` (a no-op if it is gone already)."""
+
+    def read_ranges(
+        self, key: str, ranges: Sequence[tuple[int, int]]
+    ) -> Iterator[tuple[Span, bytes]]:
+        """The (start, length) ranges of `key`, read as few merged requests (`merge_ranges`),
+        one span and its bytes at a time, each request retried through `call`."""
+        for span in merge_ranges(ranges):
+            data = self.call(partial(self.read_range, key, span.start, span.end - span.start))
+            if len(data) != span.end - span.start:
+                raise RemoteError(
+                    f"remote {self.label}: {key} ends at byte {span.start + len(data)}, "
+                    f"before {span.end}",
+                    "run `git model fsck --remote NAME`; a pack that gc is rewriting may "
+                    "have gone: run the command again",
+                )
+            yield span, data
+
+    def too_big(self, key: str, limit: int) -> RemoteError:
+        return RemoteError(
+            f"remote {self.label}: {key} is over {limit} bytes, too big for what it should be",
+            f"run `git model fsck --remote {self.name}`",
+        )
 
     def incomplete_uploads(self) -> list[IncompleteUpload]:
         """Uploads that were started and never finished (by this or any other push)."""

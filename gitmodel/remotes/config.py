@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from gitmodel.remotes.shared import SharedRemote
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-OPTION_KEYS = ("endpointurl", "region", "profile")
+OPTION_KEYS = ("endpointurl", "region", "profile", "layout")
 
 
 @dataclass(frozen=True)
@@ -50,13 +50,19 @@ def default_remote_name(repo: GitRepo) -> str | None:
 
 def open_remote(repo: GitRepo, config: RemoteConfig) -> Remote:
     url = config.url
+    if "layout" not in config.options:  # model.remoteLayout: the default for every remote
+        layout = repo.config_get("model.remoteLayout")
+        if layout:
+            config = RemoteConfig(config.name, url, {**config.options, "layout": layout})
     if "://" not in url or url.startswith("file://"):
         from gitmodel.remotes.folder import FolderRemote
 
         path = Path(url.removeprefix("file://")).expanduser()
         if not path.is_absolute():
             path = repo.root / path
-        return FolderRemote(config.name, str(path))
+        folder = FolderRemote(config.name, str(path))
+        folder.options = config.options
+        return folder
     from gitmodel.remotes.fsspec_remote import FsspecRemote
 
     return FsspecRemote(config.name, url, config.options)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
+import stat
+from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-from gitmodel.hashing import oid_hex
-from gitmodel.remotes.base import IncompleteUpload, Remote, RemoteError, oid_from_key
+from gitmodel.remotes.base import IncompleteUpload, KeyInfo, Remote, RemoteError, oid_from_key
 
 
 class FolderRemote(Remote):
@@ -54,13 +55,24 @@ class FolderRemote(Remote):
         return st.st_size, st.st_mtime
 
     def upload(self, source: str, oid: str) -> None:
+        self.put_file(source, self.key(oid))
+
+    def put_file(self, source: str, key: str) -> None:
+        self._put(key, lambda temp: shutil.copyfile(source, temp))
+
+    def put_bytes(self, key: str, data: bytes) -> None:
+        self._put(key, lambda temp: Path(temp).write_bytes(data))
+
+    def _put(self, key: str, write: Callable[[Path], object]) -> None:
+        """Write to a temp file in tmp/ (a killed upload leaves nothing under `key`), sync it,
+        make it read-only and rename it into place."""
         self._check_root()
-        final = self._path(oid)
+        final = self.root / key
         final.parent.mkdir(parents=True, exist_ok=True)
-        (self.root / "tmp").mkdir(exist_ok=True)  # a killed upload leaves nothing in objects/
-        temp = self.root / "tmp" / f"{oid_hex(oid)}.{os.getpid()}-{os.urandom(4).hex()}"
+        (self.root / "tmp").mkdir(exist_ok=True)
+        temp = self.root / "tmp" / f"{final.name}.{os.getpid()}-{os.urandom(4).hex()}"
         try:
-            shutil.copyfile(source, temp)
+            write(temp)
             with temp.open("rb+") as f:
                 os.fsync(f.fileno())
             os.chmod(temp, 0o444)
@@ -68,6 +80,41 @@ class FolderRemote(Remote):
         finally:
             if temp.exists():
                 temp.unlink()
+
+    def read_range(self, key: str, start: int, length: int) -> bytes:
+        self._check_root()
+        with (self.root / key).open("rb", buffering=0) as f:
+            parts = []
+            while length > 0:
+                data = os.pread(f.fileno(), length, start)
+                if not data:
+                    break
+                parts.append(data)
+                start += len(data)
+                length -= len(data)
+        return b"".join(parts)
+
+    def read_key(self, key: str, limit: int) -> bytes:
+        self._check_root()
+        with (self.root / key).open("rb") as f:
+            data = f.read(limit + 1)
+        if len(data) > limit:
+            raise self.too_big(key, limit)
+        return data
+
+    def list_keys(self, prefix: str) -> list[KeyInfo]:
+        self._check_root()
+        top = self.root / prefix
+        found = []
+        for path in top.rglob("*") if top.is_dir() else []:
+            st = path.lstat()
+            if stat.S_ISREG(st.st_mode):
+                key = path.relative_to(self.root).as_posix()
+                found.append(KeyInfo(key, st.st_size, st.st_mtime))
+        return sorted(found, key=lambda k: k.key)
+
+    def delete_key(self, key: str) -> None:
+        (self.root / key).unlink(missing_ok=True)
 
     def incomplete_uploads(self) -> list[IncompleteUpload]:
         self._check_root()

@@ -6,6 +6,7 @@ import contextlib
 import itertools
 import os
 import threading
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, BinaryIO, cast
 from urllib.parse import urlsplit
@@ -13,6 +14,7 @@ from urllib.parse import urlsplit
 from gitmodel.errors import UsageError
 from gitmodel.remotes.base import (
     IncompleteUpload,
+    KeyInfo,
     Remote,
     UploadCancelled,
     loaded_error_types,
@@ -163,16 +165,34 @@ class FsspecRemote(Remote):
         return int(info["size"]), _written_at(info)
 
     def upload(self, source: str, oid: str) -> None:
-        final = self._path(oid)
+        self.put_file(source, self.key(oid))
+
+    def _key_path(self, key: str) -> str:
+        return f"{self.base}/{key}"
+
+    def put_file(self, source: str, key: str) -> None:
+        final = self._key_path(key)
         if self.protocol in S3 and os.path.getsize(source) > MULTIPART_THRESHOLD:
             self._upload_in_parts(source, final)
             return
         if self.protocol in ATOMIC_PUT:
             self.fs.put_file(source, final)  # large files go up as multipart, atomic at the end
             return
-        temp = f"{self.base}/tmp/{oid[7:]}.{os.getpid()}-{os.urandom(4).hex()}"
+        self._put_renamed(final, lambda temp: self.fs.put_file(source, temp))
+
+    def put_bytes(self, key: str, data: bytes) -> None:
+        final = self._key_path(key)
+        if self.protocol in ATOMIC_PUT:
+            self.fs.pipe_file(final, data)
+            return
+        self._put_renamed(final, lambda temp: self.fs.pipe_file(temp, data))
+
+    def _put_renamed(self, final: str, write: Callable[[str], object]) -> None:
+        """Where a write is not atomic (SFTP): to a temp name in tmp/, then renamed."""
+        name = final.rsplit("/", 1)[-1]
+        temp = f"{self.base}/tmp/{name}.{os.getpid()}-{os.urandom(4).hex()}"
         try:
-            self.fs.put_file(source, temp)
+            write(temp)
             # SFTP's rename neither makes the fan-out folder nor replaces an existing file
             self.fs.makedirs(final.rsplit("/", 1)[0], exist_ok=True)
             try:
@@ -185,6 +205,45 @@ class FsspecRemote(Remote):
             with contextlib.suppress(Exception):  # what cannot be removed now, gc removes later
                 self.fs.rm_file(temp)
             raise
+
+    def read_range(self, key: str, start: int, length: int) -> bytes:
+        if length <= 0:
+            return b""
+        path = self._key_path(key)
+        if self.protocol in ATOMIC_PUT:  # one GET with a Range header
+            return bytes(self.fs.cat_file(path, start=start, end=start + length))
+        with self.fs.open(path, "rb") as f:  # sshfs's cat_file ignores start and end
+            f.seek(start)
+            return bytes(f.read(length))
+
+    def read_key(self, key: str, limit: int) -> bytes:
+        path = self._key_path(key)
+        if self.protocol in ATOMIC_PUT:  # one request; the size is checked after
+            data = bytes(self.fs.cat_file(path))
+        else:
+            with self.fs.open(path, "rb") as f:
+                data = bytes(f.read(limit + 1))
+        if len(data) > limit:
+            raise self.too_big(key, limit)
+        return data
+
+    def list_keys(self, prefix: str) -> list[KeyInfo]:
+        top = self._key_path(prefix.rstrip("/"))
+        try:
+            found = self.fs.find(top, detail=True)
+        except FileNotFoundError:
+            return []
+        keys = []
+        for name, info in found.items():
+            if info.get("type", "file") != "file":
+                continue
+            relative = str(name).lstrip("/").removeprefix(self.base.strip("/") + "/")
+            keys.append(KeyInfo(relative, int(info.get("size") or 0), _written_at(info)))
+        return sorted(keys, key=lambda k: k.key)
+
+    def delete_key(self, key: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.fs.rm_file(self._key_path(key))
 
     def _upload_in_parts(self, source: str, path: str) -> None:
         """An S3 multipart upload of our own rather than s3fs's, so that whatever stops it
@@ -247,7 +306,7 @@ class FsspecRemote(Remote):
     def _multipart_uploads(self) -> list[IncompleteUpload]:
         bucket, _, prefix = self.base.partition("/")
         under = f"{prefix}/" if prefix else ""
-        query: dict[str, str] = {"Bucket": bucket, "Prefix": f"{under}objects/"}
+        query: dict[str, str] = {"Bucket": bucket, "Prefix": under}
         found = []
         while True:
             page = self.fs.call_s3("list_multipart_uploads", **query)

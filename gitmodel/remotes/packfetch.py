@@ -1,0 +1,321 @@
+"""Fetch in the packed layout: the recipe of each wanted file, then only the chunks the cache
+lacks, read from the remote's packs with merged ranged reads, then the file reassembled and
+checked (docs/pack-format.md, section 10).
+
+Fetched chunks wait in `<cache>/fetching/<chunk hex>` (raw bytes, checked against their id)
+or `<hex>.enc` (a delta whose base is not decoded yet) until every file of the fetch is
+reassembled; a killed fetch leaves them there and the next one reads them instead of the
+remote. A file enters the cache only whole, through a temp file, once it hashes to its oid
+(and to the SHA-256 its pointer records, when it records one).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+
+from gitmodel.cache.objects import ObjectStore, digest_mismatch
+from gitmodel.errors import CorruptObjectError, GitModelError
+from gitmodel.fsutil import remove_quietly
+from gitmodel.hashing import DigestSink
+from gitmodel.packs.chunking import chunk_id
+from gitmodel.packs.encoding import Encoded, decode_chunk
+from gitmodel.packs.packfile import Record, parse_entry
+from gitmodel.packs.recipe import Recipe, reassemble
+from gitmodel.packs.store import LocalPacks
+from gitmodel.progress import Progress, ProgressCallback
+from gitmodel.remotes.base import Remote, Span, merge_ranges
+from gitmodel.remotes.layout import PACKS, RemotePacks, damage_hint
+from gitmodel.sizecheck import check_claimed_size
+
+
+@dataclass
+class PackFetchResult:
+    transferred: list[str] = field(default_factory=list)
+    raw: int = 0  # the size of the files fetched
+    received: int = 0  # bytes downloaded: recipes and pack ranges
+    fetched_chunks: int = 0
+    reused_chunks: int = 0  # chunks of these files the cache (or an earlier fetch) had
+    requests: int = 0  # ranged reads of packs
+
+
+class ChunkArea:
+    """`<cache>/fetching/`: chunks fetched and not yet part of a reassembled file."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def raw(self, chunk: bytes) -> Path:
+        return self.root / chunk.hex()
+
+    def encoded(self, chunk: bytes) -> Path:
+        return self.root / f"{chunk.hex()}.enc"
+
+    def read(self, chunk: bytes) -> bytes | None:
+        """A fetched chunk, if here and sound (a torn file of a killed fetch is dropped)."""
+        try:
+            data = self.raw(chunk).read_bytes()
+        except FileNotFoundError:
+            return None
+        if chunk_id(data) != chunk:
+            remove_quietly(self.raw(chunk))
+            return None
+        return data
+
+    def sweep(self) -> None:
+        """Remove the half-written files of fetches that were killed (their pid is gone)."""
+        for path in self.root.glob("tmp-*") if self.root.is_dir() else []:
+            pid = path.name.split("-")[1]
+            if pid.isdigit() and not _alive(int(pid)):
+                remove_quietly(path)
+
+    def write(self, path: Path, data: bytes) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        temp = path.with_name(f"tmp-{os.getpid()}-{os.urandom(4).hex()}")
+        temp.write_bytes(data)
+        os.replace(temp, path)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def fetch_packed(
+    store: ObjectStore,
+    remote: Remote,
+    view: RemotePacks,
+    oids: list[str],
+    jobs: int,
+    claimed_sizes: Mapping[str, Mapping[int, str]],
+    digests: Mapping[str, str],
+    report: ProgressCallback | None = None,
+) -> PackFetchResult:
+    """Fetch the files `oids` (each has a recipe on the remote) into the object store."""
+    local = LocalPacks(store.root)
+    area = ChunkArea(store.root / "fetching")
+    area.sweep()
+    result = PackFetchResult()
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        recipes = list(pool.map(view.read_recipe, oids))
+    result.received += sum(view.recipes[r.oid].size for r in recipes)
+    for recipe in recipes:
+        check_claimed_size(recipe.oid, recipe.size, claimed_sizes)
+    needed = _plan(local, area, view, recipes, result)
+    _download(remote, area, view, needed, jobs, result, report)
+    _decode_deltas(local, area, needed)
+    for recipe in recipes:
+        _reassemble(store, local, area, recipe, digests.get(recipe.oid), remote)
+        local.store_recipe(recipe)
+        result.transferred.append(recipe.oid)
+        result.raw += recipe.size
+    for recipe in recipes:  # all files are in: the chunks they needed may go
+        for chunk in recipe.chunks:
+            remove_quietly(area.raw(chunk.id))
+    for fetched in needed:
+        remove_quietly(area.raw(fetched))
+    return result
+
+
+def _plan(
+    local: LocalPacks,
+    area: ChunkArea,
+    view: RemotePacks,
+    recipes: list[Recipe],
+    result: PackFetchResult,
+) -> dict[bytes, tuple[str, Record]]:
+    """The chunks to download: those of the recipes the cache lacks, and the delta bases
+    they need that it lacks too, transitively."""
+    known: dict[bytes, bool] = {}
+
+    def present(chunk: bytes) -> bool:
+        if chunk not in known:
+            known[chunk] = (
+                area.read(chunk) is not None
+                or area.encoded(chunk).exists()
+                or local.read_chunk(chunk) is not None
+            )
+        return known[chunk]
+
+    needed: dict[bytes, tuple[str, Record]] = {}
+    for recipe in recipes:
+        for chunk in recipe.chunks:
+            if chunk.id in needed:
+                continue
+            if present(chunk.id):
+                result.reused_chunks += 1
+                continue
+            wanted: bytes | None = chunk.id
+            while wanted is not None and wanted not in needed:
+                found = view.chunks.get(wanted)
+                if found is None:
+                    raise CorruptObjectError(
+                        f"remote {view.remote.label}: chunk {wanted.hex()} of {recipe.oid} is "
+                        "in none of its packs",
+                        damage_hint(view.remote),
+                    )
+                needed[wanted] = found
+                base = found[1].base
+                wanted = base if base is not None and not present(base) else None
+    result.fetched_chunks = sum(1 for c in needed if not area.encoded(c).exists())
+    return needed
+
+
+def _download(
+    remote: Remote,
+    area: ChunkArea,
+    view: RemotePacks,
+    needed: dict[bytes, tuple[str, Record]],
+    jobs: int,
+    result: PackFetchResult,
+    report: ProgressCallback | None,
+) -> None:
+    """Read the entries of `needed` pack by pack, near ones merged into one request, in
+    parallel; a chunk stored whole is decoded and checked at once, a delta kept encoded."""
+    by_pack: dict[str, dict[int, Record]] = {}
+    for chunk, (pack, record) in needed.items():
+        if not area.encoded(chunk).exists():
+            by_pack.setdefault(pack, {})[record.offset] = record
+    spans = [
+        (pack, span)
+        for pack, records in sorted(by_pack.items())
+        for span in merge_ranges((r.offset, r.length) for r in records.values())
+    ]
+    total = sum(s.end - s.start for _, s in spans)
+    progress = Progress(f"Downloading from {remote.name}", total, report)
+
+    def fetch(pack: str, span: Span) -> int:
+        key = f"{PACKS}{pack}.pack"
+        data = remote.call(partial(remote.read_range, key, span.start, span.end - span.start))
+        if len(data) != span.end - span.start:
+            raise CorruptObjectError(
+                f"pack {pack}.pack on remote {remote.label} is corrupt: it ends before byte "
+                f"{span.end}",
+                damage_hint(remote),
+            )
+        for offset, length in span.ranges:
+            record = by_pack[pack][offset]
+            what = f"pack {pack}.pack on remote {remote.label}: chunk {record.id.hex()}"
+            entry = data[offset - span.start : offset - span.start + length]
+            encoded = parse_entry(entry, record, what)
+            if record.base is None:
+                area.write(area.raw(record.id), _decoded(encoded, record, what, remote))
+            else:
+                area.write(area.encoded(record.id), encoded.payload)
+        progress.advance(len(data))
+        return len(data)
+
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            futures = [pool.submit(fetch, pack, span) for pack, span in spans]
+            try:
+                for future in as_completed(futures):
+                    result.received += future.result()
+                    result.requests += 1
+            except BaseException:
+                for future in futures:
+                    future.cancel()
+                raise
+    finally:
+        progress.close()
+
+
+def _decoded(
+    encoded: Encoded, record: Record, what: str, remote: Remote, base: bytes | None = None
+) -> bytes:
+    try:
+        return decode_chunk(encoded, record.size, record.id, base)
+    except CorruptObjectError as exc:
+        raise CorruptObjectError(
+            f"{what} is corrupt: {exc.message}; the bad bytes were not kept",
+            damage_hint(remote),
+        ) from None
+
+
+def _decode_deltas(
+    local: LocalPacks, area: ChunkArea, needed: dict[bytes, tuple[str, Record]]
+) -> None:
+    """Decode the fetched deltas, shallowest first, so that each base is decoded before the
+    chunks built on it."""
+    deltas = sorted(
+        ((record.depth, chunk, pack, record) for chunk, (pack, record) in needed.items()),
+        key=lambda item: item[0],
+    )
+    for _, chunk, pack, record in deltas:
+        if record.base is None or area.raw(chunk).exists():
+            continue
+        base = area.read(record.base)
+        if base is None:
+            base = local.read_chunk(record.base)
+        if base is None:
+            raise GitModelError(
+                f"the delta base {record.base.hex()} of chunk {chunk.hex()} is gone",
+                "another process removed it meanwhile; run the command again",
+            )
+        payload = area.encoded(chunk).read_bytes()
+        what = f"pack {pack}.pack: chunk {chunk.hex()}"
+        try:
+            data = decode_chunk(
+                Encoded(record.encoding, record.width, payload), record.size, chunk, base
+            )
+        except CorruptObjectError as exc:
+            remove_quietly(area.encoded(chunk))
+            raise CorruptObjectError(
+                f"{what} is corrupt: {exc.message}; the bad bytes were not kept", exc.hint
+            ) from None
+        area.write(area.raw(chunk), data)
+        remove_quietly(area.encoded(chunk))
+
+
+def _reassemble(
+    store: ObjectStore,
+    local: LocalPacks,
+    area: ChunkArea,
+    recipe: Recipe,
+    expected_digest: str | None,
+    remote: Remote,
+) -> None:
+    """The file of `recipe` into the object store: streamed into a temp file while hashed
+    (and SHA-256'd when a digest is expected), published only when everything matches."""
+    sink = DigestSink() if expected_digest is not None else None
+
+    def read(chunk: bytes) -> bytes:
+        data = area.read(chunk)
+        if data is None:
+            data = local.read_chunk(chunk)
+        if data is None:
+            raise GitModelError(
+                f"chunk {chunk.hex()} of {recipe.oid} went missing while it was fetched",
+                "another process removed it meanwhile; run the command again",
+            )
+        if sink is not None:
+            sink(memoryview(data))
+        return data
+
+    temp = store.new_temp()
+    try:
+        try:
+            reassemble(recipe, read, temp)
+        except CorruptObjectError as exc:
+            raise CorruptObjectError(
+                f"{exc.message} (from remote {remote.label}); the bad bytes were not kept",
+                damage_hint(remote),
+            ) from None
+        if sink is not None and expected_digest is not None and sink.digest != expected_digest:
+            error = digest_mismatch(
+                recipe.oid, f"from remote {remote.label}", expected_digest, sink.digest
+            )
+            error.message += "; the bad bytes were not kept"
+            raise error
+        store.publish(temp, recipe.oid)
+    finally:
+        remove_quietly(temp)

@@ -1,0 +1,235 @@
+"""Push in the packed layout: only the chunks a remote lacks, in new packs, deltas against what
+the remote already has (docs/pack-format.md, section 10).
+
+Order on the remote: the keep file naming the packs this push reuses; then each new pack, then
+its index (a pack whose index arrived is on the remote: a later push does not send its chunks
+again); then the recipes, the commit point (a file is on the remote once its recipe is); then
+the keep file is removed. A killed push leaves packs without indexes, which gc --remote
+deletes, and packs with indexes, which the next push reuses.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+
+from gitmodel.cache.objects import ObjectStore
+from gitmodel.errors import GitModelError
+from gitmodel.packs.chunking import TensorSlot
+from gitmodel.packs.encoding import plane_width
+from gitmodel.packs.packfile import PACK_TARGET_SIZE, PackWriter
+from gitmodel.packs.recipe import Recipe, encode_recipe
+from gitmodel.packs.store import LocalPacks
+from gitmodel.remotes.base import KeyInfo, Remote
+from gitmodel.remotes.layout import (
+    KEEPS,
+    PACKS,
+    RemotePacks,
+    recipe_key,
+    write_format,
+)
+
+
+@dataclass
+class PackPushResult:
+    objects: list[str] = field(default_factory=list)  # oids whose recipes went up
+    raw: int = 0  # their sizes: the model bytes this push put on the remote
+    sent: int = 0  # bytes uploaded: packs, indexes, recipes
+    new_chunks: int = 0
+    reused_chunks: int = 0  # chunks of these files the remote already had
+    packs: list[str] = field(default_factory=list)
+
+
+SlotKey = tuple[TensorSlot, int, int]
+PACK_SIZE_ENV = "GIT_MODEL_PACK_SIZE"  # bytes; for tests, which want many small packs
+
+
+def pack_target_size() -> int:
+    value = os.environ.get(PACK_SIZE_ENV, "")
+    return (
+        int(value) if value.isdigit() and int(value) > 0 else PACK_TARGET_SIZE
+    )  # tensor slot, part, size: where a delta base fits
+
+
+def push_packed(
+    store: ObjectStore,
+    remote: Remote,
+    view: RemotePacks,
+    oids: list[str],
+    jobs: int,
+) -> PackPushResult:
+    """Upload the recipes of `oids` (which the remote lacks) and the chunks they need."""
+    local = LocalPacks(store.root)
+    result = PackPushResult()
+    recipes = [local.recipe_or_chunk(oid, store) for oid in oids]
+    bases = _remote_bases(local, view)
+    plan: list[tuple[Recipe, list[int]]] = []
+    relied: set[str] = set()
+    planned: set[bytes] = set()
+    for recipe in recipes:
+        fresh = []
+        for at, chunk in enumerate(recipe.chunks):
+            there = view.chunks.get(chunk.id)
+            if there is not None:
+                relied.add(there[0])
+                result.reused_chunks += 1
+            elif chunk.id not in planned:
+                planned.add(chunk.id)
+                fresh.append(at)
+        plan.append((recipe, fresh))
+    for recipe, fresh in plan:  # the packs of the delta bases it may use
+        for at in fresh:
+            chunk = recipe.chunks[at]
+            slot = recipe.slot(chunk)
+            found = bases.get((slot, chunk.part, chunk.size)) if slot is not None else None
+            if found is not None and found[0] in view.chunks:
+                relied.add(view.chunks[found[0]][0])
+    if view.version is None:
+        write_format(remote)
+        view.version = 2
+    keep = _write_keep(remote, relied) if relied else None
+    work = store.tmp_dir / f"push-{os.getpid()}-{os.urandom(4).hex()}"
+    try:
+        _send_packs(local, remote, view, plan, bases, work, jobs, result)
+        if relied:
+            _check_still_there(remote, relied)
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            sent = pool.map(partial(_send_recipe, remote), recipes)
+            result.sent += sum(sent)
+        result.objects = [r.oid for r in recipes]
+        result.raw = sum(r.size for r in recipes)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    if keep is not None:
+        remote.call(partial(remote.delete_key, keep))
+    return result
+
+
+def _remote_bases(local: LocalPacks, view: RemotePacks) -> dict[SlotKey, tuple[bytes, int]]:
+    """Delta bases the remote has in its packs: per tensor slot, part and size, a chunk id and
+    its chain depth, from the local copies of the recipes the remote holds. Loose remote
+    objects are never bases (an older release's gc may delete them)."""
+    bases: dict[SlotKey, tuple[bytes, int]] = {}
+    by_age = sorted(view.recipes, key=lambda oid: view.recipes[oid].written or 0.0)
+    for oid in by_age:  # newest last: each version deltas against the one before it
+        recipe = local.recipe(oid)
+        for chunk in recipe.chunks if recipe is not None else ():
+            slot = recipe.slot(chunk) if recipe is not None else None
+            there = view.chunks.get(chunk.id)
+            if slot is not None and there is not None:
+                _offer(bases, (slot, chunk.part, chunk.size), chunk.id, there[1].depth)
+    return bases
+
+
+def _offer(bases: dict[SlotKey, tuple[bytes, int]], at: SlotKey, chunk: bytes, depth: int) -> None:
+    """The newest chunk of a slot is its base (the closest version, the smallest delta); a
+    base at the maximum depth makes the next chunk whole, which starts a new chain."""
+    bases[at] = (chunk, depth)
+
+
+def _send_packs(
+    local: LocalPacks,
+    remote: Remote,
+    view: RemotePacks,
+    plan: list[tuple[Recipe, list[int]]],
+    bases: dict[SlotKey, tuple[bytes, int]],
+    work: Path,
+    jobs: int,
+    result: PackPushResult,
+) -> None:
+    """Encode the new chunks into packs of ~64 MiB in `work`, each uploaded (pack, then index)
+    while the next is written."""
+    pool = ThreadPoolExecutor(max_workers=max(1, jobs))
+    uploads: list[Future[int]] = []
+    writer = PackWriter(work, pack_target_size())
+    try:
+        for recipe, fresh in plan:
+            new = set(fresh)
+            for at, chunk in enumerate(recipe.chunks):
+                slot = recipe.slot(chunk)
+                if at not in new:  # on the remote already: still the newest of its slot
+                    there = view.chunks.get(chunk.id)
+                    if slot is not None and there is not None:
+                        _offer(bases, (slot, chunk.part, chunk.size), chunk.id, there[1].depth)
+                    continue
+                data = local.read_chunk(chunk.id)
+                if data is None:
+                    raise GitModelError(
+                        f"chunk {chunk.id.hex()} of {recipe.oid} is not in the local cache",
+                        "run `git model fsck`; fetch the object again, or re-add it",
+                    )
+                base = None
+                if slot is not None:
+                    found = bases.get((slot, chunk.part, chunk.size))
+                    base_bytes = local.read_chunk(found[0]) if found else None
+                    if found and base_bytes is not None:
+                        base = (found[0], base_bytes, found[1])  # PackWriter: none at the max
+                record = writer.add(
+                    chunk.id, data, plane_width(slot.dtype if slot else None, chunk.size), base
+                )
+                result.new_chunks += 1
+                if slot is not None:
+                    _offer(bases, (slot, chunk.part, chunk.size), chunk.id, record.depth)
+                while len(writer.written) > len(result.packs):
+                    name = writer.written[len(result.packs)]
+                    result.packs.append(name)
+                    uploads.append(pool.submit(_send_pack, remote, view, work, name))
+        writer.close()
+        while len(writer.written) > len(result.packs):
+            name = writer.written[len(result.packs)]
+            result.packs.append(name)
+            uploads.append(pool.submit(_send_pack, remote, view, work, name))
+        for upload in uploads:
+            result.sent += upload.result()
+    except BaseException:
+        writer.abort()
+        remote.cancel()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+
+
+def _send_pack(remote: Remote, view: RemotePacks, work: Path, name: str) -> int:
+    """Upload one pack, then its index; the local files go once both are up."""
+    pack, index = work / f"{name}.pack", work / f"{name}.idx"
+    pack_key, index_key = f"{PACKS}{name}.pack", f"{PACKS}{name}.idx"
+    remote.call(partial(remote.put_file, str(pack), pack_key))
+    remote.call(partial(remote.put_file, str(index), index_key))
+    sizes = pack.stat().st_size, index.stat().st_size
+    now = time.time()
+    view.add_index(name, index, KeyInfo(pack_key, sizes[0], now), KeyInfo(index_key, sizes[1], now))
+    for path in (pack, index):
+        path.chmod(0o644)
+        path.unlink()
+    return sum(sizes)
+
+
+def _send_recipe(remote: Remote, recipe: Recipe) -> int:
+    data = encode_recipe(recipe)
+    remote.call(partial(remote.put_bytes, recipe_key(recipe.oid), data))
+    return len(data)
+
+
+def _write_keep(remote: Remote, packs: set[str]) -> str:
+    """A keep file: `gc --remote` leaves the packs it names alone while it is younger than
+    the grace period, so a push can rely on chunks that no live recipe uses yet."""
+    key = f"{KEEPS}{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{os.urandom(8).hex()}"
+    remote.call(partial(remote.put_bytes, key, "".join(f"{p}\n" for p in sorted(packs)).encode()))
+    return key
+
+
+def _check_still_there(remote: Remote, packs: set[str]) -> None:
+    """A gc --remote that started before our keep file appeared may have removed a pack we
+    rely on: then the recipes must not go up (they would name chunks that are gone)."""
+    listed = {k.key for k in remote.call(partial(remote.list_keys, PACKS))}
+    gone = sorted(p for p in packs if f"{PACKS}{p}.idx" not in listed)
+    if gone:
+        raise GitModelError(
+            f"pack {gone[0]} left remote {remote.label} during the push (a gc --remote ran)",
+            "run `git model push` again; what arrived is kept",
+        )
