@@ -74,7 +74,7 @@ if TYPE_CHECKING:
     from gitmodel.commands.checkout import CheckoutResult, checkout
     from gitmodel.commands.deprecate import DeprecateResult, deprecate
     from gitmodel.commands.diff import DiffResult, ModelDiff, diff
-    from gitmodel.commands.du import Usage, du
+    from gitmodel.commands.du import du
     from gitmodel.commands.fsck import FsckResult, fsck
     from gitmodel.commands.gc import GcResult, gc
     from gitmodel.commands.install import InstallResult, install, uninstall
@@ -96,6 +96,7 @@ if TYPE_CHECKING:
     from gitmodel.commands.tag import TagResult, tag
     from gitmodel.commands.versions import VersionRow, versions
     from gitmodel.errors import GitError, GitModelError, UsageError
+    from gitmodel.packs.usage import Usage
     from gitmodel.progress import ProgressCallback
     from gitmodel.remotes.config import RemoteConfig
     from gitmodel.remotes.shared import SharedRemote
@@ -118,7 +119,8 @@ _LAZY = {
     **dict.fromkeys(("push", "fetch", "pull", "SyncResult"), "gitmodel.commands.sync"),
     **dict.fromkeys(("gc", "GcResult"), "gitmodel.commands.gc"),
     **dict.fromkeys(("fsck", "FsckResult"), "gitmodel.commands.fsck"),
-    **dict.fromkeys(("du", "Usage"), "gitmodel.commands.du"),
+    "du": "gitmodel.commands.du",
+    "Usage": "gitmodel.packs.usage",
     **dict.fromkeys(("install", "uninstall", "InstallResult"), "gitmodel.commands.install"),
     **dict.fromkeys(
         (

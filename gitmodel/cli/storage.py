@@ -5,23 +5,33 @@ Part of the CLI package, the only place that imports typer.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
+
+import typer
 
 from gitmodel.cli.app import JsonOption, app
 from gitmodel.cli.common import handle_errors, print_json, say
 from gitmodel.table import human_size
 
 if TYPE_CHECKING:
-    from gitmodel.commands.du import Usage
+    from gitmodel.packs.usage import Usage
 
 
 @app.command()
 @handle_errors
-def du(as_json: JsonOption = False) -> None:
-    """Show how much the local cache stores: raw size, stored size (loose and packed), ratio."""
+def du(
+    remote: Annotated[
+        str | None,
+        typer.Option(
+            "--remote", "-r", help="Measure this model remote instead of the local cache."
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show how much the local cache (or a remote) stores: raw size, stored size, ratio."""
     from gitmodel.commands.du import du as usage_of
 
-    usage = usage_of()
+    usage = usage_of(remote=remote)
     if as_json:
         print_json(usage_json(usage))
         return

@@ -1,44 +1,24 @@
 """`git model du`: how many bytes the models take as files (raw) and as stored (loose objects,
-packs, recipes), for the local cache.
-
-The remote half (`du --remote NAME`) belongs with remote packs: a `Usage` of a remote, built
-by a function beside `local_usage`, printed the same way.
-"""
+packs, recipes), in the local cache or on a remote."""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 from gitmodel.cache.lock import file_lock
+from gitmodel.packs.usage import Usage
+from gitmodel.remotes.config import resolve_remote
+from gitmodel.remotes.usage import remote_usage
 from gitmodel.workspace import Workspace, open_workspace
 
 
-@dataclass
-class Usage:
-    where: str
-    objects: int = 0  # distinct files the place holds, loose or packed
-    raw: int = 0  # their sizes added up: what they take as plain files
-    loose: int = 0  # loose object files
-    loose_bytes: int = 0
-    packs: int = 0
-    pack_bytes: int = 0  # packs and their indexes
-    recipes: int = 0
-    recipe_bytes: int = 0
-
-    @property
-    def stored(self) -> int:
-        return self.loose_bytes + self.pack_bytes + self.recipe_bytes
-
-    @property
-    def ratio(self) -> float:
-        """Stored bytes per raw byte (0.0 for an empty place)."""
-        return self.stored / self.raw if self.raw else 0.0
-
-
-def du(*, repo: str | Path = ".") -> Usage:
+def du(*, remote: str | None = None, repo: str | Path = ".") -> Usage:
+    """Raw size, stored size and their ratio for the local cache, or for the model remote
+    named `remote`."""
     ws = open_workspace(Path(repo))
+    if remote is not None:
+        return remote_usage(resolve_remote(ws.repo, remote), ws.store.root)
     with file_lock(ws.cache_lock, shared=True):  # no gc moves objects meanwhile
         return local_usage(ws)
 

@@ -17,7 +17,6 @@ from gitmodel.reachability import local_manifests, needed_objects, objects_of
 from gitmodel.registry import Registry
 from gitmodel.remotes.config import resolve_remote
 from gitmodel.remotes.layout import missing_on
-from gitmodel.remotes.usage import RemoteUsage, remote_usage
 from gitmodel.selection import select_pointers
 from gitmodel.sides import is_model_version
 from gitmodel.transfer import TransferResult, default_jobs, download, upload
@@ -178,9 +177,3 @@ def not_pushed(
     wanted = set().union(*needs.values()) if needs else set()
     lacking = missing_on(target, wanted)  # neither loose nor as a recipe
     return target.label, {p: len(oids & lacking) for p, oids in needs.items() if oids & lacking}
-
-
-def du_remote(remote: str | None = None, *, repo: str | Path = ".") -> RemoteUsage:
-    """`git model du --remote NAME`: raw and stored bytes of what a remote holds."""
-    ws = open_workspace(Path(repo))
-    return remote_usage(resolve_remote(ws.repo, remote), ws.store.root)
