@@ -414,6 +414,44 @@ def test_delta_chains_stay_bounded(project: Project, folder_remote: PackRemote) 
     assert (clone / "model.safetensors").read_bytes() == (work / "model.safetensors").read_bytes()
 
 
+def test_one_push_of_many_versions_chains_them_oldest_first(
+    project: Project, folder_remote: PackRemote
+) -> None:
+    """Pushed together, versions still delta each against the one before it (the order they
+    entered the cache), not in the order of their oids: pulling version n into a clone that
+    holds version n-1 then needs only version n's deltas."""
+    from gitmodel.commands.add import add
+    from gitmodel.commands.sync import push
+    from gitmodel.packs.store import LocalPacks
+    from gitmodel.pointer import parse_pointer
+
+    work = project.work
+    folder_remote.add(work)
+    commits = []
+    for version in range(6):
+        write_model(work / "model.safetensors", version)
+        add(["model.safetensors"], repo=work)
+        git(work, "commit", "-q", "-m", f"v{version}")
+        commits.append(git(work, "rev-parse", "HEAD").stdout.strip())
+    push(revs=commits, repo=work)
+
+    local = LocalPacks(work / ".git" / "model" / "cache")
+    changed = f"layer.{LAYERS - 1}.w"
+    layer = []  # each version's chunk of the changed layer, oldest first
+    for commit in commits:
+        shown = git(work, "show", f"{commit}:model.safetensors.gitmodel").stdout
+        pointer = parse_pointer(shown.encode())
+        recipe = local.recipe(pointer.oid)
+        assert recipe is not None
+        (chunk,) = [c.id for c in recipe.chunks if (s := recipe.slot(c)) and s.name == changed]
+        layer.append(chunk)
+    records = {r.id: r for r in remote_records(folder_remote)}
+    assert [(records[c].base, records[c].depth) for c in layer] == [
+        (None, 0),
+        *[(layer[n - 1], n) for n in range(1, 6)],
+    ]
+
+
 def write_many(path: Path, count: int = 80) -> bytes:
     """A model of many small tensors (32 KiB each): many chunks, many small packs."""
     rng = np.random.default_rng(11)

@@ -66,7 +66,11 @@ def push_packed(
     """Upload the recipes of `oids` (which the remote lacks) and the chunks they need."""
     local = LocalPacks(store.root)
     result = PackPushResult()
-    recipes = [local.recipe_or_chunk(oid, store) for oid in oids]
+    # Oldest first, by when each entered the cache: each version then deltas against the one
+    # before it, whatever order the oids came in (a push of ten versions at once).
+    recipes = sorted(
+        (local.recipe_or_chunk(oid, store) for oid in oids), key=lambda r: _age(local, r.oid)
+    )
     bases = _remote_bases(local, view)
     plan: list[tuple[Recipe, list[int]]] = []
     relied: set[str] = set()
@@ -115,7 +119,11 @@ def _remote_bases(local: LocalPacks, view: RemotePacks) -> dict[SlotKey, tuple[b
     its chain depth, from the local copies of the recipes the remote holds. Loose remote
     objects are never bases (an older release's gc may delete them)."""
     bases: dict[SlotKey, tuple[bytes, int]] = {}
-    by_age = sorted(view.recipes, key=lambda oid: view.recipes[oid].written or 0.0)
+    # A remote's clock may count whole seconds: recipes of one push tie, and the cache's
+    # order (when each object entered it) settles them.
+    by_age = sorted(
+        view.recipes, key=lambda oid: (view.recipes[oid].written or 0.0, _age(local, oid))
+    )
     for oid in by_age:  # newest last: each version deltas against the one before it
         recipe = local.recipe(oid)
         for chunk in recipe.chunks if recipe is not None else ():
@@ -124,6 +132,15 @@ def _remote_bases(local: LocalPacks, view: RemotePacks) -> dict[SlotKey, tuple[b
             if slot is not None and there is not None:
                 _offer(bases, (slot, chunk.part, chunk.size), chunk.id, there[1].depth)
     return bases
+
+
+def _age(local: LocalPacks, oid: str) -> float:
+    """When the object entered this cache: its recipe's mtime (`recipe_or_chunk` gives it
+    the loose object's); 0.0 when the cache has no recipe of it."""
+    try:
+        return local.recipe_path(oid).stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 def _offer(bases: dict[SlotKey, tuple[bytes, int]], at: SlotKey, chunk: bytes, depth: int) -> None:
