@@ -451,6 +451,17 @@ def test_one_push_of_many_versions_chains_them_oldest_first(
         *[(layer[n - 1], n) for n in range(1, 6)],
     ]
 
+    # the next push: a delta on the newest version there, whatever order its recipes got
+    write_model(work / "model.safetensors", 6)
+    (added,) = add(["model.safetensors"], repo=work)
+    git(work, "commit", "-q", "-m", "v6")
+    push(repo=work)
+    recipe = local.recipe(added.pointer.oid)
+    assert recipe is not None
+    (newest,) = [c.id for c in recipe.chunks if (s := recipe.slot(c)) and s.name == changed]
+    record = {r.id: r for r in remote_records(folder_remote)}[newest]
+    assert (record.base, record.depth) == (layer[5], 6)
+
 
 def write_many(path: Path, count: int = 80) -> bytes:
     """A model of many small tensors (32 KiB each): many chunks, many small packs."""

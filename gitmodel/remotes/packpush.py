@@ -119,10 +119,11 @@ def _remote_bases(local: LocalPacks, view: RemotePacks) -> dict[SlotKey, tuple[b
     its chain depth, from the local copies of the recipes the remote holds. Loose remote
     objects are never bases (an older release's gc may delete them)."""
     bases: dict[SlotKey, tuple[bytes, int]] = {}
-    # A remote's clock may count whole seconds: recipes of one push tie, and the cache's
-    # order (when each object entered it) settles them.
+    # Only recipes this cache holds can be bases (their chunks' bytes are needed), so they
+    # are ordered by when each object entered the cache: a push uploads its recipes in
+    # parallel, so the remote's write times do not follow the versions.
     by_age = sorted(
-        view.recipes, key=lambda oid: (view.recipes[oid].written or 0.0, _age(local, oid))
+        view.recipes, key=lambda oid: (_age(local, oid), view.recipes[oid].written or 0.0)
     )
     for oid in by_age:  # newest last: each version deltas against the one before it
         recipe = local.recipe(oid)
