@@ -60,7 +60,7 @@ def upload(
     jobs: int,
     report_progress: ProgressCallback | None = None,
 ) -> TransferResult:
-    """Send what the remote lacks (neither its loose object nor its recipe is there): as
+    """Send what the remote lacks (neither its loose object nor its packed form is there): as
     packs of the chunks it lacks (remotes/packpush.py), or with `layout = loose` as loose
     objects."""
     wanted = set(oids)
@@ -73,7 +73,8 @@ def upload(
             "fetch them first (git model fetch) or re-add the artifacts that produced them",
         )
     view = RemotePacks.open(remote, store.root, jobs)
-    todo = sorted(remote.missing(wanted - set(view.recipes), jobs))  # one listing for recipes
+    in_packs = view.in_packs(wanted)  # from the listing of recipes and the indexes
+    todo = sorted(remote.missing(wanted - in_packs, jobs)) if wanted - in_packs else []
     if todo and packs_wanted(remote, remote.options):
         pushed = push_packed(store, remote, view, todo, jobs)
         return TransferResult(
@@ -121,7 +122,7 @@ def download(
     if not todo:
         return result
     view = RemotePacks.open(remote, store.root, jobs)  # refuses a layout newer than ours
-    in_packs = sorted(set(todo) & set(view.recipes))  # a recipe reuses the chunks we have
+    in_packs = sorted(view.in_packs(todo))  # reuses the chunks we have
     absent = remote.missing(set(todo) - set(in_packs), jobs) if len(in_packs) < len(todo) else set()
     for oid in sorted(absent):
         result.failed.append(f"{oid}: not on remote {remote.label}")

@@ -193,11 +193,13 @@ def test_versions_round_trip_and_the_second_push_sends_only_the_delta(
     remote.add(work)
     first = commit_version(work, 0)
     out = gm_ok(work, "push")
-    assert remote.read("gitmodel-format") == b"2\n"
+    assert remote.read("gitmodel-format") == b"3\n"
     assert remote.keys("objects/") == [] and remote.keys("keeps/") == []
     packs = remote.keys("packs/")
     assert len(packs) == 2 and {p.rsplit(".", 1)[1] for p in packs} == {"pack", "idx"}
-    assert len(remote.keys("recipes/")) == 2  # the model and its tensor manifest
+    # the model; its tensor manifest is one chunk, whose id is its oid: it needs no recipe
+    (recipe,) = remote.keys("recipes/")
+    assert recipe == chunks_at(work, "HEAD", remote)[0][0]
     # the header, the embedding, 4 layers; the tensor manifest
     assert out == pushed_line(work, remote.stored(), 7, 0)
 
@@ -225,7 +227,7 @@ def test_versions_round_trip_and_the_second_push_sends_only_the_delta(
         "ratio": round(stored / raw, 4),
         "loose": {"files": 0, "bytes": 0},
         "packs": {"packs": 2, "bytes": stored - recipe_bytes},
-        "recipes": {"files": 4, "bytes": recipe_bytes},
+        "recipes": {"files": 2, "bytes": recipe_bytes},
     }
 
     clone = project.clone("clone", remote)
@@ -244,14 +246,16 @@ def test_versions_round_trip_and_the_second_push_sends_only_the_delta(
 
 
 def chunks_at(clone: Path, rev: str, remote: PackRemote) -> tuple[list[str], set[bytes]]:
-    """The recipe keys of the model and its tensor manifest at REV, and their chunks."""
+    """The recipe key of the model at REV, and its chunks and its tensor manifest's (one
+    chunk, whose id is the manifest's oid: it has no recipe)."""
     import tomllib
 
-    from gitmodel.packs.recipe import decode_recipe
+    from gitmodel.packs.recipe import chunk_of, decode_recipe
 
     doc = tomllib.loads(git(clone, "show", f"{rev}:model.safetensors.gitmodel").stdout)
-    keys = [f"recipes/{o[7:9]}/{o[9:]}" for o in (doc["oid"], doc["format"]["manifest"])]
-    return keys, {c.id for k in keys for c in decode_recipe(remote.read(k)).chunks}
+    keys = [f"recipes/{doc['oid'][7:9]}/{doc['oid'][9:]}"]
+    manifest = chunk_of(doc["format"]["manifest"])
+    return keys, {c.id for k in keys for c in decode_recipe(remote.read(k)).chunks} | {manifest}
 
 
 def pulled_line(
@@ -342,10 +346,10 @@ def test_a_remote_in_a_newer_layout_is_refused_by_every_command(
     project: Project, folder_remote: PackRemote
 ) -> None:
     clone = shared_project(project, folder_remote, versions=1)
-    folder_remote.write("gitmodel-format", b"3\n")
+    folder_remote.write("gitmodel-format", b"4\n")
     line = (
-        f"error: remote {label(clone)} is in layout version 3; this git-model reads versions "
-        "up to 2 (upgrade git-model: pip install -U git-model)\n"
+        f"error: remote {label(clone)} is in layout version 4; this git-model reads versions "
+        "up to 3 (upgrade git-model: pip install -U git-model)\n"
     )
     for args in (
         ["pull"],
@@ -380,7 +384,7 @@ def test_a_remote_in_the_loose_layout_still_works_and_takes_packs(
     second = commit_version(work, 1)
     gm_ok(work, "push", "-q")
     git(work, "push", "-q", "origin", "main", "--tags")
-    assert remote.read("gitmodel-format") == b"2\n"
+    assert remote.read("gitmodel-format") == b"3\n"
     # nothing deltas against loose objects: an older release's gc may delete them
     assert all(r.depth == 0 and r.base is None for r in remote_records(remote))
     fresh = project.clone("fresh", remote)
@@ -479,6 +483,17 @@ def recipe_chunks(remote: PackRemote) -> set[bytes]:
     return {c.id for key in remote.keys("recipes/") for c in decode_recipe(remote.read(key)).chunks}
 
 
+def manifest_chunk(repo: Path) -> bytes:
+    """The one chunk of the tensor manifest of HEAD's model.safetensors (no recipe names it:
+    its id is the manifest's oid)."""
+    import tomllib
+
+    from gitmodel.packs.recipe import chunk_of
+
+    doc = tomllib.loads(git(repo, "show", "HEAD:model.safetensors.gitmodel").stdout)
+    return chunk_of(doc["format"]["manifest"])
+
+
 def indexed_chunks(remote: PackRemote) -> set[bytes]:
     """Chunks of the packs whose index arrived (what a later push counts as there)."""
     keys = remote.sizes()
@@ -532,7 +547,7 @@ def test_a_killed_push_and_a_killed_pull_resume_without_sending_again(
     monkeypatch.setenv("GIT_MODEL_PACK_SIZE", "40000")
     out = gm_ok(work, "push")
     sent, new, reused = re.search(SENT, out).groups()  # type: ignore[union-attr]
-    everything = recipe_chunks(remote)
+    everything = recipe_chunks(remote) | {manifest_chunk(work)}
     assert int(reused) == len(there & everything) and int(new) == len(everything - there)
     assert sent == human(remote.stored() - before)
     assert landed <= set(remote.keys("packs/"))  # the packs that arrived were not sent again
@@ -605,7 +620,7 @@ def test_gc_remote_drops_unneeded_recipes_and_rewrites_packs_keeping_live_bases(
     remote.write(keep, "".join(f"{n}\n" for n in names).encode())  # a push relies on them
     out = gm_ok(work, "gc", "--remote", "origin", "--grace", "1")
     assert "packs: deleted 0, rewrote 0 into 0, kept 0 and 3 recent or in use by a push\n" in out
-    assert len(remote.keys("recipes/")) == 4  # the abandoned version's recipes are gone
+    assert len(remote.keys("recipes/")) == 2  # the abandoned version's recipe is gone
 
     age(remote.folder, 48)
     before = remote.stored()

@@ -197,7 +197,7 @@ def _check_remote(ws: Workspace, target: Remote, jobs: int, work: Path) -> FsckR
     def manifest(oid: str) -> bytes | None:
         if ws.store.has(oid):
             return ws.store.read_bytes(oid)
-        if packed is not None and oid in packed.sound:
+        if packed is not None and (oid in packed.sound or packed.single_file(oid)):
             return packed.read_small(oid, MANIFEST_LIMIT)
         if oid not in listed or oid in corrupt:
             return None  # reported as missing or corrupt itself
@@ -205,6 +205,18 @@ def _check_remote(ws: Workspace, target: Remote, jobs: int, work: Path) -> FsckR
 
     with file_lock(ws.cache_lock, shared=True):
         needed = needed_by_git(ws, ALL_REFS, manifest)
+    for oid in sorted(needed.oids - listed):
+        single = packed.single_file(oid, digests.get(oid)) if packed is not None else None
+        if single is None:  # a file of one chunk (no recipe) is in an index, or missing
+            continue
+        listed.add(oid)
+        result.checked += 1
+        problem, sizes[oid] = single
+        if problem == "digest":
+            result.wrong_digest.append(oid)
+        if problem is not None:
+            result.corrupt.append(oid)
+            del sizes[oid]
     result.missing = sorted(needed.oids - listed)
     for oid, size in sorted(sizes.items()):
         _check_sizes(result, oid, size, needed.sizes)

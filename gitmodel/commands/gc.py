@@ -55,7 +55,8 @@ class GcResult:
         if self.packs is None:
             return loose
         recipes = sum(size for _, size in self.packs.deleted_recipes)
-        return loose - recipes + self.packs.freed
+        files = sum(size for _, size in self.packs.deleted_files)  # freed by pack rewrites
+        return loose - recipes - files + self.packs.freed
 
 
 def gc(
@@ -192,11 +193,10 @@ def _gc_packs(
     work = ws.store.tmp_dir / f"gc-{os.getpid()}-{os.urandom(4).hex()}"
     if unknown:  # would anything go? then refuse, as for loose objects
         plan = gc_packs(target, view, needed, recipe_of, cutoff, True, work)
-        _refuse_if_unknown(
-            unknown, GcResult(result.where, result.scope, True, recent=len(plan.deleted_recipes))
-        )
+        going = len(plan.deleted_recipes) + len(plan.deleted_files)
+        _refuse_if_unknown(unknown, GcResult(result.where, result.scope, True, recent=going))
     packs = gc_packs(target, view, needed, recipe_of, cutoff, dry_run, work)
-    result.deleted += packs.deleted_recipes
-    result.recent += packs.recent_recipes
-    result.kept += sum(1 for oid in view.recipes if oid in needed)
+    result.deleted += packs.deleted_recipes + packs.deleted_files
+    result.recent += packs.recent_recipes + packs.recent_files
+    result.kept += sum(1 for oid in view.recipes if oid in needed) + packs.kept_files
     return packs

@@ -175,5 +175,5 @@ def not_pushed(
         except GitModelError:
             continue
     wanted = set().union(*needs.values()) if needs else set()
-    lacking = missing_on(target, wanted)  # neither loose nor as a recipe
+    lacking = missing_on(target, wanted, ws.store.root)  # neither loose nor in packs
     return target.label, {p: len(oids & lacking) for p, oids in needs.items() if oids & lacking}

@@ -58,6 +58,26 @@ def recipe_of(chunked: ChunkedFile) -> Recipe:
     return Recipe(chunked.oid, chunked.size, tuple(slots), tuple(chunks))
 
 
+def chunk_of(oid: str) -> bytes:
+    """The chunk id of a file that is one chunk: its oid's digest (docs/pack-format.md, 1)."""
+    return bytes.fromhex(oid_hex(oid))
+
+
+def is_single_chunk(recipe: Recipe) -> bool:
+    """Whether a file needs no stored recipe: it is one chunk of no tensor slot, so its chunk
+    id is its oid and the recipe would say nothing that a pack index does not."""
+    return (
+        len(recipe.chunks) == 1
+        and recipe.chunks[0].tensor == NO_TENSOR
+        and recipe.chunks[0].id == chunk_of(recipe.oid)
+    )
+
+
+def single_chunk_recipe(oid: str, size: int) -> Recipe:
+    """The recipe of a file that is one chunk of `size` bytes, made up rather than read."""
+    return Recipe(oid, size, (), (RecipeChunk(chunk_of(oid), size, NO_TENSOR, 0),))
+
+
 def encode_recipe(recipe: Recipe) -> bytes:
     parts = [
         HEADER.pack(

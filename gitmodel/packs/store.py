@@ -21,7 +21,7 @@ from gitmodel.cache.tempfiles import TempFolder
 from gitmodel.errors import CorruptObjectError, ObjectMissingError
 from gitmodel.fsutil import remove_quietly
 from gitmodel.hashing import OID_PREFIX, oid_hex
-from gitmodel.packs.chunking import TensorSlot, chunk_file, chunk_id
+from gitmodel.packs.chunking import GRID, TensorSlot, chunk_file, chunk_id
 from gitmodel.packs.encoding import HINT, plane_width
 from gitmodel.packs.packfile import (
     PackIndex,
@@ -31,7 +31,14 @@ from gitmodel.packs.packfile import (
     load_index,
     read_entry,
 )
-from gitmodel.packs.recipe import Recipe, decode_recipe, encode_recipe, reassemble, recipe_of
+from gitmodel.packs.recipe import (
+    Recipe,
+    decode_recipe,
+    encode_recipe,
+    is_single_chunk,
+    reassemble,
+    recipe_of,
+)
 
 PACKS_DIR = "packs"
 RECIPES_DIR = "recipes"
@@ -129,7 +136,11 @@ class LocalPacks:
         return self.read_loose_chunk(chunk)
 
     def read_loose_chunk(self, chunk: bytes) -> bytes | None:
-        """A chunk's bytes from a loose object whose stored recipe lists it (None if none)."""
+        """A chunk's bytes from the loose object that is that chunk (its oid is the chunk's
+        id), else from a loose object whose stored recipe lists it (None if none)."""
+        whole = self._read_whole_object(chunk)
+        if whole is not None:
+            return whole
         if self._loose_chunks is None:
             self._loose_chunks = self._index_loose_chunks()
         where = self._loose_chunks.get(chunk)
@@ -146,6 +157,21 @@ class LocalPacks:
             os.close(fd)
         if data is None or chunk_id(data) != chunk:
             raise corrupt_object(where.oid, path)
+        return data
+
+    def _read_whole_object(self, chunk: bytes) -> bytes | None:
+        """The loose object whose oid is `chunk` (a file of one chunk has no recipe), if it is
+        there and no bigger than a chunk may be; checked against its id."""
+        oid = OID_PREFIX + chunk.hex()
+        try:
+            with open(self._objects.location(oid), "rb") as f:
+                data = f.read(GRID + 1)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        if len(data) > GRID:
+            return None
+        if chunk_id(data) != chunk:
+            raise corrupt_object(oid, self._objects.path(oid))
         return data
 
     def _index_loose_chunks(self) -> dict[bytes, LooseChunk]:
@@ -183,7 +209,7 @@ class LocalPacks:
 
     def recipe_or_chunk(self, oid: str, store: ObjectStore) -> Recipe:
         """The stored recipe of `oid`, else the loose object cut into chunks now (one streaming
-        read), its recipe stored and returned."""
+        read), its recipe stored (unless the file is one chunk: it needs none) and returned."""
         found = self.recipe(oid)
         if found is not None:
             return found
@@ -196,7 +222,8 @@ class LocalPacks:
         if chunked.oid != oid:
             raise corrupt_object(oid, path)
         recipe = recipe_of(chunked)
-        self.store_recipe(recipe, mtime)
+        if not is_single_chunk(recipe):
+            self.store_recipe(recipe, mtime)
         return recipe
 
     def unpack(self, oid: str, store: ObjectStore) -> None:

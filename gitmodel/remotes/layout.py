@@ -1,11 +1,14 @@
 """The packed layout of a remote (docs/pack-format.md, section 10): the format marker, packs and
 their indexes, recipes, and the keep files of pushes in flight.
 
-    gitmodel-format            "2\\n": the layout version (absent: loose objects only)
+    gitmodel-format            "3\\n": the layout version (absent: loose objects only)
     objects/<2>/<30>           loose objects, as before packs
     packs/pack-<hex>.pack      packs, and beside each its index, pack-<hex>.idx
-    recipes/<2>/<30>           the recipe of the file with that oid (the commit point)
+    recipes/<2>/<30>           the recipe of a file of several chunks (the commit point)
     keeps/<time>-<random>      packs a running push relies on (gc --remote leaves them alone)
+
+A file that is one chunk has no recipe from version 3 on: its chunk id is its oid, so it is on
+the remote once an index lists that chunk (the index upload is its commit point).
 
 Indexes never change once written (their name is their pack's checksum), so each is
 downloaded once into `<cache>/remote-indexes/<xxh3-64 of the URL>/`; a listing of `packs/`
@@ -26,11 +29,12 @@ from gitmodel.errors import CorruptObjectError, GitModelError, UsageError
 from gitmodel.fsutil import atomic_write_bytes
 from gitmodel.hashing import OID_PREFIX, oid_hex
 from gitmodel.packs.packfile import TRAILER, PackIndex, Record, decode_index
-from gitmodel.packs.recipe import Recipe, decode_recipe
+from gitmodel.packs.recipe import Recipe, chunk_of, decode_recipe, single_chunk_recipe
 from gitmodel.remotes.base import KeyInfo, Remote
 
 FORMAT_KEY = "gitmodel-format"
-FORMAT_VERSION = 2  # 1: loose objects only, and no marker
+FORMAT_VERSION = 3  # 1: loose objects only, and no marker; 2: a recipe for every packed file
+RECIPE_EVERY_FILE = 2  # the version whose readers need a recipe for every packed file
 PACKS = "packs/"
 RECIPES = "recipes/"
 KEEPS = "keeps/"
@@ -95,8 +99,8 @@ def read_if_there(remote: Remote, key: str, limit: int) -> bytes | None:
         return None
 
 
-def write_format(remote: Remote) -> None:
-    remote.call(partial(remote.put_bytes, FORMAT_KEY, f"{FORMAT_VERSION}\n".encode()))
+def write_format(remote: Remote, version: int = FORMAT_VERSION) -> None:
+    remote.call(partial(remote.put_bytes, FORMAT_KEY, f"{version}\n".encode()))
 
 
 def packs_wanted(remote: Remote, options: dict[str, str]) -> bool:
@@ -226,7 +230,24 @@ class RemotePacks:
             self.chunks[record.id] = (pack, record)
 
     def has(self, oid: str) -> bool:
-        return oid in self.recipes
+        """Whether the file `oid` is in the remote's packs: through its recipe, or as the one
+        chunk of a file of one chunk (its id is the file's oid)."""
+        return oid in self.recipes or self.single_chunk(oid) is not None
+
+    def single_chunk(self, oid: str) -> Record | None:
+        """The index record of the chunk whose id is `oid`: the whole file when it is one
+        chunk (no recipe needed: its size is the record's)."""
+        found = self.chunks.get(chunk_of(oid))
+        return found[1] if found is not None else None
+
+    def in_packs(self, oids: Iterable[str]) -> set[str]:
+        """Which of `oids` are in the remote's packs (`has`)."""
+        return {oid for oid in oids if self.has(oid)}
+
+    def single_recipe(self, oid: str) -> Recipe | None:
+        """The recipe a file of one chunk has without one stored: its chunk, of no tensor."""
+        record = self.single_chunk(oid)
+        return None if record is None else single_chunk_recipe(oid, record.size)
 
     def read_recipe(self, oid: str) -> Recipe:
         key = recipe_key(oid)
@@ -242,12 +263,12 @@ def _is(info: KeyInfo, suffix: str) -> bool:
     return "/" not in name and name.startswith("pack-") and name.endswith(suffix)
 
 
-def missing_on(remote: Remote, oids: Iterable[str], jobs: int = 8) -> set[str]:
-    """Which of `oids` the remote has neither as a loose object nor as a recipe."""
+def missing_on(remote: Remote, oids: Iterable[str], cache_root: Path, jobs: int = 8) -> set[str]:
+    """Which of `oids` the remote has neither as a loose object nor in its packs (a recipe,
+    or the one chunk of a file of one chunk)."""
     wanted = set(oids)
-    if read_format(remote) is not None:  # refuses a layout newer than ours
-        listed = remote.call(partial(remote.list_keys, RECIPES))
-        wanted -= {oid for k in listed if (oid := oid_of_recipe_key(k.key)) is not None}
+    view = RemotePacks.open(remote, cache_root, jobs)  # refuses a layout newer than ours
+    wanted -= view.in_packs(wanted)
     return remote.missing(wanted, jobs) if wanted else set()
 
 

@@ -1,6 +1,8 @@
 """Fetch in the packed layout: the recipe of each wanted file, then only the chunks the cache
 lacks, read from the remote's packs with merged ranged reads, then the file reassembled and
-checked (docs/pack-format.md, section 10).
+checked (docs/pack-format.md, section 10). A file that is one chunk has no recipe: the index
+that lists its chunk says all (its chunk id is its oid), and the chunk, checked against its
+id, goes straight into the object store.
 
 Fetched chunks wait in `<cache>/fetching/<chunk hex>` (raw bytes, checked against their id)
 or `<hex>.enc` (a delta whose base is not decoded yet) until every file of the fetch is
@@ -18,14 +20,14 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from gitmodel.cache.objects import ObjectStore, digest_mismatch
+from gitmodel.cache.objects import OBJECT_MODE, ObjectStore, digest_mismatch, sync_file_system
 from gitmodel.errors import CorruptObjectError, GitModelError
 from gitmodel.fsutil import remove_quietly
-from gitmodel.hashing import DigestSink
+from gitmodel.hashing import DigestSink, digest_of_data
 from gitmodel.packs.chunking import chunk_id
 from gitmodel.packs.encoding import Encoded, decode_chunk
 from gitmodel.packs.packfile import Record, parse_entry
-from gitmodel.packs.recipe import Recipe, reassemble
+from gitmodel.packs.recipe import Recipe, chunk_of, reassemble
 from gitmodel.packs.store import LocalPacks
 from gitmodel.progress import Progress, ProgressCallback
 from gitmodel.remotes.base import Remote, Span, merge_ranges
@@ -105,25 +107,76 @@ def fetch_packed(
     area = ChunkArea(store.root / "fetching")
     area.sweep()
     result = PackFetchResult()
+    singles = {oid: r for oid in oids if (r := view.single_recipe(oid)) is not None}
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        recipes = list(pool.map(view.read_recipe, oids))
-    result.received += sum(view.recipes[r.oid].size for r in recipes)
+        stored = list(pool.map(view.read_recipe, [o for o in oids if o not in singles]))
+    result.received += sum(view.recipes[r.oid].size for r in stored)
+    recipes = [*singles.values(), *stored]
     for recipe in recipes:
         check_claimed_size(recipe.oid, recipe.size, claimed_sizes)
     needed = _plan(local, area, view, recipes, result)
-    _download(remote, area, view, needed, jobs, result, report)
+    whole = WholeFiles(store, {chunk_of(o): o for o in singles}, digests)
+    _download(remote, area, view, needed, jobs, result, report, whole)
     _decode_deltas(local, area, needed)
     for recipe in recipes:
-        _reassemble(store, local, area, recipe, digests.get(recipe.oid), remote)
-        local.store_recipe(recipe)
+        if recipe.oid not in whole.published:
+            _reassemble(store, local, area, recipe, digests.get(recipe.oid), remote)
+            if recipe.oid not in singles:
+                local.store_recipe(recipe)
         result.transferred.append(recipe.oid)
         result.raw += recipe.size
     for recipe in recipes:  # all files are in: the chunks they needed may go
         for chunk in recipe.chunks:
             remove_quietly(area.raw(chunk.id))
     for fetched in needed:
-        remove_quietly(area.raw(fetched))
+        if fetched not in whole.oids:  # never written there
+            remove_quietly(area.raw(fetched))
     return result
+
+
+class WholeFiles:
+    """Files that are one chunk, each written into the object store as its chunk arrives:
+    the chunk was checked against its id, which is the file's oid, so it needs no
+    reassembly. One request's files are made durable with one file-system sync, then
+    renamed into place, so a killed fetch keeps every request that completed."""
+
+    def __init__(self, store: ObjectStore, oids: dict[bytes, str], digests: Mapping[str, str]):
+        self.store = store
+        self.oids = oids  # chunk id -> the oid of the file that is that chunk
+        self.digests = digests
+        self.published: set[str] = set()
+
+    def take(self, chunk: bytes, data: bytes, remote: Remote) -> str | None:
+        """Write the file that is `chunk` to a temp file (None: not one of ours); its
+        SHA-256 is checked when its pointer records one."""
+        oid = self.oids.get(chunk)
+        if oid is None:
+            return None
+        expected = self.digests.get(oid)
+        if expected is not None and digest_of_data(data) != expected:
+            error = digest_mismatch(
+                oid, f"from remote {remote.label}", expected, digest_of_data(data)
+            )
+            error.message += "; the bad bytes were not kept"
+            raise error
+        temp = self.store.new_temp_name()
+        with open(temp, "xb") as f:
+            os.fchmod(f.fileno(), OBJECT_MODE)
+            f.write(data)
+        return temp
+
+    def publish(self, temps: list[tuple[str, str]]) -> None:
+        """Sync once, then rename each (oid, temp) into place."""
+        if not temps:
+            return
+        try:
+            sync_file_system(self.store.tmp_dir)
+            for oid, temp in temps:
+                self.store.publish(temp, oid, read_only_already=True)
+                self.published.add(oid)
+        finally:
+            for _, temp in temps:
+                remove_quietly(temp)
 
 
 def _plan(
@@ -178,9 +231,11 @@ def _download(
     jobs: int,
     result: PackFetchResult,
     report: ProgressCallback | None,
+    whole: WholeFiles,
 ) -> None:
     """Read the entries of `needed` pack by pack, near ones merged into one request, in
-    parallel; a chunk stored whole is decoded and checked at once, a delta kept encoded."""
+    parallel; a chunk stored whole is decoded and checked at once (and when it is a file of
+    one chunk, stored as that file), a delta kept encoded."""
     by_pack: dict[str, dict[int, Record]] = {}
     for chunk, (pack, record) in needed.items():
         if not area.encoded(chunk).exists():
@@ -202,15 +257,27 @@ def _download(
                 f"{span.end}",
                 damage_hint(remote),
             )
-        for offset, length in span.ranges:
-            record = by_pack[pack][offset]
-            what = f"pack {pack}.pack on remote {remote.label}: chunk {record.id.hex()}"
-            entry = data[offset - span.start : offset - span.start + length]
-            encoded = parse_entry(entry, record, what)
-            if record.base is None:
-                area.write(area.raw(record.id), _decoded(encoded, record, what, remote))
-            else:
-                area.write(area.encoded(record.id), encoded.payload)
+        files: list[tuple[str, str]] = []
+        try:
+            for offset, length in span.ranges:
+                record = by_pack[pack][offset]
+                what = f"pack {pack}.pack on remote {remote.label}: chunk {record.id.hex()}"
+                entry = data[offset - span.start : offset - span.start + length]
+                encoded = parse_entry(entry, record, what)
+                if record.base is not None:
+                    area.write(area.encoded(record.id), encoded.payload)
+                    continue
+                raw = _decoded(encoded, record, what, remote)
+                temp = whole.take(record.id, raw, remote)
+                if temp is not None:
+                    files.append((whole.oids[record.id], temp))
+                else:
+                    area.write(area.raw(record.id), raw)
+        except BaseException:
+            for _, temp in files:
+                remove_quietly(temp)
+            raise
+        whole.publish(files)
         progress.advance(len(data))
         return len(data)
 

@@ -13,10 +13,10 @@ from pathlib import Path
 import xxhash
 
 from gitmodel.errors import GitModelError
-from gitmodel.hashing import OID_PREFIX, DigestSink
+from gitmodel.hashing import OID_PREFIX, DigestSink, digest_of_data
 from gitmodel.packs.encoding import decode_chunk
 from gitmodel.packs.packfile import PackIndex, load_index, verify_pack
-from gitmodel.packs.recipe import Recipe, decode_recipe
+from gitmodel.packs.recipe import Recipe, chunk_of, decode_recipe, single_chunk_recipe
 from gitmodel.remotes.base import Remote
 from gitmodel.remotes.layout import PACKS, RECIPE_LIMIT, RECIPES, oid_of_recipe_key
 from gitmodel.remotes.repack import DownloadedPacks, download_pack
@@ -32,13 +32,32 @@ class PackFsck:
     damaged: list[str] = field(default_factory=list)  # one line per bad pack, index, chunk
     sound: dict[str, Recipe] = field(default_factory=dict)
     store: DownloadedPacks | None = None
+    indexed: set[bytes] = field(default_factory=set)  # chunks of every index that loaded
+    bad_chunks: set[bytes] = field(default_factory=set)
 
     def read_small(self, oid: str, limit: int) -> bytes | None:
         """A sound packed file's bytes (a folder manifest), if it is small."""
         recipe = self.sound.get(oid)
+        single = self.single_file(oid) if recipe is None else None
+        if single is not None and single[0] is None:
+            recipe = single_chunk_recipe(oid, single[1])
         if recipe is None or self.store is None or recipe.size > limit:
             return None
         return b"".join(self.store.read_chunk(c.id) for c in recipe.chunks)
+
+    def single_file(self, oid: str, digest: str | None = None) -> tuple[str | None, int] | None:
+        """A file of one chunk (no recipe: its chunk id is its oid): None when no index lists
+        that chunk, else what is wrong with it ("corrupt": its chunk is damaged or in a
+        damaged pack; "digest": it does not match the SHA-256 `digest`) and its size."""
+        chunk = chunk_of(oid)
+        if chunk not in self.indexed:
+            return None
+        if self.store is None or chunk in self.bad_chunks or chunk not in self.store.chunks:
+            return "corrupt", 0
+        size = self.store.chunks[chunk][1].size
+        if digest is not None and digest_of_data(self.store.read_chunk(chunk)) != digest:
+            return "digest", size
+        return None, size
 
 
 def fsck_packs(remote: Remote, work: Path, digests: Mapping[str, str]) -> PackFsck:
@@ -58,13 +77,14 @@ def fsck_packs(remote: Remote, work: Path, digests: Mapping[str, str]) -> PackFs
     for path in sorted(packs_dir.glob("pack-*.idx")):
         try:
             index = load_index(path)
+            result.indexed.update(r.id for r in index.records)
             verify_pack(path.with_suffix(".pack"), index)
             sound[path.stem] = index
         except GitModelError as exc:
             result.damaged.append(exc.message)
     store = DownloadedPacks(packs_dir, sound)
     result.store = store
-    bad_chunks = _check_chunks(store, sound, result)
+    bad_chunks = result.bad_chunks = _check_chunks(store, sound, result)
     for key in remote.call(partial(remote.list_keys, RECIPES)):
         oid = oid_of_recipe_key(key.key)
         if oid is None:

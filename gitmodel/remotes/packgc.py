@@ -1,7 +1,9 @@
 """gc --remote in the packed layout (docs/pack-format.md, section 10.5).
 
 Recipes nothing in Git needs go first (older than the grace period), then packs: a chunk is
-live when a live recipe uses it, or it is the delta base of a live chunk, transitively. A pack
+live when a live recipe uses it, when it is a file of one chunk (no recipe lists it: its id is
+its oid) that Git needs or whose pack is recent, or when it is the delta base of a live chunk,
+transitively. A pack
 of only live chunks stays; one of none is deleted; one with both is rewritten: its live
 entries are copied, as they are stored, into a new pack, which goes up (pack, then index)
 before the old index and then the old pack are deleted. Packs younger than the grace period,
@@ -16,9 +18,11 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
+from gitmodel.errors import GitModelError
+from gitmodel.hashing import OID_PREFIX
 from gitmodel.packs.encoding import Encoded
 from gitmodel.packs.packfile import PackWriter, Record, parse_entry
-from gitmodel.packs.recipe import Recipe
+from gitmodel.packs.recipe import Recipe, chunk_of, single_chunk_recipe
 from gitmodel.remotes.base import KeyInfo, Remote
 from gitmodel.remotes.layout import KEEPS, MARKER_LIMIT, PACKS, RemotePacks, recipe_key
 from gitmodel.remotes.packpush import pack_target_size
@@ -37,6 +41,11 @@ class PackGcResult:
     kept_packs: int = 0
     recent_packs: int = 0  # younger than the grace, or named by a push's keep file
     expired_keeps: list[tuple[str, int]] = field(default_factory=list)  # key, size
+    # Files of one chunk (no recipe): those that go with their pack's rewrite (oid, size),
+    # and how many stay because Git needs them or their pack is recent.
+    deleted_files: list[tuple[str, int]] = field(default_factory=list)
+    kept_files: int = 0
+    recent_files: int = 0
 
     @property
     def freed(self) -> int:
@@ -77,8 +86,10 @@ def gc_packs(
         else:
             result.deleted_recipes.append((oid, info.size))
     recipes = {oid: recipe_of(oid) for oid in live_recipes}
-    live = _live_chunks(view, [c.id for r in recipes.values() for c in r.chunks])
     protected = _kept_by_pushes(remote, cutoff, result)
+    singles = _single_files(view, recipes, result, recipe_of, needed, protected, cutoff)
+    used = [c.id for r in recipes.values() for c in r.chunks]
+    live = _live_chunks(view, used + [chunk_of(r.oid) for r in singles])
     doomed: list[str] = []
     rewrite: list[str] = []
     for name, pack in sorted(view.packs.items()):
@@ -104,7 +115,7 @@ def gc_packs(
     newest_first = [
         recipes[oid]
         for oid in sorted(recipes, key=lambda o: view.recipes[o].written or 0.0, reverse=True)
-    ]
+    ] + singles
     whole = not result.recent_packs and bool(view.packs)  # every pack may be replaced
     result.repacked = whole and needs_repack(view, newest_first)
     if dry_run:
@@ -134,6 +145,41 @@ def gc_packs(
     for key, _ in result.expired_keeps:
         remote.call(partial(remote.delete_key, key))
     return result
+
+
+def _single_files(
+    view: RemotePacks,
+    recipes: dict[str, Recipe],
+    result: PackGcResult,
+    recipe_of: Callable[[str], Recipe],
+    needed: set[str],
+    protected: set[str],
+    cutoff: float | None,
+) -> list[Recipe]:
+    """The files of one chunk that stay, as recipes: chunks that no recipe on the remote
+    lists are such files (their id is their oid). One stays when Git needs it or its pack
+    is recent (its index, its commit point, was written within the grace period, or a push
+    relies on it); the others are listed in `result.deleted_files`."""
+    named = {c.id for r in recipes.values() for c in r.chunks}
+    for oid, _ in result.deleted_recipes:  # their chunks are not files of their own
+        try:
+            named.update(c.id for c in recipe_of(oid).chunks)
+        except GitModelError:
+            continue  # a damaged recipe that goes anyway: fsck --remote reports it
+    staying = []
+    for chunk, (pack, record) in sorted(view.chunks.items()):
+        if chunk in named:
+            continue
+        oid = OID_PREFIX + chunk.hex()
+        if oid in needed:
+            result.kept_files += 1
+        elif pack in protected or is_recent(view.packs[pack], cutoff):
+            result.recent_files += 1
+        else:
+            result.deleted_files.append((oid, record.size))
+            continue
+        staying.append(single_chunk_recipe(oid, record.size))
+    return staying
 
 
 def _live_chunks(view: RemotePacks, used: list[bytes]) -> set[bytes]:

@@ -1,9 +1,11 @@
 """Push in the packed layout: only the chunks a remote lacks, in new packs, deltas against what
 the remote already has (docs/pack-format.md, section 10).
 
-Order on the remote: the keep file naming the packs this push reuses; then each new pack, then
-its index (a pack whose index arrived is on the remote: a later push does not send its chunks
-again); then the recipes, the commit point (a file is on the remote once its recipe is); then
+Order on the remote: the format marker, raised to 3 before the first file without a recipe;
+the keep file naming the packs this push reuses; then each new pack, then its index (a pack
+whose index arrived is on the remote: a later push does not send its chunks again, and a file
+that is one chunk is on the remote from then on, without a recipe); then the recipes of files
+of several chunks, the commit point (such a file is on the remote once its recipe is); then
 the keep file is removed. A killed push leaves packs without indexes, which gc --remote
 deletes, and packs with indexes, which the next push reuses.
 """
@@ -23,10 +25,11 @@ from gitmodel.errors import GitModelError
 from gitmodel.packs.chunking import TensorSlot
 from gitmodel.packs.encoding import plane_width
 from gitmodel.packs.packfile import PACK_TARGET_SIZE, PackWriter
-from gitmodel.packs.recipe import Recipe, encode_recipe
+from gitmodel.packs.recipe import Recipe, encode_recipe, is_single_chunk
 from gitmodel.packs.store import LocalPacks
 from gitmodel.remotes.base import KeyInfo, Remote
 from gitmodel.remotes.layout import (
+    FORMAT_VERSION,
     KEEPS,
     PACKS,
     RemotePacks,
@@ -37,7 +40,7 @@ from gitmodel.remotes.layout import (
 
 @dataclass
 class PackPushResult:
-    objects: list[str] = field(default_factory=list)  # oids whose recipes went up
+    objects: list[str] = field(default_factory=list)  # oids now on the remote
     raw: int = 0  # their sizes: the model bytes this push put on the remote
     sent: int = 0  # bytes uploaded: packs, indexes, recipes
     new_chunks: int = 0
@@ -69,7 +72,7 @@ def push_packed(
     # Oldest first, by when each entered the cache: each version then deltas against the one
     # before it, whatever order the oids came in (a push of ten versions at once).
     recipes = sorted(
-        (local.recipe_or_chunk(oid, store) for oid in oids), key=lambda r: _age(local, r.oid)
+        (local.recipe_or_chunk(oid, store) for oid in oids), key=lambda r: _age(local, r.oid, store)
     )
     bases = _remote_bases(local, view)
     plan: list[tuple[Recipe, list[int]]] = []
@@ -93,9 +96,12 @@ def push_packed(
             found = bases.get((slot, chunk.part, chunk.size)) if slot is not None else None
             if found is not None and found[0] in view.chunks:
                 relied.add(view.chunks[found[0]][0])
-    if view.version is None:
+    singles = [r for r in recipes if is_single_chunk(r)]
+    if view.version is None or (singles and view.version < FORMAT_VERSION):
+        # A reader of version 2 would take a file without a recipe for missing: the marker
+        # tells it to upgrade before any such file is there.
         write_format(remote)
-        view.version = 2
+        view.version = FORMAT_VERSION
     keep = _write_keep(remote, relied) if relied else None
     work = store.tmp_dir / f"push-{os.getpid()}-{os.urandom(4).hex()}"
     try:
@@ -103,8 +109,8 @@ def push_packed(
         if relied:
             _check_still_there(remote, relied)
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            sent = pool.map(partial(_send_recipe, remote), recipes)
-            result.sent += sum(sent)
+            several = [r for r in recipes if not is_single_chunk(r)]
+            result.sent += sum(pool.map(partial(_send_recipe, remote), several))
         result.objects = [r.oid for r in recipes]
         result.raw = sum(r.size for r in recipes)
     finally:
@@ -135,13 +141,16 @@ def _remote_bases(local: LocalPacks, view: RemotePacks) -> dict[SlotKey, tuple[b
     return bases
 
 
-def _age(local: LocalPacks, oid: str) -> float:
+def _age(local: LocalPacks, oid: str, store: ObjectStore | None = None) -> float:
     """When the object entered this cache: its recipe's mtime (`recipe_or_chunk` gives it
-    the loose object's); 0.0 when the cache has no recipe of it."""
-    try:
-        return local.recipe_path(oid).stat().st_mtime
-    except OSError:
-        return 0.0
+    the loose object's), else the loose object's (a file of one chunk has no recipe); 0.0
+    when the cache has neither."""
+    for path in (local.recipe_path(oid), *([store.path(oid)] if store else [])):
+        try:
+            return path.stat().st_mtime
+        except OSError:
+            continue
+    return 0.0
 
 
 def _offer(bases: dict[SlotKey, tuple[bytes, int]], at: SlotKey, chunk: bytes, depth: int) -> None:
