@@ -117,16 +117,16 @@ def download(
     xxh128."""
     wanted = set(oids)
     local = LocalPacks(store.root)
-    todo = sorted(o for o in wanted if not store.has(o) and not local.is_packed(o))
+    todo = sorted(local.not_in_cache(wanted, store))
     result = TransferResult(present=len(wanted) - len(todo))
     if not todo:
         return result
-    view = RemotePacks.open(remote, store.root, jobs)  # refuses a layout newer than ours
+    view = RemotePacks.shared(remote, store.root, jobs)  # refuses a layout newer than ours
     in_packs = sorted(view.in_packs(todo))  # reuses the chunks we have
     absent = remote.missing(set(todo) - set(in_packs), jobs) if len(in_packs) < len(todo) else set()
     for oid in sorted(absent):
         result.failed.append(f"{oid}: not on remote {remote.label}")
-    todo = [o for o in todo if o not in absent and o not in in_packs]
+    todo = sorted(set(todo) - absent - set(in_packs))
     if in_packs:
         require_packs_support()
         fetched = fetch_packed(

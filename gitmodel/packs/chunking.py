@@ -65,6 +65,14 @@ def chunk_id(data: bytes | memoryview) -> bytes:
     return xxhash.xxh3_128_digest(data)
 
 
+def is_one_chunk(data: bytes) -> bool:
+    """Whether the bytes of a loose object are one chunk, as `chunk_file` would cut them,
+    without cutting them: not empty, shorter than the least content-defined chunk, and not
+    what `scan_fd` would read as a tensor file (an object's path has no suffix, so only
+    bytes starting with "GGUF" or with "{" at offset 8 are scanned)."""
+    return 0 < len(data) < CDC_MIN and not data.startswith(b"GGUF") and data[8:9] != b"{"
+
+
 def tensor_regions(tensors: Sequence[TensorEntry], size: int, grid: int = GRID) -> list[Region]:
     """The regions of a file whose tensors are `tensors` (non-overlapping, as the format
     readers guarantee): header, tensors, gaps, trailing bytes; empty ones left out."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,6 +120,17 @@ class LocalPacks:
                             found.append(OID_PREFIX + prefix.name + entry.name)
         return found
 
+    def not_in_cache(self, oids: Iterable[str], store: ObjectStore) -> set[str]:
+        """Which of `oids` are neither loose nor packed: one stat per object, and one listing
+        of the recipes rather than a lookup per object."""
+        wanted = list(oids)
+        loose = store.stats_of(wanted)
+        absent = {o for o in wanted if o not in loose}
+        if len(absent) > 64:
+            with_recipe = set(self.recipe_oids())
+            return {o for o in absent if o not in with_recipe or not self.is_packed(o)}
+        return {o for o in absent if not self.is_packed(o)}
+
     def is_packed(self, oid: str) -> bool:
         """Whether `oid` can be rebuilt from the local packs alone."""
         recipe = self.recipe(oid)
@@ -128,19 +139,21 @@ class LocalPacks:
         packs = self.packs
         return all(c.id in packs for c in recipe.chunks)
 
-    def read_chunk(self, chunk: bytes) -> bytes | None:
+    def read_chunk(self, chunk: bytes, *, whole: bool = True) -> bytes | None:
         """The raw bytes of a chunk, checked against its id: from a local pack, else from a
-        loose object whose stored recipe lists it; None if neither has it."""
+        loose object whose stored recipe lists it; None if neither has it. `whole=False`:
+        the caller knows that no loose object is that chunk (see `read_loose_chunk`)."""
         if chunk in self.packs:
             return self.packs.read_chunk(chunk)
-        return self.read_loose_chunk(chunk)
+        return self.read_loose_chunk(chunk, whole=whole)
 
-    def read_loose_chunk(self, chunk: bytes) -> bytes | None:
+    def read_loose_chunk(self, chunk: bytes, *, whole: bool = True) -> bytes | None:
         """A chunk's bytes from the loose object that is that chunk (its oid is the chunk's
-        id), else from a loose object whose stored recipe lists it (None if none)."""
-        whole = self._read_whole_object(chunk)
-        if whole is not None:
-            return whole
+        id; not looked for with `whole=False`), else from a loose object whose stored recipe
+        lists it (None if none)."""
+        data = self._read_whole_object(chunk) if whole else None
+        if data is not None:
+            return data
         if self._loose_chunks is None:
             self._loose_chunks = self._index_loose_chunks()
         where = self._loose_chunks.get(chunk)

@@ -22,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from weakref import WeakKeyDictionary
 
 import xxhash
 
@@ -114,13 +115,15 @@ def packs_wanted(remote: Remote, options: dict[str, str]) -> bool:
         )
     if layout == "loose":
         return False
-    try:
-        import numpy  # noqa: F401
-        import pyfastcdc  # noqa: F401
-        import zstandard  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    return _installed("numpy", "pyfastcdc", "zstandard")
+
+
+def _installed(*modules: str) -> bool:
+    """Whether every one of `modules` can be imported, without importing it (numpy alone
+    takes 0.1 s to import; a push of small files never needs it)."""
+    from importlib.util import find_spec
+
+    return all(find_spec(name) is not None for name in modules)
 
 
 def url_digest(url: str) -> str:
@@ -152,6 +155,16 @@ class RemotePacks:
         view = cls(remote, cache_root, read_format(remote))
         if view.version is not None:
             view.refresh(jobs)
+        return view
+
+    @classmethod
+    def shared(cls, remote: Remote, cache_root: Path, jobs: int = 8) -> RemotePacks:
+        """`open`, once per remote object: a fetch downloads in rounds (folder manifests
+        first, then the files they list), and the remote's listings and indexes are read
+        once for all of them."""
+        view = _SHARED.get(remote)
+        if view is None or view.cache_root != cache_root:
+            view = _SHARED[remote] = cls.open(remote, cache_root, jobs)
         return view
 
     def refresh(self, jobs: int = 8) -> None:
@@ -258,6 +271,9 @@ class RemotePacks:
             raise CorruptObjectError(exc.message, damage_hint(self.remote)) from None
 
 
+_SHARED: WeakKeyDictionary[Remote, RemotePacks] = WeakKeyDictionary()
+
+
 def _is(info: KeyInfo, suffix: str) -> bool:
     name = info.key[len(PACKS) :]
     return "/" not in name and name.startswith("pack-") and name.endswith(suffix)
@@ -274,11 +290,8 @@ def missing_on(remote: Remote, oids: Iterable[str], cache_root: Path, jobs: int 
 
 def require_packs_support() -> None:
     """Reading a remote's packs needs the packs extra."""
-    try:
-        import numpy  # noqa: F401
-        import zstandard  # noqa: F401
-    except ImportError:
+    if not _installed("numpy", "zstandard"):
         raise GitModelError(
             "this remote holds packs, which need the Python packages of the packs extra",
             "install them: pip install 'git-model[packs]'",
-        ) from None
+        )

@@ -50,6 +50,19 @@ class ChunkArea:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        # The names that may be there: what an earlier fetch left, and what this one wrote.
+        # Thousands of small files need no lookup each for chunks that cannot be there.
+        try:
+            self._seen = set(os.listdir(root))
+        except (FileNotFoundError, NotADirectoryError):
+            self._seen = set()
+
+    def holds(self, path: Path) -> bool:
+        return path.name in self._seen and path.exists()
+
+    def remove(self, path: Path) -> None:
+        if path.name in self._seen:
+            remove_quietly(path)
 
     def raw(self, chunk: bytes) -> Path:
         return self.root / chunk.hex()
@@ -59,6 +72,8 @@ class ChunkArea:
 
     def read(self, chunk: bytes) -> bytes | None:
         """A fetched chunk, if here and sound (a torn file of a killed fetch is dropped)."""
+        if chunk.hex() not in self._seen:
+            return None
         try:
             data = self.raw(chunk).read_bytes()
         except FileNotFoundError:
@@ -80,6 +95,7 @@ class ChunkArea:
         temp = path.with_name(f"tmp-{os.getpid()}-{os.urandom(4).hex()}")
         temp.write_bytes(data)
         os.replace(temp, path)
+        self._seen.add(path.name)
 
 
 def _alive(pid: int) -> bool:
@@ -114,7 +130,7 @@ def fetch_packed(
     recipes = [*singles.values(), *stored]
     for recipe in recipes:
         check_claimed_size(recipe.oid, recipe.size, claimed_sizes)
-    needed = _plan(local, area, view, recipes, result)
+    needed = _plan(local, area, view, recipes, result, {chunk_of(o) for o in singles})
     whole = WholeFiles(store, {chunk_of(o): o for o in singles}, digests)
     _download(remote, area, view, needed, jobs, result, report, whole)
     _decode_deltas(local, area, needed)
@@ -127,10 +143,10 @@ def fetch_packed(
         result.raw += recipe.size
     for recipe in recipes:  # all files are in: the chunks they needed may go
         for chunk in recipe.chunks:
-            remove_quietly(area.raw(chunk.id))
+            area.remove(area.raw(chunk.id))
     for fetched in needed:
         if fetched not in whole.oids:  # never written there
-            remove_quietly(area.raw(fetched))
+            area.remove(area.raw(fetched))
     return result
 
 
@@ -185,17 +201,19 @@ def _plan(
     view: RemotePacks,
     recipes: list[Recipe],
     result: PackFetchResult,
+    not_loose: set[bytes],
 ) -> dict[bytes, tuple[str, Record]]:
     """The chunks to download: those of the recipes the cache lacks, and the delta bases
-    they need that it lacks too, transitively."""
+    they need that it lacks too, transitively. `not_loose`: chunks that are files this
+    fetch wants, so no loose object is them (not looked for: a lookup each costs)."""
     known: dict[bytes, bool] = {}
 
     def present(chunk: bytes) -> bool:
         if chunk not in known:
             known[chunk] = (
                 area.read(chunk) is not None
-                or area.encoded(chunk).exists()
-                or local.read_chunk(chunk) is not None
+                or area.holds(area.encoded(chunk))
+                or local.read_chunk(chunk, whole=chunk not in not_loose) is not None
             )
         return known[chunk]
 
@@ -219,7 +237,7 @@ def _plan(
                 needed[wanted] = found
                 base = found[1].base
                 wanted = base if base is not None and not present(base) else None
-    result.fetched_chunks = sum(1 for c in needed if not area.encoded(c).exists())
+    result.fetched_chunks = sum(1 for c in needed if not area.holds(area.encoded(c)))
     return needed
 
 
@@ -238,7 +256,7 @@ def _download(
     one chunk, stored as that file), a delta kept encoded."""
     by_pack: dict[str, dict[int, Record]] = {}
     for chunk, (pack, record) in needed.items():
-        if not area.encoded(chunk).exists():
+        if not area.holds(area.encoded(chunk)):
             by_pack.setdefault(pack, {})[record.offset] = record
     spans = [
         (pack, span)

@@ -15,17 +15,24 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from gitmodel.cache.objects import ObjectStore
+from gitmodel.cache.objects import ObjectStore, corrupt_object
 from gitmodel.errors import GitModelError
-from gitmodel.packs.chunking import TensorSlot
+from gitmodel.packs.chunking import CDC_MIN, TensorSlot, chunk_id, is_one_chunk
 from gitmodel.packs.encoding import plane_width
 from gitmodel.packs.packfile import PACK_TARGET_SIZE, PackWriter
-from gitmodel.packs.recipe import Recipe, encode_recipe, is_single_chunk
+from gitmodel.packs.recipe import (
+    Recipe,
+    chunk_of,
+    encode_recipe,
+    is_single_chunk,
+    single_chunk_recipe,
+)
 from gitmodel.packs.store import LocalPacks
 from gitmodel.remotes.base import KeyInfo, Remote
 from gitmodel.remotes.layout import (
@@ -71,9 +78,8 @@ def push_packed(
     result = PackPushResult()
     # Oldest first, by when each entered the cache: each version then deltas against the one
     # before it, whatever order the oids came in (a push of ten versions at once).
-    recipes = sorted(
-        (local.recipe_or_chunk(oid, store) for oid in oids), key=lambda r: _age(local, r.oid, store)
-    )
+    ages: dict[str, float] = {}
+    recipes = sorted(_recipes(local, store, oids, ages), key=lambda r: ages[r.oid])
     bases = _remote_bases(local, view)
     plan: list[tuple[Recipe, list[int]]] = []
     relied: set[str] = set()
@@ -118,6 +124,33 @@ def push_packed(
     if keep is not None:
         remote.call(partial(remote.delete_key, keep))
     return result
+
+
+def _recipes(
+    local: LocalPacks, store: ObjectStore, oids: list[str], ages: dict[str, float]
+) -> Iterator[Recipe]:
+    """The recipe of each of `oids`, and in `ages` when each entered the cache. A small loose
+    object that is one chunk is read once and needs no recipe, stored or cut (thousands of
+    small files: the per-file cost is what counts)."""
+    stats = store.stats_of(oids)
+    for oid in oids:
+        st = stats.get(oid)
+        if st is not None and st.st_size < CDC_MIN:
+            data = _read_small(store, oid)
+            if is_one_chunk(data):
+                if chunk_id(data) != chunk_of(oid):
+                    raise corrupt_object(oid, store.path(oid))
+                ages[oid] = st.st_mtime
+                yield single_chunk_recipe(oid, len(data))
+                continue
+        recipe = local.recipe_or_chunk(oid, store)
+        ages[oid] = _age(local, oid, store)
+        yield recipe
+
+
+def _read_small(store: ObjectStore, oid: str) -> bytes:
+    with open(store.location(oid), "rb") as f:
+        return f.read(CDC_MIN)
 
 
 def _remote_bases(local: LocalPacks, view: RemotePacks) -> dict[SlotKey, tuple[bytes, int]]:
