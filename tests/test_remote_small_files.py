@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from gitmodel.packs.recipe import chunk_of, encode_recipe, single_chunk_recipe
+from tests import test_remote_packs as packs
 from tests.helpers import git, gm, gm_ok
 from tests.test_remote_packs import (
     RECEIVED,
@@ -26,11 +27,13 @@ from tests.test_remote_packs import (
     indexed_chunks,
     kill_when,
     label,
-    remote,  # noqa: F401  (a fixture)
-    s3_client,  # noqa: F401  (a fixture)
 )
-from tests.test_remote_packs import folder_remote as folder_remote  # noqa: F401
-from tests.test_remote_packs import project as project  # noqa: F401
+from tests.test_remotes import s3_client  # noqa: F401  (a fixture)
+
+# The fixtures of tests/test_remote_packs.py: a project, a folder remote, and each kind.
+project = packs.project
+folder_remote = packs.folder_remote
+remote = packs.remote
 
 
 def write_files(folder: Path, count: int, seed: int = 5) -> dict[str, bytes]:
@@ -80,7 +83,7 @@ def test_small_files_go_up_as_one_pack_without_recipes_and_come_back(
     out = gm_ok(work, "push")
     keys = sorted(remote.sizes())
     assert keys[0] == "gitmodel-format" and remote.read("gitmodel-format") == b"3\n"
-    (pack, index) = keys[1:]
+    (index, pack) = keys[1:]
     assert pack.startswith("packs/pack-") and pack.endswith(".pack")
     assert index == pack.removesuffix(".pack") + ".idx"
     there = indexed_chunks(remote)
@@ -89,19 +92,19 @@ def test_small_files_go_up_as_one_pack_without_recipes_and_come_back(
     line = out.splitlines()[0]
     assert line.startswith(f"pushed 121 object(s) ({human(raw + _manifest_size(work))}) to ")
     assert line.endswith(f"; sent {human(remote.stored())}: 121 new chunk(s), 0 already on origin")
-    assert gm_ok(work, "push") .startswith("pushed 0 object(s) (0 B) ")  # nothing more to send
+    assert gm_ok(work, "push").startswith("pushed 0 object(s) (0 B) ")  # nothing more to send
     assert sorted(remote.sizes()) == keys
     git(work, "push", "-q", "origin", "main")
     assert gm(work, "status", "--remote", "origin", "--check").returncode == 0
 
     clone = project.clone("clone", remote)
-    status = gm(clone, "status", "--remote", "origin", "--check")
-    assert status.returncode == 0, status.stdout + status.stderr
     out = gm_ok(clone, "pull")
     assert re_search(RECEIVED, out)[1:] == ("121", "0")
     assert {p.name: p.read_bytes() for p in (clone / "data").iterdir()} == files
+    status = gm(clone, "status", "--remote", "origin", "--check")
+    assert status.returncode == 0, status.stdout + status.stderr
     assert not (cache(clone) / "recipes").exists()  # a file of one chunk needs none here either
-    assert list((cache(clone) / "fetching").iterdir()) == []
+    assert not (cache(clone) / "fetching").exists()  # files of one chunk go straight in
     usage = json.loads(gm_ok(clone, "du", "--remote", "origin", "--json"))
     assert (usage["objects"], usage["raw"]) == (121, raw + _manifest_size(work))
     assert usage["recipes"] == {"files": 0, "bytes": 0}
@@ -132,9 +135,12 @@ def test_status_remote_names_a_small_file_the_remote_lacks(
     gm_ok(work, "push", "-q")
     (work / "data" / "part-0003.bin").write_bytes(b"changed, not pushed")
     gm_ok(work, "add", "-q", "data")
+    git(work, "commit", "-q", "-m", "one file changed")
     proc = gm(work, "status", "--remote", "origin", "--check")
     assert proc.returncode == 1
-    assert "data" in proc.stdout + proc.stderr
+    assert proc.stdout.splitlines()[-1] == (  # the new file and the folder's new manifest
+        f"not pushed              data: 2 object(s) missing on {label(work)}"
+    )
     gm_ok(work, "push", "-q")
     assert gm(work, "status", "--remote", "origin", "--check").returncode == 0
 
@@ -223,15 +229,16 @@ def test_a_remote_of_layout_2_with_a_recipe_for_every_file_still_reads(
     git(work, "push", "-q", "origin", "main")
 
     clone = project.clone("clone", remote)
-    assert gm(clone, "status", "--remote", "origin", "--check").returncode == 0
     gm_ok(clone, "pull")
     assert {p.name: p.read_bytes() for p in (clone / "data").iterdir()} == files
+    assert gm(clone, "status", "--remote", "origin", "--check").returncode == 0
     proc = gm(clone, "fsck", "--remote", "origin")
     assert proc.stdout == f"checked 9 object(s) in {label(clone)}: 0 corrupt, 0 missing\n"
     assert remote.read("gitmodel-format") == b"2\n"  # reading changes nothing
 
     (clone / "data" / "new.bin").write_bytes(b"one more small file")
     gm_ok(clone, "add", "-q", "data")
+    git(clone, "commit", "-q", "-m", "one more")
     gm_ok(clone, "push", "-q")
     assert remote.read("gitmodel-format") == b"3\n"
 
@@ -261,6 +268,17 @@ def test_a_release_that_reads_only_layout_2_refuses_layout_3(
     assert refused.value.hint == "upgrade git-model: pip install -U git-model"
 
 
+def committed(remote: PackRemote) -> int:
+    """The bytes of the packs whose index arrived, and of their indexes (a pack without its
+    index, which a killed push left, is sent again under the same name)."""
+    sizes = remote.sizes()
+    return sum(
+        size
+        for key, size in sizes.items()
+        if key.startswith("packs/") and (key.endswith(".idx") or f"{key[:-5]}.idx" in sizes)
+    )
+
+
 def test_a_killed_push_of_small_files_resumes_without_sending_again(
     project: Project, remote: PackRemote, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -274,13 +292,16 @@ def test_a_killed_push_of_small_files_resumes_without_sending_again(
     landed = {k for k in remote.keys("packs/") if k.endswith(".idx")}
     there = indexed_chunks(remote)
     assert there and remote.keys("recipes/") == []
-    before = remote.stored()
+    before = committed(remote)
     monkeypatch.setenv("GIT_MODEL_PACK_SIZE", "40000")
     out = gm_ok(work, "push")
     sent, new, reused = re_search(SENT, out)
     everything = {chunk_of(oid) for oid in oids_of(work)}
-    assert int(reused) == len(there & everything) and int(new) == len(everything - there)
-    assert sent == human(remote.stored() - before)
+    # the files in packs that arrived are on the remote: already there, not even reused
+    (already,) = re_search(r"; (\d+) already there;", out)
+    assert int(already) == len(there & everything) and int(reused) == 0
+    assert int(new) == len(everything - there)
+    assert sent == human(committed(remote) - before)
     assert landed <= set(remote.keys("packs/"))  # the packs that arrived were not sent again
     assert indexed_chunks(remote) == everything
 

@@ -91,6 +91,14 @@ class FsspecRemote(Remote):
         return self._fs
 
     def _open_fs(self) -> Any:
+        if self.protocol in S3:  # botocore's client, without s3fs's set-up (remotes/botofs.py)
+            from importlib.util import find_spec
+
+            from gitmodel.remotes.botofs import BotoS3
+
+            if find_spec("botocore") is None:
+                raise self._missing_extra()
+            return BotoS3(self._storage_options())
         try:
             import fsspec
         except ImportError:
