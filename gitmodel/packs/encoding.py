@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import enum
 import struct
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -66,6 +67,21 @@ def _zstd() -> Any:
     return require("zstandard")
 
 
+_COMPRESSORS = threading.local()
+
+
+def _compressor(level: int) -> Any:
+    """A zstd compressor of `level` for this thread, made once: making one costs more than
+    compressing a small chunk (thousands of small files), and one must not be shared by
+    threads compressing at once."""
+    made = getattr(_COMPRESSORS, "by_level", None)
+    if made is None:
+        made = _COMPRESSORS.by_level = {}
+    if level not in made:
+        made[level] = _zstd().ZstdCompressor(level=level)
+    return made[level]
+
+
 def split_planes(data: bytes, width: int) -> bytes:
     if width == 1:
         return data
@@ -92,7 +108,7 @@ def xor_bytes(data: bytes, base: bytes) -> bytes:
 def compress_planes(data: bytes, width: int, level: int) -> bytes:
     """Byte planes of `data`, each its own zstd frame (a plane mixed into another's block
     compresses worse), behind a table of their lengths (u32 little-endian each)."""
-    compressor = _zstd().ZstdCompressor(level=level)
+    compressor = _compressor(level)
     count = len(data) // width
     planes = split_planes(data, width)
     frames = [compressor.compress(planes[i * count : (i + 1) * count]) for i in range(width)]

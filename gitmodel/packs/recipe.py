@@ -73,9 +73,10 @@ def is_single_chunk(recipe: Recipe) -> bool:
     )
 
 
-def single_chunk_recipe(oid: str, size: int) -> Recipe:
-    """The recipe of a file that is one chunk of `size` bytes, made up rather than read."""
-    return Recipe(oid, size, (), (RecipeChunk(chunk_of(oid), size, NO_TENSOR, 0),))
+def single_chunk_recipe(oid: str, size: int, chunk: bytes | None = None) -> Recipe:
+    """The recipe of a file that is one chunk of `size` bytes, made up rather than read
+    (`chunk`: its id, when the caller has it at hand)."""
+    return Recipe(oid, size, (), (RecipeChunk(chunk or chunk_of(oid), size, NO_TENSOR, 0),))
 
 
 def encode_recipe(recipe: Recipe) -> bytes:

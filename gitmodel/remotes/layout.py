@@ -259,8 +259,8 @@ class RemotePacks:
 
     def single_recipe(self, oid: str) -> Recipe | None:
         """The recipe a file of one chunk has without one stored: its chunk, of no tensor."""
-        record = self.single_chunk(oid)
-        return None if record is None else single_chunk_recipe(oid, record.size)
+        found = self.chunks.get(chunk_of(oid))
+        return None if found is None else single_chunk_recipe(oid, found[1].size, found[1].id)
 
     def read_recipe(self, oid: str) -> Recipe:
         key = recipe_key(oid)

@@ -27,7 +27,7 @@ from gitmodel.hashing import DigestSink, digest_of_data
 from gitmodel.packs.chunking import chunk_id
 from gitmodel.packs.encoding import Encoded, decode_chunk
 from gitmodel.packs.packfile import Record, parse_entry
-from gitmodel.packs.recipe import Recipe, chunk_of, reassemble
+from gitmodel.packs.recipe import Recipe, reassemble
 from gitmodel.packs.store import LocalPacks
 from gitmodel.progress import Progress, ProgressCallback
 from gitmodel.remotes.base import Remote, Span, merge_ranges
@@ -57,12 +57,12 @@ class ChunkArea:
         except (FileNotFoundError, NotADirectoryError):
             self._seen = set()
 
-    def holds(self, path: Path) -> bool:
-        return path.name in self._seen and path.exists()
+    def holds_encoded(self, chunk: bytes) -> bool:
+        return f"{chunk.hex()}.enc" in self._seen and self.encoded(chunk).exists()
 
-    def remove(self, path: Path) -> None:
-        if path.name in self._seen:
-            remove_quietly(path)
+    def remove_raw(self, chunk: bytes) -> None:
+        if chunk.hex() in self._seen:
+            remove_quietly(self.raw(chunk))
 
     def raw(self, chunk: bytes) -> Path:
         return self.root / chunk.hex()
@@ -118,7 +118,8 @@ def fetch_packed(
     digests: Mapping[str, str],
     report: ProgressCallback | None = None,
 ) -> PackFetchResult:
-    """Fetch the files `oids` (each has a recipe on the remote) into the object store."""
+    """Fetch the files `oids` (each in the remote's packs: with a recipe, or as a file of one
+    chunk) into the object store."""
     local = LocalPacks(store.root)
     area = ChunkArea(store.root / "fetching")
     area.sweep()
@@ -130,8 +131,9 @@ def fetch_packed(
     recipes = [*singles.values(), *stored]
     for recipe in recipes:
         check_claimed_size(recipe.oid, recipe.size, claimed_sizes)
-    needed = _plan(local, area, view, recipes, result, {chunk_of(o) for o in singles})
-    whole = WholeFiles(store, {chunk_of(o): o for o in singles}, digests)
+    single_ids = {r.chunks[0].id: oid for oid, r in singles.items()}
+    needed = _plan(local, area, view, recipes, result, set(single_ids))
+    whole = WholeFiles(store, single_ids, digests)
     _download(remote, area, view, needed, jobs, result, report, whole)
     _decode_deltas(local, area, needed)
     for recipe in recipes:
@@ -143,10 +145,10 @@ def fetch_packed(
         result.raw += recipe.size
     for recipe in recipes:  # all files are in: the chunks they needed may go
         for chunk in recipe.chunks:
-            area.remove(area.raw(chunk.id))
+            area.remove_raw(chunk.id)
     for fetched in needed:
         if fetched not in whole.oids:  # never written there
-            area.remove(area.raw(fetched))
+            area.remove_raw(fetched)
     return result
 
 
@@ -212,7 +214,7 @@ def _plan(
         if chunk not in known:
             known[chunk] = (
                 area.read(chunk) is not None
-                or area.holds(area.encoded(chunk))
+                or area.holds_encoded(chunk)
                 or local.read_chunk(chunk, whole=chunk not in not_loose) is not None
             )
         return known[chunk]
@@ -237,7 +239,7 @@ def _plan(
                 needed[wanted] = found
                 base = found[1].base
                 wanted = base if base is not None and not present(base) else None
-    result.fetched_chunks = sum(1 for c in needed if not area.holds(area.encoded(c)))
+    result.fetched_chunks = sum(1 for c in needed if not area.holds_encoded(c))
     return needed
 
 
@@ -256,7 +258,7 @@ def _download(
     one chunk, stored as that file), a delta kept encoded."""
     by_pack: dict[str, dict[int, Record]] = {}
     for chunk, (pack, record) in needed.items():
-        if not area.holds(area.encoded(chunk)):
+        if not area.holds_encoded(chunk):
             by_pack.setdefault(pack, {})[record.offset] = record
     spans = [
         (pack, span)

@@ -56,6 +56,7 @@ class PackPushResult:
 
 
 SlotKey = tuple[TensorSlot, int, int]
+KEPT_BYTES = 64 * 1024 * 1024  # small files' bytes held between reading and packing them
 PACK_SIZE_ENV = "GIT_MODEL_PACK_SIZE"  # bytes; for tests, which want many small packs
 
 
@@ -79,7 +80,8 @@ def push_packed(
     # Oldest first, by when each entered the cache: each version then deltas against the one
     # before it, whatever order the oids came in (a push of ten versions at once).
     ages: dict[str, float] = {}
-    recipes = sorted(_recipes(local, store, oids, ages), key=lambda r: ages[r.oid])
+    kept: dict[bytes, bytes] = {}
+    recipes = sorted(_recipes(local, store, oids, ages, kept), key=lambda r: ages[r.oid])
     bases = _remote_bases(local, view)
     plan: list[tuple[Recipe, list[int]]] = []
     relied: set[str] = set()
@@ -111,7 +113,7 @@ def push_packed(
     keep = _write_keep(remote, relied) if relied else None
     work = store.tmp_dir / f"push-{os.getpid()}-{os.urandom(4).hex()}"
     try:
-        _send_packs(local, remote, view, plan, bases, work, jobs, result)
+        _send_packs(local, remote, view, plan, bases, work, jobs, result, kept)
         if relied:
             _check_still_there(remote, relied)
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
@@ -127,12 +129,18 @@ def push_packed(
 
 
 def _recipes(
-    local: LocalPacks, store: ObjectStore, oids: list[str], ages: dict[str, float]
+    local: LocalPacks,
+    store: ObjectStore,
+    oids: list[str],
+    ages: dict[str, float],
+    kept: dict[bytes, bytes],
 ) -> Iterator[Recipe]:
     """The recipe of each of `oids`, and in `ages` when each entered the cache. A small loose
     object that is one chunk is read once and needs no recipe, stored or cut (thousands of
-    small files: the per-file cost is what counts)."""
+    small files: the per-file cost is what counts); its bytes wait in `kept` for the pack
+    writer, up to KEPT_BYTES in all."""
     stats = store.stats_of(oids)
+    budget = KEPT_BYTES
     for oid in oids:
         st = stats.get(oid)
         if st is not None and st.st_size < CDC_MIN:
@@ -141,6 +149,9 @@ def _recipes(
                 if chunk_id(data) != chunk_of(oid):
                     raise corrupt_object(oid, store.path(oid))
                 ages[oid] = st.st_mtime
+                if budget >= len(data):
+                    kept[chunk_of(oid)] = data
+                    budget -= len(data)
                 yield single_chunk_recipe(oid, len(data))
                 continue
         recipe = local.recipe_or_chunk(oid, store)
@@ -201,9 +212,10 @@ def _send_packs(
     work: Path,
     jobs: int,
     result: PackPushResult,
+    kept: dict[bytes, bytes],
 ) -> None:
     """Encode the new chunks into packs of ~64 MiB in `work`, each uploaded (pack, then index)
-    while the next is written."""
+    while the next is written. `kept`: bytes of chunks already read (`_recipes`)."""
     pool = ThreadPoolExecutor(max_workers=max(1, jobs))
     uploads: list[Future[int]] = []
     writer = PackWriter(work, pack_target_size())
@@ -217,7 +229,7 @@ def _send_packs(
                     if slot is not None and there is not None:
                         _offer(bases, (slot, chunk.part, chunk.size), chunk.id, there[1].depth)
                     continue
-                data = local.read_chunk(chunk.id)
+                data = kept.pop(chunk.id, None) or local.read_chunk(chunk.id)
                 if data is None:
                     raise GitModelError(
                         f"chunk {chunk.id.hex()} of {recipe.oid} is not in the local cache",
