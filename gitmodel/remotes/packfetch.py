@@ -178,9 +178,16 @@ class WholeFiles:
             error.message += "; the bad bytes were not kept"
             raise error
         temp = self.store.new_temp_name()
-        with open(temp, "xb") as f:
-            os.fchmod(f.fileno(), OBJECT_MODE)
-            f.write(data)
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, OBJECT_MODE)  # read-only
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        except BaseException:
+            remove_quietly(temp)
+            raise
+        finally:
+            os.close(fd)
         return temp
 
     def publish(self, temps: list[tuple[str, str]]) -> None:
