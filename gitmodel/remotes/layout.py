@@ -34,8 +34,9 @@ from gitmodel.packs.recipe import Recipe, chunk_of, decode_recipe, single_chunk_
 from gitmodel.remotes.base import KeyInfo, Remote
 
 FORMAT_KEY = "gitmodel-format"
-FORMAT_VERSION = 3  # 1: loose objects only, and no marker; 2: a recipe for every packed file
-RECIPE_EVERY_FILE = 2  # the version whose readers need a recipe for every packed file
+# 1: loose objects only, and no marker; 2: a recipe for every packed file; 3: a file of one
+# chunk has none (its chunk id is its oid)
+FORMAT_VERSION = 3
 PACKS = "packs/"
 RECIPES = "recipes/"
 KEEPS = "keeps/"

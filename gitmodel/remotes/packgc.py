@@ -1,10 +1,9 @@
 """gc --remote in the packed layout (docs/pack-format.md, section 10.5).
 
 Recipes nothing in Git needs go first (older than the grace period), then packs: a chunk is
-live when a live recipe uses it, when it is a file of one chunk (no recipe lists it: its id is
-its oid) that Git needs or whose pack is recent, or when it is the delta base of a live chunk,
-transitively. A pack
-of only live chunks stays; one of none is deleted; one with both is rewritten: its live
+live when a live recipe uses it, when it is a file of one chunk (its id is its oid) that Git
+needs or whose pack is recent, or when it is the delta base of a live chunk, transitively. A
+pack of only live chunks stays; one of none is deleted; one with both is rewritten: its live
 entries are copied, as they are stored, into a new pack, which goes up (pack, then index)
 before the old index and then the old pack are deleted. Packs younger than the grace period,
 and packs a keep file of a running push names, are left alone.
@@ -156,10 +155,11 @@ def _single_files(
     protected: set[str],
     cutoff: float | None,
 ) -> list[Recipe]:
-    """The files of one chunk that stay, as recipes: chunks that no recipe on the remote
-    lists are such files (their id is their oid). One stays when Git needs it or its pack
-    is recent (its index, its commit point, was written within the grace period, or a push
-    relies on it); the others are listed in `result.deleted_files`."""
+    """The files of one chunk that stay, as recipes. A chunk whose id is the oid of a file
+    Git needs is that file, and stays. Of the others, those that no recipe on the remote
+    lists are files of one chunk nothing needs: one stays while its pack is recent (its
+    index, its commit point, was written within the grace period, or a push relies on it);
+    the others are listed in `result.deleted_files`."""
     named = {c.id for r in recipes.values() for c in r.chunks}
     for oid, _ in result.deleted_recipes:  # their chunks are not files of their own
         try:
@@ -168,11 +168,13 @@ def _single_files(
             continue  # a damaged recipe that goes anyway: fsck --remote reports it
     staying = []
     for chunk, (pack, record) in sorted(view.chunks.items()):
-        if chunk in named:
-            continue
         oid = OID_PREFIX + chunk.hex()
+        if oid in view.recipes:  # a file with a recipe (layout 2): kept or not with it
+            continue
         if oid in needed:
             result.kept_files += 1
+        elif chunk in named:
+            continue
         elif pack in protected or is_recent(view.packs[pack], cutoff):
             result.recent_files += 1
         else:
