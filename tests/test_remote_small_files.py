@@ -308,3 +308,48 @@ def test_a_killed_push_of_small_files_resumes_without_sending_again(
     clone = project.clone("clone", remote)
     gm_ok(clone, "pull")
     assert {p.name: p.read_bytes() for p in (clone / "data").iterdir()} == files
+
+
+def test_gc_remote_keeps_a_needed_small_file_that_is_also_a_chunk_of_a_file_that_goes(
+    project: Project, folder_remote: PackRemote
+) -> None:
+    """A small file whose bytes are a tensor of a model: the model's recipe names that chunk,
+    so the file needs no bytes of its own on the remote. When the model goes, the chunk stays
+    for the file."""
+    from gitmodel.packs.recipe import decode_recipe
+    from tests.helpers import write_safetensors
+
+    remote, work = folder_remote, project.work
+    assert remote.folder is not None
+    remote.add(work)
+    layer = os.urandom(4096)
+    (work / "layer.bin").write_bytes(layer)
+    gm_ok(work, "add", "-q", "layer.bin")
+    git(work, "commit", "-q", "-m", "a layer")
+    git(work, "checkout", "-q", "-b", "experiment")
+    tensors = {"w": ("F16", [2048], layer), "b": ("F16", [8], 1)}
+    write_safetensors(work / "model.safetensors", tensors)
+    gm_ok(work, "add", "-q", "model.safetensors")
+    git(work, "commit", "-q", "-m", "a model with that layer")
+    gm_ok(work, "push", "-q")
+    layer_oid = _oid(work, "layer.bin")
+    assert chunk_of(layer_oid) in {  # pushed as the model's chunk: the model's recipe names it
+        c.id for c in decode_recipe(remote.read(remote.keys("recipes/")[0])).chunks
+    }
+    git(work, "checkout", "-q", "main")
+    git(work, "branch", "-q", "-D", "experiment")
+
+    age(remote.folder, 48)
+    gm_ok(work, "gc", "--remote", "origin", "--grace", "1")
+    assert remote.keys("recipes/") == []  # the model went
+    assert chunk_of(layer_oid) in indexed_chunks(remote)  # the file stayed
+    git(work, "push", "-q", "origin", "main")
+    clone = project.clone("clone", remote)
+    gm_ok(clone, "pull")
+    assert (clone / "layer.bin").read_bytes() == layer
+
+
+def _oid(repo: Path, path: str) -> str:
+    import tomllib
+
+    return str(tomllib.loads(git(repo, "show", f"HEAD:{path}.gitmodel").stdout)["oid"])
