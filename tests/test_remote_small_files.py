@@ -23,6 +23,7 @@ from tests.test_remote_packs import (
     Project,
     age,
     cache,
+    committed,
     human,
     indexed_chunks,
     kill_when,
@@ -266,17 +267,6 @@ def test_a_release_that_reads_only_layout_2_refuses_layout_3(
         f"remote {label(work)} is in layout version 3; this git-model reads versions up to 2"
     )
     assert refused.value.hint == "upgrade git-model: pip install -U git-model"
-
-
-def committed(remote: PackRemote) -> int:
-    """The bytes of the packs whose index arrived, and of their indexes (a pack without its
-    index, which a killed push left, is sent again under the same name)."""
-    sizes = remote.sizes()
-    return sum(
-        size
-        for key, size in sizes.items()
-        if key.startswith("packs/") and (key.endswith(".idx") or f"{key[:-5]}.idx" in sizes)
-    )
 
 
 def test_a_killed_push_of_small_files_resumes_without_sending_again(
