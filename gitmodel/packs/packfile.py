@@ -369,8 +369,13 @@ class PackStore:
 
     def read_chunk(self, chunk_id: bytes) -> bytes:
         """The raw bytes of a chunk, decoded through its delta chain and checked against its
-        id. Each base must have exactly the depth of the chunk built on it minus one, so a
-        chain cannot loop or grow past the limit."""
+        id."""
+        return decode_chain(self.chain(chunk_id))
+
+    def chain(self, chunk_id: bytes) -> list[Link]:
+        """The entries that decode a chunk: its own, its base's, ... down to one stored whole
+        (read, not decoded). Each base must have exactly the depth of the chunk built on it
+        minus one, so a chain cannot loop or grow past the limit."""
         chain = []
         wanted, depth = chunk_id, None
         while True:
@@ -387,7 +392,7 @@ class PackStore:
                 )
             chain.append(Link(read_entry(index.pack, record), record.size, wanted))
             if record.base is None:
-                return decode_chain(chain)
+                return chain
             wanted, depth = record.base, record.depth - 1
 
 
