@@ -284,9 +284,14 @@ def _sync_directory(directory: Path) -> None:
 
 def read_entry(pack: Path, record: Record) -> Encoded:
     """Read one entry of a pack (one ranged read) and check its header against the index."""
+    what = f"pack {pack.name}: chunk {record.id.hex()}"
     with pack.open("rb", buffering=0) as f:
-        entry = os.pread(f.fileno(), record.length, record.offset)
-    return parse_entry(entry, record, f"pack {pack.name}: chunk {record.id.hex()}")
+        # Header and payload read apart: slicing the payload off one read would copy it.
+        header = os.pread(f.fileno(), ENTRY.size, record.offset)
+        payload = os.pread(f.fileno(), record.length - ENTRY.size, record.offset + ENTRY.size)
+    if len(header) + len(payload) != record.length:
+        raise _corrupt(what, "the pack ends inside the entry")
+    return Encoded(_entry_encoding(header, record, what), record.width, payload)
 
 
 def parse_entry(entry: bytes, record: Record, what: str) -> Encoded:
@@ -294,13 +299,19 @@ def parse_entry(entry: bytes, record: Record, what: str) -> Encoded:
     against the index record that located it."""
     if len(entry) != record.length:
         raise _corrupt(what, "the pack ends inside the entry")
+    encoding = _entry_encoding(entry, record, what)
+    return Encoded(encoding, record.width, entry[ENTRY.size :])
+
+
+def _entry_encoding(entry: bytes, record: Record, what: str) -> Encoding:
+    """The encoding of an entry whose header (the start of `entry`) matches its record."""
     chunk_id, encoding, width, depth, base, size, length = ENTRY.unpack_from(entry)
     expected = (record.id, record.encoding, record.width, record.depth, record.base or NO_BASE)
     if (chunk_id, encoding, width, depth, base) != expected or size != record.size:
         raise _corrupt(what, "its entry header does not match the index")
     if ENTRY.size + length != record.length:
         raise _corrupt(what, "its payload length does not match the index")
-    return Encoded(Encoding(encoding), width, entry[ENTRY.size :])
+    return Encoding(encoding)
 
 
 def verify_pack(pack: Path, index: PackIndex) -> None:
