@@ -184,7 +184,7 @@ def decode_chunk(
     do not decode to `size` bytes that hash to `expected_id`."""
     name = expected_id.hex()
     if encoded.encoding == Encoding.STORED:
-        data = encoded.payload
+        data = bytes(encoded.payload)  # no copy of bytes; a view of a mapped pack is copied
     elif size % encoded.width:
         raise CorruptObjectError(f"chunk {name}: {size} bytes are not whole values", HINT)
     else:
@@ -288,16 +288,15 @@ def _chain_planes(chain: Sequence[Link]) -> Any:
         raise CorruptObjectError(f"chunk {top.id.hex()}: its delta base does not fit", HINT)
     planes = np.empty((width, top.size // width), dtype=np.uint8)
     if whole.encoded.encoding == Encoding.PLANES_ZSTD and whole.encoded.width == width:
-        bottom = inflate_plane_list(whole.encoded.payload, width, whole.size, whole.id.hex())
-        for i, plane in enumerate(bottom):
-            planes[i] = np.frombuffer(plane, dtype=np.uint8)
+        inflated = inflate_plane_list(whole.encoded.payload, width, whole.size, whole.id.hex())
+        bottom = [np.frombuffer(plane, dtype=np.uint8) for plane in inflated]
     else:
         raw = np.frombuffer(decode_chunk(whole.encoded, whole.size, whole.id), dtype=np.uint8)
-        values = raw.reshape(-1, width)
-        for i in range(width):
-            planes[i] = values[:, i]
-    for link in chain[:-1]:
+        bottom = [raw.reshape(-1, width)[:, i] for i in range(width)]
+    for depth, link in enumerate(chain[:-1]):
         delta = inflate_plane_list(link.encoded.payload, width, link.size, link.id.hex())
         for i, plane in enumerate(delta):
-            np.bitwise_xor(planes[i], np.frombuffer(plane, dtype=np.uint8), out=planes[i])
+            # The first delta is XORed with the bottom's planes straight into `planes`.
+            into = bottom[i] if depth == 0 else planes[i]
+            np.bitwise_xor(into, np.frombuffer(plane, dtype=np.uint8), out=planes[i])
     return planes
