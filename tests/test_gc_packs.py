@@ -105,6 +105,14 @@ def test_a_packed_version_is_in_the_cache_for_status_and_checkout(repo: Path) ->
     assert gm_ok(repo, "gc").splitlines()[1:] == []  # it stays packed
 
 
+def test_checkout_verify_unpacks_a_packed_version_and_checks_it(repo: Path) -> None:
+    versions = train(repo, 2)
+    gm_ok(repo, "gc")
+    gm_ok(repo, "checkout", "--verify", "m@v0.1.0")
+    assert (repo / "model.safetensors").read_bytes() == versions[0]
+    assert loose(repo / CACHE, oid_of(repo, "m@v0.1.0"))  # rehashed as a loose object
+
+
 @pytest.mark.parametrize("mode", ["hardlink", "symlink"])
 def test_a_link_mode_unpacks_a_packed_version_into_the_cache_first(repo: Path, mode: str) -> None:
     versions = train(repo, 2)
