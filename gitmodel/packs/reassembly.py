@@ -18,6 +18,7 @@ from typing import Any
 
 import xxhash
 
+from gitmodel.cache.writebehind import WriteBehind
 from gitmodel.errors import CorruptObjectError
 from gitmodel.fsutil import PREALLOCATE_MIN_SIZE, preallocate, remove_quietly
 from gitmodel.hashing import OID_PREFIX
@@ -41,10 +42,14 @@ def reassemble_decoded(
     mode: int,
     *,
     sync: bool,
+    sink: Callable[[memoryview], None] | None = None,
+    check: Callable[[], None] | None = None,
 ) -> os.stat_result:
     """Write the file `recipe` describes to `temp` (created, with permissions `mode`), each
     chunk from `decode_into`, and rename it onto `target` only when it hashes to the recipe's
-    oid; `sync`: fsync it first (objects in the cache; a work-tree copy is not synced). Returns
+    oid; `sync`: fsync it first, its write-back started as it is written (objects in the
+    cache; a work-tree copy is not synced). `sink` sees every byte in file order (another
+    digest); `check` runs last before the rename and may refuse the file by raising. Returns
     the stat of the file written. On any error `temp` is removed and `target` is untouched."""
     whole = xxhash.xxh3_128()
     written = 0
@@ -55,14 +60,19 @@ def reassemble_decoded(
             os.fchmod(fd, mode)  # the exact mode, whatever the umask
             if recipe.size >= PREALLOCATE_MIN_SIZE:
                 preallocate(fd, recipe.size)
-            chunks = _decoded(recipe, decode_into)
-            try:
-                for data in chunks:
-                    whole.update(data)
-                    _write_all(fd, data)
-                    written += len(data)
-            finally:
-                chunks.close()  # waits for the decoding threads
+            with WriteBehind(fd) as behind:
+                chunks = _decoded(recipe, decode_into)
+                try:
+                    for data in chunks:
+                        whole.update(data)
+                        if sink is not None:
+                            sink(memoryview(data))
+                        _write_all(fd, data)
+                        written += len(data)
+                        if sync:
+                            behind.reached(written)
+                finally:
+                    chunks.close()  # waits for the decoding threads
             if sync:
                 os.fsync(fd)
             st = os.fstat(fd)
@@ -73,6 +83,8 @@ def reassemble_decoded(
             raise CorruptObjectError(
                 f"file reassembled from the recipe of {recipe.oid} hashes to {got}", HINT
             )
+        if check is not None:
+            check()
         os.replace(temp, target)
         renamed = True
         return st
