@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import signal
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -80,11 +81,10 @@ def test_gc_packs_what_no_work_tree_uses_and_every_version_checks_out(repo: Path
         assert gm_ok(repo, "checkout", tag).endswith("1 restored, 0 already up to date\n")
         assert (repo / "model.safetensors").read_bytes() == content
         assert gm_ok(repo, "status") == "up to date              model.safetensors\n"
-    assert gm_ok(repo, "gc").splitlines()[1:] == [
-        "dropped the loose copies of 3 packed object(s), 6.0 MiB; "
-        "1 checked-out object(s) stay loose"
-    ]
-    assert gm_ok(repo, "gc").splitlines()[1:] == []  # nothing left to do
+    # Copy mode reassembled each packed version straight into the work tree: no loose copy
+    # was written, so gc has nothing to do.
+    assert [loose(repo / CACHE, oid) for oid in oids] == [False, False, False, True]
+    assert gm_ok(repo, "gc").splitlines()[1:] == []
 
 
 def test_a_packed_version_is_in_the_cache_for_status_and_checkout(repo: Path) -> None:
@@ -99,7 +99,34 @@ def test_a_packed_version_is_in_the_cache_for_status_and_checkout(repo: Path) ->
     assert gm_ok(repo, "status") == "missing from work tree  model.safetensors\n"
     gm_ok(repo, "checkout")
     assert (repo / "model.safetensors").read_bytes() == versions[0]
-    assert loose(repo / CACHE, oid_of(repo, "HEAD~1"))
+    assert stat.S_IMODE(os.stat(repo / "model.safetensors").st_mode) == 0o644
+    assert not loose(repo / CACHE, oid_of(repo, "HEAD~1"))  # reassembled in place: copy mode
+    assert gm_ok(repo, "status") == "up to date              model.safetensors\n"
+    assert gm_ok(repo, "gc").splitlines()[1:] == []  # it stays packed
+
+
+def test_checkout_verify_unpacks_a_packed_version_and_checks_it(repo: Path) -> None:
+    versions = train(repo, 2)
+    gm_ok(repo, "gc")
+    gm_ok(repo, "checkout", "--verify", "m@v0.1.0")
+    assert (repo / "model.safetensors").read_bytes() == versions[0]
+    assert loose(repo / CACHE, oid_of(repo, "m@v0.1.0"))  # rehashed as a loose object
+
+
+@pytest.mark.parametrize("mode", ["hardlink", "symlink"])
+def test_a_link_mode_unpacks_a_packed_version_into_the_cache_first(repo: Path, mode: str) -> None:
+    versions = train(repo, 2)
+    gm_ok(repo, "gc")
+    git(repo, "config", "model.linkType", f"{mode},copy")
+    gm_ok(repo, "checkout", "m@v0.1.0")
+    assert (repo / "model.safetensors").read_bytes() == versions[0]
+    oid = oid_of(repo, "m@v0.1.0")
+    assert loose(repo / CACHE, oid)  # what the link points to
+    digits = oid.removeprefix("xxh128:")
+    obj = os.stat(repo / CACHE / "objects" / digits[:2] / digits[2:])
+    placed = os.stat(repo / "model.safetensors")  # through the symlink
+    assert (placed.st_ino, placed.st_dev) == (obj.st_ino, obj.st_dev)
+    assert gm_ok(repo, "status") == "up to date              model.safetensors\n"
 
 
 def test_model_pack_loose_false_keeps_every_loose_object(repo: Path) -> None:
@@ -164,8 +191,17 @@ def test_a_corrupt_pack_is_refused_and_never_reaches_the_work_tree(repo: Path) -
         "(run `git model fsck`; fetch the object again from a remote that has it)\n"
     )
     assert (repo / "model.safetensors").read_bytes() == versions[1]
-    leftovers = [p for p in (repo / CACHE / "tmp").iterdir() if not p.name.endswith(".owner")]
-    assert leftovers == []
+    for temps in (repo / CACHE / "tmp", repo / ".git" / "model" / "tmp"):  # work-tree temps
+        leftovers = [p for p in temps.glob("*") if not p.name.endswith(".owner")]
+        assert leftovers == []
+    assert sorted(p.name for p in repo.iterdir()) == [
+        ".git",
+        ".gitignore",
+        "README.md",
+        "model.safetensors",
+        "model.safetensors.gitmodel",
+    ]
+    assert not loose(repo / CACHE, oid_of(repo, "m@v0.1.0"))
 
 
 def share(cache: Path, *repos: Path) -> None:
@@ -264,7 +300,7 @@ def test_kill_after_new_packs_before_old_ones_go_leaves_every_version_readable(
         assert (repo / "model.safetensors").read_bytes() == content
     git(repo, "checkout", "-q", "HEAD", "--", "model.safetensors.gitmodel")
     out = gm_ok(repo, "gc").splitlines()
-    assert out[1].startswith("dropped the loose copies of 2 packed object(s), 4.0 MiB; wrote 1")
+    assert out[1].startswith("dropped the loose copies of 0 packed object(s), 0 B; wrote 1")
     assert len(list(packs.glob("*.pack"))) == 1
 
 

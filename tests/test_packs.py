@@ -14,9 +14,11 @@ from gitmodel.errors import CorruptObjectError, InstallationError, ObjectMissing
 from gitmodel.packs import require
 from gitmodel.packs.chunking import Chunk, chunk_file, chunk_id
 from gitmodel.packs.encoding import (
+    Encoded,
     Encoding,
     Link,
     decode_chain,
+    decode_chain_into,
     decode_chunk,
     encode_chunk,
     plane_width,
@@ -368,3 +370,37 @@ def test_a_chain_decodes_to_each_version_whatever_the_widths(widths: tuple[int, 
         links.insert(0, Link(delta, len(raw[i]), chunk_id(raw[i])))
     assert decode_chain(links) == raw[2]
     assert decode_chain(links[1:]) == raw[1]
+
+
+@pytest.mark.parametrize("width", [1, 2, 4, 8])
+def test_a_chain_decodes_into_a_buffer_as_into_bytes(width: int) -> None:
+    """decode_chain_into (checkout's path) gives the bytes decode_chain gives, for each plane
+    width, a chunk stored whole and a chain of deltas; a damaged link is refused by name."""
+    versions = [weights(0)]
+    for seed in (1, 2, 3):
+        versions.append(tuned(versions[-1], seed))
+    raw = [v.tobytes() for v in versions]
+    links = [Link(encode_chunk(raw[0], width), len(raw[0]), chunk_id(raw[0]))]
+    for i in (1, 2, 3):
+        links.insert(
+            0, Link(encode_chunk(raw[i], width, raw[i - 1]), len(raw[i]), chunk_id(raw[i]))
+        )
+    for depth in range(4):
+        chain = links[3 - depth :]
+        out = np.empty(len(raw[depth]), dtype=np.uint8)
+        decode_chain_into(chain, out)
+        assert out.tobytes() == raw[depth] == decode_chain(chain)
+    payload = bytearray(links[1].encoded.payload)
+    payload[-3] ^= 0x40
+    damaged = Link(
+        Encoded(links[1].encoded.encoding, width, bytes(payload)), links[1].size, links[1].id
+    )
+    with pytest.raises(CorruptObjectError) as info:
+        decode_chain_into([links[0], damaged, *links[2:]], np.empty(len(raw[3]), dtype=np.uint8))
+    assert info.value.message == (
+        f"chunk {links[0].id.hex()} does not hash to its id"  # a zstd literal changed
+        if width == 1
+        else f"chunk {damaged.id.hex()} does not decompress: "
+        "decompression error: Data corruption detected"
+    )
+    assert info.value.hint == HINT

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import mmap
 import os
 import secrets
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 import xxhash
 
@@ -284,9 +285,14 @@ def _sync_directory(directory: Path) -> None:
 
 def read_entry(pack: Path, record: Record) -> Encoded:
     """Read one entry of a pack (one ranged read) and check its header against the index."""
+    what = f"pack {pack.name}: chunk {record.id.hex()}"
     with pack.open("rb", buffering=0) as f:
-        entry = os.pread(f.fileno(), record.length, record.offset)
-    return parse_entry(entry, record, f"pack {pack.name}: chunk {record.id.hex()}")
+        # Header and payload read apart: slicing the payload off one read would copy it.
+        header = os.pread(f.fileno(), ENTRY.size, record.offset)
+        payload = os.pread(f.fileno(), record.length - ENTRY.size, record.offset + ENTRY.size)
+    if len(header) + len(payload) != record.length:
+        raise _corrupt(what, "the pack ends inside the entry")
+    return Encoded(_entry_encoding(header, record, what), record.width, payload)
 
 
 def parse_entry(entry: bytes, record: Record, what: str) -> Encoded:
@@ -294,13 +300,19 @@ def parse_entry(entry: bytes, record: Record, what: str) -> Encoded:
     against the index record that located it."""
     if len(entry) != record.length:
         raise _corrupt(what, "the pack ends inside the entry")
+    encoding = _entry_encoding(entry, record, what)
+    return Encoded(encoding, record.width, entry[ENTRY.size :])
+
+
+def _entry_encoding(entry: bytes | memoryview, record: Record, what: str) -> Encoding:
+    """The encoding of an entry whose header (the start of `entry`) matches its record."""
     chunk_id, encoding, width, depth, base, size, length = ENTRY.unpack_from(entry)
     expected = (record.id, record.encoding, record.width, record.depth, record.base or NO_BASE)
     if (chunk_id, encoding, width, depth, base) != expected or size != record.size:
         raise _corrupt(what, "its entry header does not match the index")
     if ENTRY.size + length != record.length:
         raise _corrupt(what, "its payload length does not match the index")
-    return Encoded(Encoding(encoding), width, entry[ENTRY.size :])
+    return Encoding(encoding)
 
 
 def verify_pack(pack: Path, index: PackIndex) -> None:
@@ -369,8 +381,13 @@ class PackStore:
 
     def read_chunk(self, chunk_id: bytes) -> bytes:
         """The raw bytes of a chunk, decoded through its delta chain and checked against its
-        id. Each base must have exactly the depth of the chunk built on it minus one, so a
-        chain cannot loop or grow past the limit."""
+        id."""
+        return decode_chain(self.chain(chunk_id))
+
+    def chain(self, chunk_id: bytes) -> list[Link]:
+        """The entries that decode a chunk: its own, its base's, ... down to one stored whole
+        (read, not decoded). Each base must have exactly the depth of the chunk built on it
+        minus one, so a chain cannot loop or grow past the limit."""
         chain = []
         wanted, depth = chunk_id, None
         while True:
@@ -385,10 +402,34 @@ class PackStore:
                     f"pack {index.pack.name}: chunk {wanted.hex()}",
                     f"delta chain depth {record.depth}, its delta needs {depth}",
                 )
-            chain.append(Link(read_entry(index.pack, record), record.size, wanted))
+            chain.append(Link(self._mapped_entry(index.pack, record), record.size, wanted))
             if record.base is None:
-                return decode_chain(chain)
+                return chain
             wanted, depth = record.base, record.depth - 1
+
+    def _mapped_entry(self, pack: Path, record: Record) -> Encoded:
+        """`read_entry`, through a read-only map of the entry alone: the payload is a view
+        of the page cache, not a copy (a quarter of a checkout's CPU went to copying it).
+        The map goes when the last view of it does, so memory holds only the entries being
+        decoded. Packs are never changed in place, only deleted, which leaves a map readable.
+        The view only reaches the decoders (decode_chunk copies a stored payload it returns)."""
+        what = f"pack {pack.name}: chunk {record.id.hex()}"
+        start = record.offset - record.offset % mmap.ALLOCATIONGRANULARITY
+        with pack.open("rb", buffering=0) as opened:  # the map keeps a descriptor of its own
+            try:
+                mapped = mmap.mmap(
+                    opened.fileno(),
+                    record.offset + record.length - start,
+                    access=mmap.ACCESS_READ,
+                    offset=start,
+                )
+            except ValueError:  # the map would reach past the end of the file
+                raise _corrupt(what, "the pack ends inside the entry") from None
+            except OSError:  # not mappable here: read it
+                return read_entry(pack, record)
+        entry = memoryview(mapped)[record.offset - start :]
+        payload = cast("bytes", entry[ENTRY.size :])
+        return Encoded(_entry_encoding(entry, record, what), record.width, payload)
 
 
 def load_index(path: Path) -> PackIndex:

@@ -10,11 +10,10 @@ into place) when its bytes are needed. `write_packs` is the writer `git model gc
 from __future__ import annotations
 
 import os
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from gitmodel.cache.objects import OBJECT_MODE, ObjectStore, corrupt_object, missing_object
 from gitmodel.cache.tempfiles import TempFolder
@@ -22,7 +21,7 @@ from gitmodel.errors import CorruptObjectError, ObjectMissingError
 from gitmodel.fsutil import remove_quietly
 from gitmodel.hashing import OID_PREFIX, oid_hex
 from gitmodel.packs.chunking import GRID, TensorSlot, chunk_file, chunk_id
-from gitmodel.packs.encoding import HINT, plane_width
+from gitmodel.packs.encoding import HINT, decode_chain_into, plane_width
 from gitmodel.packs.packfile import (
     PackIndex,
     PackStore,
@@ -31,22 +30,14 @@ from gitmodel.packs.packfile import (
     load_index,
     read_entry,
 )
-from gitmodel.packs.recipe import (
-    Recipe,
-    decode_recipe,
-    encode_recipe,
-    is_single_chunk,
-    reassemble,
-    recipe_of,
-)
+from gitmodel.packs.reassembly import reassemble_decoded
+from gitmodel.packs.recipe import Recipe, decode_recipe, encode_recipe, is_single_chunk, recipe_of
 
 PACKS_DIR = "packs"
 RECIPES_DIR = "recipes"
 # Delta chains in local packs are at most this deep (the format allows 10): every link is one
 # more entry to read and inflate, and checkout of an old version should stay fast.
 LOCAL_MAX_DEPTH = 4
-UNPACK_THREADS = 2  # chunks decoded at once while unpacking
-READ_AHEAD = 3  # decoded chunks that may wait to be written
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,21 +239,41 @@ class LocalPacks:
         recipe = self.recipe(oid)
         if recipe is None:
             raise missing_object(oid)
-
-        def read(chunk: bytes) -> bytes:
-            data = self.read_chunk(chunk)
-            if data is None:
-                raise ObjectMissingError(
-                    f"chunk {chunk.hex()} of {oid} is in no local pack",
-                    "fetch the object again with `git model pull`",
-                )
-            return data
-
         target = store.path(oid)
         target.parent.mkdir(parents=True, exist_ok=True)
-        with ThreadPoolExecutor(max_workers=UNPACK_THREADS) as pool:
-            ahead = _read_ahead(pool, read, [c.id for c in recipe.chunks])
-            reassemble(recipe, ahead, target, Path(store.new_temp_name()), OBJECT_MODE)
+        self.reassemble(recipe, target, Path(store.new_temp_name()), OBJECT_MODE, sync=True)
+
+    def reassemble(
+        self, recipe: Recipe, target: Path, temp: Path, mode: int, *, sync: bool
+    ) -> os.stat_result:
+        """Rebuild the file `recipe` describes from the local packs (and loose objects that
+        hold its chunks) at `target`, through `temp` (see `reassemble_decoded`)."""
+        self.packs  # noqa: B018  (loaded here, not by two decoding threads at once)
+        if self._loose_chunks is None and any(c.id not in self.packs for c in recipe.chunks):
+            self._loose_chunks = self._index_loose_chunks()
+
+        def decode_into(chunk: bytes, out: Any) -> None:
+            self.read_chunk_into(chunk, out, recipe.oid)
+
+        return reassemble_decoded(recipe, decode_into, target, temp, mode, sync=sync)
+
+    def read_chunk_into(self, chunk: bytes, out: Any, owner: str) -> None:
+        """A chunk of the file `owner`, decoded into `out` (a uint8 array of the size its
+        recipe gives) and checked against its id: from a local pack, else from a loose object
+        whose recipe lists it."""
+        if chunk in self.packs:
+            chain = self.packs.chain(chunk)
+            _check_chunk_size(chunk, chain[0].size, len(out), owner)
+            decode_chain_into(chain, out)
+            return
+        data = self.read_loose_chunk(chunk)
+        if data is None:
+            raise ObjectMissingError(
+                f"chunk {chunk.hex()} of {owner} is in no local pack",
+                "fetch the object again with `git model pull`",
+            )
+        _check_chunk_size(chunk, len(data), len(out), owner)
+        out[:] = memoryview(data)
 
     def write_packs(
         self,
@@ -360,26 +371,11 @@ def _copyable(old: PackStore, chunk: bytes, base: bytes | None) -> tuple[PackInd
     return None
 
 
-def _read_ahead(
-    pool: ThreadPoolExecutor, read: Callable[[bytes], bytes], order: list[bytes]
-) -> Callable[[bytes], bytes]:
-    """`read`, decoding the next few chunks of `order` in `pool` while the caller writes
-    one: zstd, numpy and xxhash release the GIL, so decoding uses every core. At most
-    `READ_AHEAD` decoded chunks wait in memory (each at most 64 MiB)."""
-    pending: deque[tuple[bytes, Future[bytes]]] = deque()
-    upcoming = iter(order)
-
-    def next_chunk(chunk: bytes) -> bytes:
-        while len(pending) < READ_AHEAD:
-            wanted = next(upcoming, None)
-            if wanted is None:
-                break
-            pending.append((wanted, pool.submit(read, wanted)))
-        if not pending or pending[0][0] != chunk:  # asked out of order: read it directly
-            return read(chunk)
-        return pending.popleft()[1].result()
-
-    return next_chunk
+def _check_chunk_size(chunk: bytes, size: int, expected: int, owner: str) -> None:
+    if size != expected:
+        raise CorruptObjectError(
+            f"chunk {chunk.hex()} has {size} bytes, the recipe of {owner} says {expected}", HINT
+        )
 
 
 def loose_chunks(recipe: Recipe) -> dict[bytes, LooseChunk]:

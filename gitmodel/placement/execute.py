@@ -11,9 +11,10 @@ from pathlib import Path
 
 from gitmodel.cache.links import materialise
 from gitmodel.cache.lock import file_lock
+from gitmodel.cache.objects import missing_object
 from gitmodel.fsutil import atomic_write_bytes, make_writable
 from gitmodel.placement.folderfill import execute_fill
-from gitmodel.placement.plan import CheckoutPlan
+from gitmodel.placement.plan import CheckoutPlan, Placement
 from gitmodel.pointer import POINTER_SUFFIX
 from gitmodel.progress import Progress, ProgressCallback
 from gitmodel.workspace import Workspace
@@ -72,6 +73,10 @@ def execute_plan(
         dest = placement.dest
         if plan.folders_in_the_way and dest in plan.folders_in_the_way and dest.is_dir():
             shutil.rmtree(dest)
+        if placement.packed:
+            recorded.append((dest, _reassemble_in_place(ws, placement), placement.oid))
+            placed.advance(placement.size)
+            continue
         location = ws.store.location(placement.oid)
         mode = materialise(location, dest, ws.link_modes, placement.executable, ws.work_temps())
         linked = plan.object_stats.get(placement.oid) if mode == "hardlink" else None
@@ -81,3 +86,16 @@ def execute_plan(
     for fill in plan.fills:
         execute_fill(ws, fill, placed)
     placed.close()
+
+
+def _reassemble_in_place(ws: Workspace, placement: Placement) -> os.stat_result:
+    """A packed object's bytes reassembled straight into a work-tree file (through a temp
+    file, renamed only once it hashes to its oid), a writable copy; the cache stays packed."""
+    recipe = ws.packs.recipe(placement.oid)
+    if recipe is None:  # planned as packed, under the cache lock: gc cannot have run
+        raise missing_object(placement.oid)
+    dest = placement.dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    temp = Path(ws.work_temps().name_for(str(dest)))
+    mode = 0o755 if placement.executable else 0o644
+    return ws.packs.reassemble(recipe, dest, temp, mode, sync=False)

@@ -24,7 +24,7 @@ from gitmodel.placement.folderfill import (
     plan_fill,
 )
 from gitmodel.pointer import POINTER_SUFFIX, Pointer, is_git_name
-from gitmodel.sizecheck import check_file_size, check_folder_sizes
+from gitmodel.sizecheck import check_file_size, check_folder_sizes, wrong_size
 from gitmodel.unshare import shares_object_inode
 from gitmodel.workspace import Workspace, locate_artifact
 
@@ -37,6 +37,7 @@ class Placement:
     dest: Path
     size: int
     executable: bool = False
+    packed: bool = False  # only packed: reassembled straight into the work tree (copy mode)
 
 
 @dataclass
@@ -68,7 +69,8 @@ def plan_artifact(
     """Add to `plan` what it takes to make the work tree hold the bytes `pointer` names."""
     artifact = locate_artifact(ws, pointer_file, pointer, to_write=True)
     ws.work_temps().sweep_beside(str(artifact))
-    if not ws.ensure_loose(pointer.oid):  # a packed object is unpacked, then placed
+    packed_size = None if pointer.kind != "file" or verify else _packed_copy(ws, pointer.oid)
+    if packed_size is None and not ws.ensure_loose(pointer.oid):  # unpacked, then placed
         raise _missing(ws, pointer.oid, artifact)
     what = ws.repo.relpath(pointer_file)
     digests = expected_digests(ws, [pointer]) if verify else {}
@@ -77,7 +79,7 @@ def plan_artifact(
         check_folder_sizes(what, pointer.oid, pointer.size, fill.files, fill.object_stats)
         return
     if pointer.kind == "file":
-        targets = [Placement(pointer.oid, artifact, pointer.size)]
+        targets = [Placement(pointer.oid, artifact, pointer.size, packed=packed_size is not None)]
     else:
         c = decode_dir_columns(ws.store.read_bytes(pointer.oid), pointer.oid)
         check_folder_sizes(what, pointer.oid, pointer.size, c, {})  # the total, at least
@@ -92,10 +94,12 @@ def plan_artifact(
                 c.paths, c.oids, c.sizes, c.executable, strict=True
             )
         ]
-    stats = loose_stats(ws, [target.oid for target in targets])
+    stats = loose_stats(ws, [target.oid for target in targets if not target.packed])
     for target in targets:
-        if target.oid not in stats:
+        if target.oid not in stats and not target.packed:
             raise _missing(ws, target.oid, target.dest)
+    if packed_size is not None and packed_size != pointer.size:
+        raise wrong_size(what, pointer.size, pointer.oid, packed_size)
     if pointer.kind == "file":
         check_file_size(what, pointer.oid, pointer.size, stats.get(pointer.oid))
     else:
@@ -115,6 +119,26 @@ def plan_artifact(
             if location not in wanted and _is_work_file(location, st):
                 _plan_extra(ws, Path(location), st, plan, hasher)
     hasher.save()
+
+
+def _packed_copy(ws: Workspace, oid: str) -> int | None:
+    """The size of `oid` if checkout is to reassemble it straight into the work tree: it is
+    packed and not loose, and the link modes copy it (only reflink may come before copy: a
+    clone of a loose copy costs the same one write). Then no loose copy is written to the
+    cache only to be copied again (docs/pack-format.md, section 9)."""
+    for mode in ws.link_modes:
+        if mode == "copy":
+            break
+        if mode != "reflink":
+            return None
+    else:
+        return None
+    if ws.store.has(oid):
+        return None
+    recipe = ws.packs.recipe(oid)
+    if recipe is None or not all(chunk.id in ws.packs.packs for chunk in recipe.chunks):
+        return None
+    return recipe.size
 
 
 def _found_in_folder(folder: Path) -> dict[str, os.stat_result]:

@@ -19,15 +19,17 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from gitmodel.cache.objects import OBJECT_MODE, ObjectStore, digest_mismatch, sync_file_system
 from gitmodel.errors import CorruptObjectError, GitModelError
 from gitmodel.fsutil import remove_quietly
 from gitmodel.hashing import DigestSink, digest_of_data
 from gitmodel.packs.chunking import chunk_id
-from gitmodel.packs.encoding import Encoded, decode_chunk
+from gitmodel.packs.encoding import HINT, Encoded, decode_chunk
 from gitmodel.packs.packfile import Record, parse_entry
-from gitmodel.packs.recipe import Recipe, reassemble
+from gitmodel.packs.reassembly import reassemble_decoded
+from gitmodel.packs.recipe import Recipe
 from gitmodel.packs.store import LocalPacks
 from gitmodel.progress import Progress, ProgressCallback
 from gitmodel.remotes.base import Remote, Span, merge_ranges
@@ -82,6 +84,23 @@ class ChunkArea:
             remove_quietly(self.raw(chunk))
             return None
         return data
+
+    def read_into(self, chunk: bytes, out: Any) -> bool:
+        """`read`, straight into `out` (a buffer of the chunk's size): False if the chunk is
+        not here, or not sound (then dropped, as by `read`)."""
+        try:
+            with self.raw(chunk).open("rb", buffering=0) as f:
+                view = memoryview(out)
+                got = 0
+                while got < len(view) and (n := f.readinto(view[got:])):
+                    got += n
+                whole = got == len(view) and not f.read(1)
+        except FileNotFoundError:
+            return False
+        if not whole or chunk_id(out) != chunk:
+            remove_quietly(self.raw(chunk))
+            return False
+        return True
 
     def sweep(self) -> None:
         """Remove the half-written files of fetches that were killed (their pid is gone)."""
@@ -378,38 +397,56 @@ def _reassemble(
     expected_digest: str | None,
     remote: Remote,
 ) -> None:
-    """The file of `recipe` into the object store: streamed into a temp file while hashed
-    (and SHA-256'd when a digest is expected), published only when everything matches."""
+    """The file of `recipe` into the object store: its chunks read ahead on threads, streamed
+    into a temp file while hashed (and SHA-256'd when a digest is expected), published only
+    when everything matches (packs/reassembly.py)."""
     sink = DigestSink() if expected_digest is not None else None
+    local.packs  # noqa: B018  (loaded here, not by two reading threads at once)
+    mismatch: list[CorruptObjectError] = []
 
-    def read(chunk: bytes) -> bytes:
-        data = area.read(chunk)
-        if data is None:
-            data = local.read_chunk(chunk)
+    def read_into(chunk: bytes, out: Any) -> None:
+        if area.read_into(chunk, out):
+            return
+        data = local.read_chunk(chunk)
         if data is None:
             raise GitModelError(
                 f"chunk {chunk.hex()} of {recipe.oid} went missing while it was fetched",
                 "another process removed it meanwhile; run the command again",
             )
-        if sink is not None:
-            sink(memoryview(data))
-        return data
-
-    temp = store.new_temp()
-    try:
-        try:
-            reassemble(recipe, read, temp)
-        except CorruptObjectError as exc:
+        if len(data) != len(out):
             raise CorruptObjectError(
-                f"{exc.message} (from remote {remote.label}); the bad bytes were not kept",
-                damage_hint(remote),
-            ) from None
+                f"chunk {chunk.hex()} has {len(data)} bytes, the recipe of {recipe.oid} "
+                f"says {len(out)}",
+                HINT,
+            )
+        out[:] = memoryview(data)
+
+    def check_digest() -> None:
         if sink is not None and expected_digest is not None and sink.digest != expected_digest:
             error = digest_mismatch(
                 recipe.oid, f"from remote {remote.label}", expected_digest, sink.digest
             )
             error.message += "; the bad bytes were not kept"
+            mismatch.append(error)
             raise error
-        store.publish(temp, recipe.oid)
-    finally:
-        remove_quietly(temp)
+
+    target = store.path(recipe.oid)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        reassemble_decoded(
+            recipe,
+            read_into,
+            target,
+            store.new_temp(),
+            OBJECT_MODE,
+            sync=True,
+            sink=sink,
+            check=check_digest,
+        )
+    except CorruptObjectError as exc:
+        if mismatch and exc is mismatch[0]:
+            raise
+        raise CorruptObjectError(
+            f"{exc.message} (from remote {remote.label}); the bad bytes were not kept",
+            damage_hint(remote),
+        ) from None
