@@ -208,7 +208,7 @@ def test_versions_round_trip_and_the_second_push_sends_only_the_delta(
     # the changed layer as a delta against the one on the remote, the new tensor manifest
     assert out == pushed_line(work, sent, 2, 5)
     assert sent < ROWS * 256 * 2  # less than one raw layer
-    deltas = [r for r in remote_records(remote) if r.encoding == Encoding.XOR_PLANES_ZSTD]
+    deltas = [r for r in remote_records(remote) if r.encoding == Encoding.SUB_PLANES_ZSTD]
     assert [r.depth for r in deltas] == [1]
     git(work, "push", "-q", "origin", "main", "--tags")
 

@@ -4,8 +4,11 @@ A chunk of tensor values is split into byte planes (byte 0 of every value, then 
 the high bytes of F16/BF16/F32 weights, sign and exponent, are nearly constant and compress
 well, the low ones hardly at all, and zstd sees each kind in long runs. When a chunk of the same
 tensor in another version is at hand, the XOR against it is split and compressed the same way:
-a fine-tune leaves most high bytes unchanged, so their XOR is mostly zeros. Whichever encoding
-is smallest is kept; a chunk that no encoding shrinks is stored as is.
+a fine-tune leaves most high bytes unchanged, so their XOR is mostly zeros. The integer
+difference of the values (zigzag, so small changes of either sign are small numbers) is split
+and compressed the same way: a change of a few units in the last place carries across bits that
+XOR would all flip, but stays a small difference. Whichever encoding is smallest is kept; a chunk
+that no encoding shrinks is stored as is.
 """
 
 from __future__ import annotations
@@ -44,6 +47,12 @@ class Encoding(enum.IntEnum):
     STORED = 0  # the raw bytes
     PLANES_ZSTD = 1  # byte planes of `width`, then one zstd frame (width 1: plain zstd)
     XOR_PLANES_ZSTD = 2  # XOR against the base chunk, then as PLANES_ZSTD
+    SUB_PLANES_ZSTD = 3  # zigzag of (value - base value) mod 2^(8 width), then as PLANES_ZSTD
+
+
+DELTAS = frozenset({Encoding.XOR_PLANES_ZSTD, Encoding.SUB_PLANES_ZSTD})
+# Unsigned little-endian integer dtype of one value, by width.
+_UINT = {1: "<u1", 2: "<u2", 4: "<u4", 8: "<u8"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +96,28 @@ def xor_bytes(data: bytes, base: bytes) -> bytes:
             np.frombuffer(data, dtype=np.uint8), np.frombuffer(base, dtype=np.uint8)
         ).tobytes()
     )
+
+
+def sub_values(data: bytes, base: bytes, width: int) -> bytes:
+    """Each value minus its base value, as `width`-byte integers modulo 2^(8 width), zigzag
+    mapped (0, -1, 1, -2, ... to 0, 1, 2, 3, ...): a small change of either sign has zeros in
+    its high bytes."""
+    np = _numpy()
+    kind = _UINT[width]
+    difference = np.frombuffer(data, dtype=kind) - np.frombuffer(base, dtype=kind)
+    signed = difference.view(kind.replace("u", "i"))
+    zigzag = (signed << 1) ^ (signed >> (8 * width - 1))  # arithmetic shift: 0 or all ones
+    return bytes(zigzag.view(kind).tobytes())
+
+
+def add_values(zigzag: bytes, base: bytes, width: int) -> bytes:
+    """The inverse of `sub_values`: the values whose zigzag differences from `base` these are."""
+    np = _numpy()
+    kind = _UINT[width]
+    encoded = np.frombuffer(zigzag, dtype=kind)
+    values = (encoded >> 1) ^ (0 - (encoded & 1))  # modular: 0 - 1 is all ones
+    values += np.frombuffer(base, dtype=kind)
+    return bytes(values.tobytes())
 
 
 def compress_planes(data: bytes, width: int, level: int) -> bytes:
@@ -136,19 +167,28 @@ def inflate_plane_list(payload: bytes, width: int, size: int, name: str) -> list
     return planes
 
 
-def encode_chunk(data: bytes, width: int, base: bytes | None = None) -> Encoded:
+def encode_chunk(
+    data: bytes, width: int, base: bytes | None = None, *, thorough: bool = False
+) -> Encoded:
     """The smallest encoding of `data` (values `width` bytes wide); `base` is a chunk of the
-    same tensor to delta against, or None. A base of another length is not used."""
+    same tensor to delta against, or None. A base of another length is not used.
+
+    A delta is tried as a difference; `thorough` (gc and repacking, which rewrite what stays
+    stored) also tries XOR, which a push leaves out to stay fast: the difference is the
+    smaller for weights changed by training (measured 3 % on F16, 11 % on BF16)."""
     level = PLANES_LEVEL if width > 1 else BYTES_LEVEL
     best = Encoded(Encoding.STORED, 1, data)
     whole = Encoded(Encoding.PLANES_ZSTD, width, compress_planes(data, width, level))
     if len(whole.payload) < len(best.payload):
         best = whole
     if base is not None and len(base) == len(data):
-        xor = xor_bytes(data, base)
-        delta = Encoded(Encoding.XOR_PLANES_ZSTD, width, compress_planes(xor, width, level))
-        if len(delta.payload) < len(best.payload):
-            best = delta
+        deltas = [(Encoding.SUB_PLANES_ZSTD, sub_values(data, base, width))]
+        if thorough:
+            deltas.append((Encoding.XOR_PLANES_ZSTD, xor_bytes(data, base)))
+        for encoding, values in deltas:
+            delta = Encoded(encoding, width, compress_planes(values, width, level))
+            if len(delta.payload) < len(best.payload):
+                best = delta
     return best
 
 
@@ -164,10 +204,13 @@ def decode_chunk(
         raise CorruptObjectError(f"chunk {name}: {size} bytes are not whole values", HINT)
     else:
         data = decompress_planes(encoded.payload, encoded.width, size, name)
-        if encoded.encoding == Encoding.XOR_PLANES_ZSTD:
+        if encoded.encoding in DELTAS:
             if base is None or len(base) != size:
                 raise CorruptObjectError(f"chunk {name}: its delta base does not fit", HINT)
-            data = xor_bytes(data, base)
+            if encoded.encoding == Encoding.XOR_PLANES_ZSTD:
+                data = xor_bytes(data, base)
+            else:
+                data = add_values(data, base, encoded.width)
     if len(data) != size or chunk_id(data) != expected_id:
         raise CorruptObjectError(f"chunk {name} does not hash to its id", HINT)
     return data
@@ -194,15 +237,21 @@ def decode_chain(chain: Sequence[Link]) -> bytes:
     width = top.encoded.width
     deltas = chain[:-1]
     if len(chain) == 1 or any(
-        link.encoded.width != width or link.size != top.size or link.size % width for link in deltas
+        link.encoded.width != width
+        or link.size != top.size
+        or link.size % width
+        or link.encoded.encoding != deltas[0].encoded.encoding
+        for link in deltas
     ):
         data = decode_chunk(whole.encoded, whole.size, whole.id)
         for link in reversed(deltas):
             data = decode_chunk(link.encoded, link.size, link.id, data)
         return data
-    np = _numpy()
     if whole.size != top.size:
         raise CorruptObjectError(f"chunk {top.id.hex()}: its delta base does not fit", HINT)
+    if deltas[0].encoded.encoding == Encoding.SUB_PLANES_ZSTD:
+        return _decode_sum_chain(chain)
+    np = _numpy()
     # planes[i] is plane i; each inflated plane is copied or XORed into it once, no joins.
     planes = np.empty((width, top.size // width), dtype=np.uint8)
     if whole.encoded.encoding == Encoding.PLANES_ZSTD and whole.encoded.width == width:
@@ -217,6 +266,25 @@ def decode_chain(chain: Sequence[Link]) -> bytes:
         for i, plane in enumerate(delta):
             np.bitwise_xor(planes[i], np.frombuffer(plane, dtype=np.uint8), out=planes[i])
     data = bytes(planes.T.tobytes())
+    if chunk_id(data) != top.id:
+        raise CorruptObjectError(f"chunk {top.id.hex()} does not hash to its id", HINT)
+    return data
+
+
+def _decode_sum_chain(chain: Sequence[Link]) -> bytes:
+    """`decode_chain` when every delta is a difference of the same width and size: addition
+    modulo 2^(8 width) is associative, so the differences are summed first and added to the
+    bottom chunk once; the result is hashed once (a corrupt link changes it)."""
+    np = _numpy()
+    top, whole = chain[0], chain[-1]
+    width = top.encoded.width
+    kind = _UINT[width]
+    values = np.frombuffer(decode_chunk(whole.encoded, whole.size, whole.id), dtype=kind).copy()
+    for link in chain[:-1]:
+        planes = inflate_planes(link.encoded.payload, width, link.size, link.id.hex())
+        encoded = np.frombuffer(join_planes(planes, width), dtype=kind)
+        values += (encoded >> 1) ^ (0 - (encoded & 1))
+    data = bytes(values.tobytes())
     if chunk_id(data) != top.id:
         raise CorruptObjectError(f"chunk {top.id.hex()} does not hash to its id", HINT)
     return data

@@ -239,7 +239,7 @@ class LocalPacks:
         (checked bytes) and encoded. Existing packs are not changed: the caller deletes the
         ones it replaces once this returns."""
         old = self.packs
-        with PackWriter(self.packs_dir) as writer:
+        with PackWriter(self.packs_dir, thorough=True) as writer:
             for chain in chains(recipes, max_depth):
                 newer: tuple[bytes, bytes | None, int] | None = None  # id, raw bytes, depth
                 for link in chain:

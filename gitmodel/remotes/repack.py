@@ -54,7 +54,7 @@ def repack(
             download_pack(remote, name, pack.size, source)
         raw = DownloadedPacks(source, view.indexes).read_chunk
 
-        with PackWriter(target, pack_size) as writer:
+        with PackWriter(target, pack_size, thorough=True) as writer:
             for chain in chains(recipes, REPACK_DEPTH):
                 newer: tuple[bytes, bytes, int] | None = None
                 for link in chain:
