@@ -3,7 +3,8 @@
 Every needed object of at least `PACK_FLOOR` bytes (manifests excepted) goes into the local
 packs, newest version of each tensor whole and older ones as deltas against newer; the loose
 copies of those that no work tree, index, work-tree HEAD or stash of any repository sharing
-the cache names, and that no work-tree file links to, are deleted. Packs are never changed in
+the cache names, and that no work-tree file links to, are deleted. An object that stays
+loose is packed only as far as the others need its chunks (shared, or delta bases). Packs are never changed in
 place: when anything changes (new objects, garbage in a pack, leftovers of a killed repack),
 the live chunks are written into new packs, and only then are the old packs and loose copies
 deleted, so a kill at any moment leaves every object readable.
@@ -12,12 +13,13 @@ deleted, so a kill at any moment leaves every object readable.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence, Set
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from gitmodel.fsutil import remove_quietly
 from gitmodel.packs.recipe import Recipe
-from gitmodel.packs.store import LocalPacks
+from gitmodel.packs.store import LOCAL_MAX_DEPTH, LocalPacks, chains
 from gitmodel.reachability import CheckedOut, Needed, checked_out_by_git
 from gitmodel.workspace import Workspace
 
@@ -66,7 +68,7 @@ def pack_cache(
         _sweep_leftovers(packs)
     with_recipe = set(packs.recipe_oids())
     live: dict[str, Recipe] = {}
-    for oid in sorted(needed.oids & with_recipe):  # what is packed stays packed
+    for oid in sorted(needed.oids & with_recipe):  # what is packed stays packed (or loose)
         if packs.is_packed(oid):
             recipe = packs.recipe(oid)
             assert recipe is not None
@@ -94,10 +96,13 @@ def pack_cache(
         if oid not in live:
             live[oid] = packs.recipe_or_chunk(oid, ws.store)
     old = [index.pack.stem for index in packs.packs.indexes]
-    repack = _needs_repack(packs, live)
+    newest_first = sorted(live.values(), key=lambda r: (-_recipe_mtime(packs, r.oid), r.oid))
+    wanted = chunks_to_pack(newest_first, stay)
+    repack = _needs_repack(packs, wanted)
     if repack:
-        newest_first = sorted(live.values(), key=lambda r: (-_recipe_mtime(packs, r.oid), r.oid))
-        result.packs_written = packs.write_packs(newest_first, lambda c: _read_raw(packs, c))
+        result.packs_written = packs.write_packs(
+            newest_first, lambda c: _read_raw(packs, c), only=wanted
+        )
     doomed = []
     for oid, path, st in candidates:
         if oid not in stay and packs.is_packed(oid):
@@ -121,9 +126,26 @@ def pack_cache(
     return result
 
 
-def _needs_repack(packs: LocalPacks, live: dict[str, Recipe]) -> bool:
-    """Whether the packs are not exactly the live chunks, each once."""
-    wanted = {chunk.id for recipe in live.values() for chunk in recipe.chunks}
+def chunks_to_pack(newest_first: Sequence[Recipe], kept: Set[str]) -> set[bytes]:
+    """The chunks the packs must hold: each chunk of a recipe whose object does not stay
+    loose (`kept`), and each chunk the delta of such a chunk is based on, transitively (its
+    chain's newer links, `chains`). The other chunks of an object that stays loose are only
+    in its loose copy: a checked-out version is not stored twice for nothing."""
+    packed = {c.id for recipe in newest_first if recipe.oid not in kept for c in recipe.chunks}
+    wanted = set()
+    for chain in chains(newest_first, LOCAL_MAX_DEPTH):
+        base_of_wanted = False  # the next older link is wanted and a delta against this one
+        for link in reversed(chain):
+            if link.id in packed or base_of_wanted:
+                wanted.add(link.id)
+                base_of_wanted = link.delta_base
+            else:
+                base_of_wanted = False
+    return wanted
+
+
+def _needs_repack(packs: LocalPacks, wanted: set[bytes]) -> bool:
+    """Whether the packs are not exactly the wanted chunks, each once."""
     have = [chunk for index in packs.packs.indexes for chunk in index.ids]
     return len(have) != len(set(have)) or set(have) != wanted
 

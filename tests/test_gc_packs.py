@@ -409,3 +409,57 @@ def test_a_folder_whose_files_are_packed_checks_out_whole(repo: Path) -> None:
     gm_ok(repo, "checkout")  # a new folder: filled in one go
     assert (repo / "clf" / "model.safetensors").read_bytes() == contents[0][0]
     assert gm_ok(repo, "status") == "up to date              clf/\n"
+
+
+def packed_chunks(cache: Path) -> set[bytes]:
+    from gitmodel.packs.packfile import load_index
+
+    return {c for idx in (cache / "packs").glob("*.idx") for c in load_index(idx).ids}
+
+
+def chunk_ids(cache: Path, oid: str) -> list[bytes]:
+    from gitmodel.packs.store import LocalPacks
+
+    recipe = LocalPacks(cache).recipe(oid)
+    assert recipe is not None
+    return [c.id for c in recipe.chunks]
+
+
+def test_a_checked_out_version_is_packed_only_as_far_as_other_versions_need_it(
+    repo: Path,
+) -> None:
+    cache = repo / CACHE
+    rng = np.random.default_rng(0)
+    tensors = {f"layer{i}.weight": rng.standard_normal((512, 512)) * 0.02 for i in range(4)}
+    for step in (1, 2):  # version 2 changes layer0 only, and its header's metadata
+        save_file(
+            {k: v.astype(np.float16) for k, v in tensors.items()},
+            str(repo / "model.safetensors"),
+            metadata={"step": str(step)},
+        )
+        gm_ok(repo, "add", "-q", "model.safetensors", "--name", "m")
+        git(repo, "commit", "-q", "-m", f"train {step}")
+        if step == 1:
+            # The only version, checked out: it stays loose and nothing is packed.
+            assert gm_ok(repo, "gc").splitlines()[1:] == []
+            assert packed_chunks(cache) == set() and loose(cache, oid_of(repo))
+        tensors["layer0.weight"] = tensors["layer0.weight"] + rng.standard_normal((512, 512)) * 1e-3
+    first, second = oid_of(repo, "HEAD~1"), oid_of(repo)
+    assert gm_ok(repo, "gc").splitlines()[1] == (
+        "dropped the loose copies of 1 packed object(s), 2.0 MiB; wrote 1 pack(s); "
+        "1 checked-out object(s) stay loose"
+    )
+    old, new = chunk_ids(cache, first), chunk_ids(cache, second)
+    assert [a == b for a, b in zip(old, new, strict=True)] == [False, False, True, True, True]
+    # Version 1 whole, plus the base of its layer0's delta: version 2's layer0, not its header.
+    assert packed_chunks(cache) == set(old) | {new[1]}
+    assert [loose(cache, first), loose(cache, second)] == [False, True]
+
+    git(repo, "checkout", "-q", "HEAD~1")
+    gm_ok(repo, "checkout", "-q")
+    gm_ok(repo, "gc")  # now version 1 is checked out: version 2 is packed, whole
+    assert packed_chunks(cache) == set(new)
+    assert [loose(cache, first), loose(cache, second)] == [True, False]
+    git(repo, "checkout", "-q", "-")
+    gm_ok(repo, "checkout", "-q")
+    assert gm_ok(repo, "status") == "up to date              model.safetensors\n"

@@ -230,19 +230,24 @@ class LocalPacks:
         read_raw: Callable[[bytes], bytes],
         *,
         max_depth: int = LOCAL_MAX_DEPTH,
+        only: set[bytes] | None = None,
     ) -> list[str]:
         """Write every chunk of `recipes` (newest version first) into new packs, and return
         their names. Chunks of one tensor slot and part form chains: the newest is stored
         whole, each older one as a delta against the next newer (Git's direction), at most
         `max_depth` deep (see `chains`). An entry already in a local pack whose base is the
         one planned is copied without decoding; any other chunk is read with `read_raw`
-        (checked bytes) and encoded. Existing packs are not changed: the caller deletes the
-        ones it replaces once this returns."""
+        (checked bytes) and encoded. `only`: write just these chunks (every base
+        of one of them must be one of them). Existing packs are not changed: the caller
+        deletes the ones it replaces once this returns."""
         old = self.packs
         with PackWriter(self.packs_dir, thorough=True) as writer:
             for chain in chains(recipes, max_depth):
                 newer: tuple[bytes, bytes | None, int] | None = None  # id, raw bytes, depth
                 for link in chain:
+                    if only is not None and link.id not in only:
+                        newer = None
+                        continue
                     base = newer if link.delta_base else None
                     found = _copyable(old, link.id, base[0] if base else None)
                     if found is not None:
