@@ -4,10 +4,10 @@ Every needed object of at least `PACK_FLOOR` bytes (manifests excepted) goes int
 packs, newest version of each tensor whole and older ones as deltas against newer; the loose
 copies of those that no work tree, index, work-tree HEAD or stash of any repository sharing
 the cache names, and that no work-tree file links to, are deleted. An object that stays
-loose is packed only as far as the others need its chunks (shared, or delta bases). Packs are never changed in
-place: when anything changes (new objects, garbage in a pack, leftovers of a killed repack),
-the live chunks are written into new packs, and only then are the old packs and loose copies
-deleted, so a kill at any moment leaves every object readable.
+loose is packed only as far as the others need its chunks (shared, or delta bases). Packs
+are never changed in place: when anything changes (new objects, garbage in a pack, leftovers
+of a killed repack), the live chunks are written into new packs, and only then are the old
+packs and loose copies deleted, so a kill at any moment leaves every object readable.
 """
 
 from __future__ import annotations
