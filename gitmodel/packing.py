@@ -61,7 +61,8 @@ def pack_cache(
     ws: Workspace, needed: Needed, loose: dict[str, Path], dry_run: bool
 ) -> PackingResult:
     """Pack the local cache as described above; call it with the cache lock held exclusively,
-    after gc deleted the loose objects nothing needs (`loose`: the ones it kept)."""
+    before gc deletes the loose objects nothing needs (`loose`: the ones it keeps): a packed
+    version may need chunks that only such an object holds."""
     packs = LocalPacks(ws.store.root)
     result = PackingResult()
     if not dry_run:
@@ -69,11 +70,14 @@ def pack_cache(
     with_recipe = set(packs.recipe_oids())
     live: dict[str, Recipe] = {}
     for oid in sorted(needed.oids & with_recipe):  # what is packed stays packed (or loose)
-        if packs.is_packed(oid):
-            recipe = packs.recipe(oid)
-            assert recipe is not None
+        recipe = packs.recipe(oid)
+        assert recipe is not None
+        if oid in loose:  # packed if its chunks are all in packs; not only in its loose copy
+            if all(c.id in packs.packs for c in recipe.chunks):
+                live[oid] = recipe
+        else:  # in packs, or some chunks in a loose copy; what is left of it stays, at least
             live[oid] = recipe
-            result.only_packed += oid not in loose
+            result.only_packed += packs.is_packed(oid)
     candidates = []
     if pack_loose_enabled(ws):
         for oid, path in loose.items():
@@ -88,6 +92,11 @@ def pack_cache(
         for oid, _, st in candidates
         if oid in checked_out.oids or oid in linked or st.st_nlink > 1  # a hard link
     }
+    # A work-tree file that is a link to the object could be written through: only the loose
+    # copies of the others are trusted to hold chunks that packed versions need.
+    backing = {
+        oid for oid, _, st in candidates if oid in stay and oid not in linked and st.st_nlink == 1
+    }
     result.kept_loose = len(stay)
     if dry_run:
         result.packed = [(oid, st.st_size) for oid, _, st in candidates if oid not in stay]
@@ -97,7 +106,8 @@ def pack_cache(
             live[oid] = packs.recipe_or_chunk(oid, ws.store)
     old = [index.pack.stem for index in packs.packs.indexes]
     newest_first = sorted(live.values(), key=lambda r: (-_recipe_mtime(packs, r.oid), r.oid))
-    wanted = chunks_to_pack(newest_first, stay)
+    held = {c.id for oid in backing for c in live[oid].chunks}
+    wanted = chunks_to_pack(newest_first, stay, held) & packs.available_chunks()
     repack = _needs_repack(packs, wanted)
     if repack:
         result.packs_written = packs.write_packs(
@@ -105,7 +115,7 @@ def pack_cache(
         )
     doomed = []
     for oid, path, st in candidates:
-        if oid not in stay and packs.is_packed(oid):
+        if oid not in stay and all(c.id in held or c.id in packs.packs for c in live[oid].chunks):
             result.packed.append((oid, st.st_size))
             doomed.append(path)
     garbage = sorted(with_recipe - needed.oids)
@@ -126,12 +136,16 @@ def pack_cache(
     return result
 
 
-def chunks_to_pack(newest_first: Sequence[Recipe], kept: Set[str]) -> set[bytes]:
+def chunks_to_pack(
+    newest_first: Sequence[Recipe], kept: Set[str], held: Set[bytes] = frozenset()
+) -> set[bytes]:
     """The chunks the packs must hold: each chunk of a recipe whose object does not stay
-    loose (`kept`), and each chunk the delta of such a chunk is based on, transitively (its
-    chain's newer links, `chains`). The other chunks of an object that stays loose are only
-    in its loose copy: a checked-out version is not stored twice for nothing."""
+    loose (`kept`), unless the loose copy of an object that stays holds it (`held`), and each
+    chunk the delta of such a chunk is based on, transitively (its chain's newer links,
+    `chains`): delta bases are always in packs. So a checked-out version is not stored twice:
+    the packs hold only the chunks of it that are bases of older versions' deltas."""
     packed = {c.id for recipe in newest_first if recipe.oid not in kept for c in recipe.chunks}
+    packed -= held
     wanted = set()
     for chain in chains(newest_first, LOCAL_MAX_DEPTH):
         base_of_wanted = False  # the next older link is wanted and a delta against this one

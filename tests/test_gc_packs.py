@@ -269,12 +269,13 @@ def test_kill_after_new_packs_before_old_ones_go_leaves_every_version_readable(
 
 
 def test_fsck_checks_packs_chunks_and_recipes(repo: Path) -> None:
-    """Three versions: one header chunk (the same bytes each time) and 4 tensors each."""
+    """Three versions: one header chunk (the same bytes each time) and 4 tensors each; the
+    header stays only in the checked-out version's loose copy, its tensors are delta bases."""
     train(repo, 3)
     gm_ok(repo, "gc")
     assert gm_ok(repo, "fsck").splitlines() == [
         "checked 4 object(s) in local cache: 0 corrupt",
-        "checked 1 pack(s), 13 chunk(s) and 3 recipe(s) in local cache: 0 damaged",
+        "checked 1 pack(s), 12 chunk(s) and 3 recipe(s) in local cache: 0 damaged",
     ]
 
 
@@ -316,7 +317,7 @@ def test_fsck_moves_a_corrupt_recipe_aside(repo: Path) -> None:
     moved = repo / CACHE / "quarantine" / f"recipe-{oid[7:]}"
     assert proc.stdout.splitlines()[1:] == [
         f"recipe of {oid} is corrupt: its checksum does not match its bytes (moved to {moved})",
-        "checked 1 pack(s), 9 chunk(s) and 2 recipe(s) in local cache: 1 damaged",
+        "checked 1 pack(s), 8 chunk(s) and 2 recipe(s) in local cache: 1 damaged",
     ]
 
 
@@ -431,12 +432,14 @@ def test_a_checked_out_version_is_packed_only_as_far_as_other_versions_need_it(
     cache = repo / CACHE
     rng = np.random.default_rng(0)
     tensors = {f"layer{i}.weight": rng.standard_normal((512, 512)) * 0.02 for i in range(4)}
+    contents = []
     for step in (1, 2):  # version 2 changes layer0 only, and its header's metadata
         save_file(
             {k: v.astype(np.float16) for k, v in tensors.items()},
             str(repo / "model.safetensors"),
             metadata={"step": str(step)},
         )
+        contents.append((repo / "model.safetensors").read_bytes())
         gm_ok(repo, "add", "-q", "model.safetensors", "--name", "m")
         git(repo, "commit", "-q", "-m", f"train {step}")
         if step == 1:
@@ -451,15 +454,19 @@ def test_a_checked_out_version_is_packed_only_as_far_as_other_versions_need_it(
     )
     old, new = chunk_ids(cache, first), chunk_ids(cache, second)
     assert [a == b for a, b in zip(old, new, strict=True)] == [False, False, True, True, True]
-    # Version 1 whole, plus the base of its layer0's delta: version 2's layer0, not its header.
-    assert packed_chunks(cache) == set(old) | {new[1]}
+    # Version 1's own chunks and the base of its layer0's delta (version 2's layer0); the
+    # layers both share are only in version 2's loose copy.
+    assert packed_chunks(cache) == {old[0], old[1], new[1]}
     assert [loose(cache, first), loose(cache, second)] == [False, True]
-
-    git(repo, "checkout", "-q", "HEAD~1")
-    gm_ok(repo, "checkout", "-q")
-    gm_ok(repo, "gc")  # now version 1 is checked out: version 2 is packed, whole
-    assert packed_chunks(cache) == set(new)
-    assert [loose(cache, first), loose(cache, second)] == [True, False]
-    git(repo, "checkout", "-q", "-")
-    gm_ok(repo, "checkout", "-q")
     assert gm_ok(repo, "status") == "up to date              model.safetensors\n"
+
+    # Version 2 leaves the history: gc packs the layers version 1 needs from its loose copy
+    # before it deletes that copy.
+    git(repo, "reset", "-q", "--hard", "HEAD~1")
+    out = gm_ok(repo, "gc").splitlines()
+    assert out[0] == f"deleted {second} (2.0 MiB)"
+    assert packed_chunks(cache) == set(old)
+    assert [loose(cache, first), loose(cache, second)] == [False, False]
+    (repo / "model.safetensors").unlink()
+    gm_ok(repo, "checkout", "-q")
+    assert (repo / "model.safetensors").read_bytes() == contents[0]

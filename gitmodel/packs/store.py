@@ -114,12 +114,29 @@ class LocalPacks:
         return found
 
     def is_packed(self, oid: str) -> bool:
-        """Whether `oid` can be rebuilt from the local packs alone."""
+        """Whether `oid` can be rebuilt from its recipe without its own loose copy: each chunk
+        in a local pack, or in another loose object whose stored recipe lists it (gc leaves
+        a checked-out version's chunks only there)."""
         recipe = self.recipe(oid)
         if recipe is None:
             return False
         packs = self.packs
-        return all(c.id in packs for c in recipe.chunks)
+        if self._loose_chunks is None:
+            self._loose_chunks = self._index_loose_chunks()
+        loose = self._loose_chunks
+
+        def held(chunk: bytes) -> bool:
+            where = loose.get(chunk)
+            return where is not None and where.oid != oid
+
+        return all(c.id in packs or held(c.id) for c in recipe.chunks)
+
+    def available_chunks(self) -> set[bytes]:
+        """Every chunk id the cache holds: in a local pack, or in a loose object whose stored
+        recipe lists it."""
+        if self._loose_chunks is None:
+            self._loose_chunks = self._index_loose_chunks()
+        return set(self.packs.chunk_ids()) | self._loose_chunks.keys()
 
     def read_chunk(self, chunk: bytes) -> bytes | None:
         """The raw bytes of a chunk, checked against its id: from a local pack, else from a
