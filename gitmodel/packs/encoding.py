@@ -115,15 +115,23 @@ def sub_values(data: bytes, base: bytes, width: int) -> bytes:
 def add_values(zigzag: bytes, base: bytes, width: int) -> bytes:
     """The inverse of `sub_values`: the values whose zigzag differences from `base` these are."""
     np = _numpy()
-    kind = np.dtype(_UINT[width])
-    one = np.array(1, dtype=kind)
-    encoded = np.frombuffer(zigzag, dtype=kind)
-    sign = np.bitwise_and(encoded, one)
-    np.negative(sign, out=sign)  # modular: 0 or all ones
-    values = np.right_shift(encoded, one)
-    np.bitwise_xor(values, sign, out=values)
-    np.add(values, np.frombuffer(base, dtype=kind), out=values)
+    kind = _UINT[width]
+    values = np.frombuffer(base, dtype=kind).copy()
+    encoded = np.frombuffer(zigzag, dtype=kind).copy()
+    _add_zigzag(values, encoded, np.empty_like(encoded))
     return bytes(values.tobytes())
+
+
+def _add_zigzag(values: Any, zigzag: Any, sign: Any) -> None:
+    """values += the differences `zigzag` encodes, modulo 2^bits, in place; `zigzag` is
+    overwritten and `sign` is scratch space of its shape (numpy arrays of one unsigned type)."""
+    np = _numpy()
+    one = np.array(1, dtype=zigzag.dtype)  # typed: a Python int makes numpy widen (5x slower)
+    np.bitwise_and(zigzag, one, out=sign)
+    np.negative(sign, out=sign)  # modular: 0 or all ones
+    np.right_shift(zigzag, one, out=zigzag)
+    np.bitwise_xor(zigzag, sign, out=zigzag)
+    np.add(values, zigzag, out=values)
 
 
 def compress_planes(data: bytes, width: int, level: int) -> bytes:
@@ -284,8 +292,7 @@ def _decode_sum_chain(chain: Sequence[Link]) -> bytes:
     np = _numpy()
     top, whole = chain[0], chain[-1]
     width = top.encoded.width
-    kind = np.dtype(_UINT[width])
-    one = np.array(1, dtype=kind)  # a typed scalar: a Python int makes numpy widen (5x slower)
+    kind = _UINT[width]
     values = np.frombuffer(decode_chunk(whole.encoded, whole.size, whole.id), dtype=kind).copy()
     zigzag = np.empty(top.size // width, dtype=kind)
     lanes = zigzag.view(np.uint8).reshape(-1, width)  # lanes[:, i] is byte i of each value
@@ -294,11 +301,7 @@ def _decode_sum_chain(chain: Sequence[Link]) -> bytes:
         planes = inflate_plane_list(link.encoded.payload, width, link.size, link.id.hex())
         for i, plane in enumerate(planes):
             lanes[:, i] = np.frombuffer(plane, dtype=np.uint8)
-        np.bitwise_and(zigzag, one, out=sign)
-        np.negative(sign, out=sign)  # 0 or all ones
-        np.right_shift(zigzag, one, out=zigzag)
-        np.bitwise_xor(zigzag, sign, out=zigzag)
-        np.add(values, zigzag, out=values)
+        _add_zigzag(values, zigzag, sign)
     data = bytes(values.tobytes())
     if chunk_id(data) != top.id:
         raise CorruptObjectError(f"chunk {top.id.hex()} does not hash to its id", HINT)
