@@ -293,14 +293,23 @@ def _decode_sum_chain(chain: Sequence[Link]) -> bytes:
     top, whole = chain[0], chain[-1]
     width = top.encoded.width
     kind = _UINT[width]
-    values = np.frombuffer(decode_chunk(whole.encoded, whole.size, whole.id), dtype=kind).copy()
-    zigzag = np.empty(top.size // width, dtype=kind)
-    lanes = zigzag.view(np.uint8).reshape(-1, width)  # lanes[:, i] is byte i of each value
-    sign = np.empty_like(zigzag)
-    for link in chain[:-1]:
+    values = np.empty(top.size // width, dtype=kind)
+    zigzag = np.empty_like(values)
+    sign = np.empty_like(values)
+
+    def fill(target: Any, link: Link) -> None:
+        """Inflate the planes of `link` straight into the bytes of `target`'s values."""
+        lanes = target.view(np.uint8).reshape(-1, width)  # lanes[:, i]: byte i of each value
         planes = inflate_plane_list(link.encoded.payload, width, link.size, link.id.hex())
         for i, plane in enumerate(planes):
             lanes[:, i] = np.frombuffer(plane, dtype=np.uint8)
+
+    if whole.encoded.encoding == Encoding.PLANES_ZSTD and whole.encoded.width == width:
+        fill(values, whole)  # checked with the result, as the XOR chains are
+    else:
+        values[:] = np.frombuffer(decode_chunk(whole.encoded, whole.size, whole.id), dtype=kind)
+    for link in chain[:-1]:
+        fill(zigzag, link)
         _add_zigzag(values, zigzag, sign)
     data = bytes(values.tobytes())
     if chunk_id(data) != top.id:
