@@ -89,7 +89,7 @@ def test_a_bf16_fine_tune_is_stored_as_a_difference_much_smaller_than_its_xor() 
     assert decode_chunk(delta, len(raw_new), chunk_id(raw_new), raw_old) == raw_new
 
 
-def test_xor_is_chosen_when_it_is_smaller_but_only_by_a_thorough_writer() -> None:
+def test_xor_is_chosen_when_it_is_smaller_but_only_by_a_thorough_writer(tmp_path: Path) -> None:
     # Flipped signs: one bit of XOR, but a difference of 0x8000 in both bytes of a value.
     base = weights(0).tobytes()
     signs = np.zeros(1 << 16, dtype=np.uint16)
@@ -100,6 +100,11 @@ def test_xor_is_chosen_when_it_is_smaller_but_only_by_a_thorough_writer() -> Non
     assert len(thorough.payload) < len(compress_planes(sub_values(data, base, 2), 2, 1))
     assert encode_chunk(data, 2, base).encoding == Encoding.SUB_PLANES_ZSTD  # a push's
     assert decode_chunk(thorough, len(data), chunk_id(data), base) == data
+    for thorough_writer, expected in ((True, Encoding.XOR_PLANES_ZSTD), (False, SUB)):
+        writer = PackWriter(tmp_path / str(thorough_writer), thorough=thorough_writer)
+        writer.add(chunk_id(base), base, 2, None)
+        assert writer.add(chunk_id(data), data, 2, (chunk_id(base), base, 0)).encoding == expected
+        writer.close()
 
 
 @pytest.mark.parametrize("width", [1, 2, 4, 8])
