@@ -9,7 +9,7 @@ embeddings and head, 195 tensors, Gaussian weights with sigma 0.02, fixed seeds)
 - S2 full fine-tune: every tensor gets N(0, 1e-3).
 
 Each version is chunked, encoded and packed with gitmodel.packs directly (no CLI yet): a chunk
-already stored is not stored again, a new tensor chunk is stored as the XOR against the same
+already stored is not stored again, a new tensor chunk is stored as the difference from the same
 chunk of the version before when that is smaller (as a push would send it). The script prints
 the bytes stored as a ratio of one raw copy, the pack throughput, and the reassembly
 throughput of the newest and the oldest version (each checked against its oid).

@@ -3,21 +3,23 @@
 Every needed object of at least `PACK_FLOOR` bytes (manifests excepted) goes into the local
 packs, newest version of each tensor whole and older ones as deltas against newer; the loose
 copies of those that no work tree, index, work-tree HEAD or stash of any repository sharing
-the cache names, and that no work-tree file links to, are deleted. Packs are never changed in
-place: when anything changes (new objects, garbage in a pack, leftovers of a killed repack),
-the live chunks are written into new packs, and only then are the old packs and loose copies
-deleted, so a kill at any moment leaves every object readable.
+the cache names, and that no work-tree file links to, are deleted. An object that stays
+loose is packed only as far as the others need its chunks (shared, or delta bases). Packs
+are never changed in place: when anything changes (new objects, garbage in a pack, leftovers
+of a killed repack), the live chunks are written into new packs, and only then are the old
+packs and loose copies deleted, so a kill at any moment leaves every object readable.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence, Set
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from gitmodel.fsutil import remove_quietly
 from gitmodel.packs.recipe import Recipe
-from gitmodel.packs.store import LocalPacks
+from gitmodel.packs.store import LOCAL_MAX_DEPTH, LocalPacks, chains
 from gitmodel.reachability import CheckedOut, Needed, checked_out_by_git
 from gitmodel.workspace import Workspace
 
@@ -59,19 +61,23 @@ def pack_cache(
     ws: Workspace, needed: Needed, loose: dict[str, Path], dry_run: bool
 ) -> PackingResult:
     """Pack the local cache as described above; call it with the cache lock held exclusively,
-    after gc deleted the loose objects nothing needs (`loose`: the ones it kept)."""
+    before gc deletes the loose objects nothing needs (`loose`: the ones it keeps): a packed
+    version may need chunks that only such an object holds."""
     packs = LocalPacks(ws.store.root)
     result = PackingResult()
     if not dry_run:
         _sweep_leftovers(packs)
     with_recipe = set(packs.recipe_oids())
     live: dict[str, Recipe] = {}
-    for oid in sorted(needed.oids & with_recipe):  # what is packed stays packed
-        if packs.is_packed(oid):
-            recipe = packs.recipe(oid)
-            assert recipe is not None
+    for oid in sorted(needed.oids & with_recipe):  # what is packed stays packed (or loose)
+        recipe = packs.recipe(oid)
+        assert recipe is not None
+        if oid in loose:  # packed if its chunks are all in packs; not only in its loose copy
+            if all(c.id in packs.packs for c in recipe.chunks):
+                live[oid] = recipe
+        else:  # in packs, or some chunks in a loose copy; what is left of it stays, at least
             live[oid] = recipe
-            result.only_packed += oid not in loose
+            result.only_packed += packs.is_packed(oid)
     candidates = []
     if pack_loose_enabled(ws):
         for oid, path in loose.items():
@@ -86,6 +92,11 @@ def pack_cache(
         for oid, _, st in candidates
         if oid in checked_out.oids or oid in linked or st.st_nlink > 1  # a hard link
     }
+    # A work-tree file that is a link to the object could be written through: only the loose
+    # copies of the others are trusted to hold chunks that packed versions need.
+    backing = {
+        oid for oid, _, st in candidates if oid in stay and oid not in linked and st.st_nlink == 1
+    }
     result.kept_loose = len(stay)
     if dry_run:
         result.packed = [(oid, st.st_size) for oid, _, st in candidates if oid not in stay]
@@ -94,13 +105,17 @@ def pack_cache(
         if oid not in live:
             live[oid] = packs.recipe_or_chunk(oid, ws.store)
     old = [index.pack.stem for index in packs.packs.indexes]
-    repack = _needs_repack(packs, live)
+    newest_first = sorted(live.values(), key=lambda r: (-_recipe_mtime(packs, r.oid), r.oid))
+    held = {c.id for oid in backing for c in live[oid].chunks}
+    wanted = chunks_to_pack(newest_first, stay, held) & packs.available_chunks()
+    repack = _needs_repack(packs, wanted)
     if repack:
-        newest_first = sorted(live.values(), key=lambda r: (-_recipe_mtime(packs, r.oid), r.oid))
-        result.packs_written = packs.write_packs(newest_first, lambda c: _read_raw(packs, c))
+        result.packs_written = packs.write_packs(
+            newest_first, lambda c: _read_raw(packs, c), only=wanted
+        )
     doomed = []
     for oid, path, st in candidates:
-        if oid not in stay and packs.is_packed(oid):
+        if oid not in stay and all(c.id in held or c.id in packs.packs for c in live[oid].chunks):
             result.packed.append((oid, st.st_size))
             doomed.append(path)
     garbage = sorted(with_recipe - needed.oids)
@@ -121,9 +136,30 @@ def pack_cache(
     return result
 
 
-def _needs_repack(packs: LocalPacks, live: dict[str, Recipe]) -> bool:
-    """Whether the packs are not exactly the live chunks, each once."""
-    wanted = {chunk.id for recipe in live.values() for chunk in recipe.chunks}
+def chunks_to_pack(
+    newest_first: Sequence[Recipe], kept: Set[str], held: Set[bytes] = frozenset()
+) -> set[bytes]:
+    """The chunks the packs must hold: each chunk of a recipe whose object does not stay
+    loose (`kept`), unless the loose copy of an object that stays holds it (`held`), and each
+    chunk the delta of such a chunk is based on, transitively (its chain's newer links,
+    `chains`): delta bases are always in packs. So a checked-out version is not stored twice:
+    the packs hold only the chunks of it that are bases of older versions' deltas."""
+    packed = {c.id for recipe in newest_first if recipe.oid not in kept for c in recipe.chunks}
+    packed -= held
+    wanted = set()
+    for chain in chains(newest_first, LOCAL_MAX_DEPTH):
+        base_of_wanted = False  # the next older link is wanted and a delta against this one
+        for link in reversed(chain):
+            if link.id in packed or base_of_wanted:
+                wanted.add(link.id)
+                base_of_wanted = link.delta_base
+            else:
+                base_of_wanted = False
+    return wanted
+
+
+def _needs_repack(packs: LocalPacks, wanted: set[bytes]) -> bool:
+    """Whether the packs are not exactly the wanted chunks, each once."""
     have = [chunk for index in packs.packs.indexes for chunk in index.ids]
     return len(have) != len(set(have)) or set(have) != wanted
 

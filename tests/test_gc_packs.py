@@ -305,12 +305,13 @@ def test_kill_after_new_packs_before_old_ones_go_leaves_every_version_readable(
 
 
 def test_fsck_checks_packs_chunks_and_recipes(repo: Path) -> None:
-    """Three versions: one header chunk (the same bytes each time) and 4 tensors each."""
+    """Three versions: one header chunk (the same bytes each time) and 4 tensors each; the
+    header stays only in the checked-out version's loose copy, its tensors are delta bases."""
     train(repo, 3)
     gm_ok(repo, "gc")
     assert gm_ok(repo, "fsck").splitlines() == [
         "checked 4 object(s) in local cache: 0 corrupt",
-        "checked 1 pack(s), 13 chunk(s) and 3 recipe(s) in local cache: 0 damaged",
+        "checked 1 pack(s), 12 chunk(s) and 3 recipe(s) in local cache: 0 damaged",
     ]
 
 
@@ -352,7 +353,7 @@ def test_fsck_moves_a_corrupt_recipe_aside(repo: Path) -> None:
     moved = repo / CACHE / "quarantine" / f"recipe-{oid[7:]}"
     assert proc.stdout.splitlines()[1:] == [
         f"recipe of {oid} is corrupt: its checksum does not match its bytes (moved to {moved})",
-        "checked 1 pack(s), 9 chunk(s) and 2 recipe(s) in local cache: 1 damaged",
+        "checked 1 pack(s), 8 chunk(s) and 2 recipe(s) in local cache: 1 damaged",
     ]
 
 
@@ -445,3 +446,63 @@ def test_a_folder_whose_files_are_packed_checks_out_whole(repo: Path) -> None:
     gm_ok(repo, "checkout")  # a new folder: filled in one go
     assert (repo / "clf" / "model.safetensors").read_bytes() == contents[0][0]
     assert gm_ok(repo, "status") == "up to date              clf/\n"
+
+
+def packed_chunks(cache: Path) -> set[bytes]:
+    from gitmodel.packs.packfile import load_index
+
+    return {c for idx in (cache / "packs").glob("*.idx") for c in load_index(idx).ids}
+
+
+def chunk_ids(cache: Path, oid: str) -> list[bytes]:
+    from gitmodel.packs.store import LocalPacks
+
+    recipe = LocalPacks(cache).recipe(oid)
+    assert recipe is not None
+    return [c.id for c in recipe.chunks]
+
+
+def test_a_checked_out_version_is_packed_only_as_far_as_other_versions_need_it(
+    repo: Path,
+) -> None:
+    cache = repo / CACHE
+    rng = np.random.default_rng(0)
+    tensors = {f"layer{i}.weight": rng.standard_normal((512, 512)) * 0.02 for i in range(4)}
+    contents = []
+    for step in (1, 2):  # version 2 changes layer0 only, and its header's metadata
+        save_file(
+            {k: v.astype(np.float16) for k, v in tensors.items()},
+            str(repo / "model.safetensors"),
+            metadata={"step": str(step)},
+        )
+        contents.append((repo / "model.safetensors").read_bytes())
+        gm_ok(repo, "add", "-q", "model.safetensors", "--name", "m")
+        git(repo, "commit", "-q", "-m", f"train {step}")
+        if step == 1:
+            # The only version, checked out: it stays loose and nothing is packed.
+            assert gm_ok(repo, "gc").splitlines()[1:] == []
+            assert packed_chunks(cache) == set() and loose(cache, oid_of(repo))
+        tensors["layer0.weight"] = tensors["layer0.weight"] + rng.standard_normal((512, 512)) * 1e-3
+    first, second = oid_of(repo, "HEAD~1"), oid_of(repo)
+    assert gm_ok(repo, "gc").splitlines()[1] == (
+        "dropped the loose copies of 1 packed object(s), 2.0 MiB; wrote 1 pack(s); "
+        "1 checked-out object(s) stay loose"
+    )
+    old, new = chunk_ids(cache, first), chunk_ids(cache, second)
+    assert [a == b for a, b in zip(old, new, strict=True)] == [False, False, True, True, True]
+    # Version 1's own chunks and the base of its layer0's delta (version 2's layer0); the
+    # layers both share are only in version 2's loose copy.
+    assert packed_chunks(cache) == {old[0], old[1], new[1]}
+    assert [loose(cache, first), loose(cache, second)] == [False, True]
+    assert gm_ok(repo, "status") == "up to date              model.safetensors\n"
+
+    # Version 2 leaves the history: gc packs the layers version 1 needs from its loose copy
+    # before it deletes that copy.
+    git(repo, "reset", "-q", "--hard", "HEAD~1")
+    out = gm_ok(repo, "gc").splitlines()
+    assert out[0] == f"deleted {second} (2.0 MiB)"
+    assert packed_chunks(cache) == set(old)
+    assert [loose(cache, first), loose(cache, second)] == [False, False]
+    (repo / "model.safetensors").unlink()
+    gm_ok(repo, "checkout", "-q")
+    assert (repo / "model.safetensors").read_bytes() == contents[0]

@@ -17,11 +17,15 @@ from gitmodel.packs.encoding import (
     Encoded,
     Encoding,
     Link,
+    add_values,
+    compress_planes,
     decode_chain,
     decode_chain_into,
     decode_chunk,
     encode_chunk,
     plane_width,
+    sub_values,
+    xor_bytes,
 )
 from gitmodel.packs.packfile import (
     ENTRY,
@@ -50,7 +54,7 @@ def tuned(w: np.ndarray, seed: int) -> np.ndarray:
     return (w.astype(np.float32) + noise).astype(np.float16)
 
 
-def test_byte_planes_and_xor_shrink_weights_and_decode_exactly() -> None:
+def test_byte_planes_and_deltas_shrink_weights_and_decode_exactly() -> None:
     a = weights(0)
     b = tuned(a, 1)
     raw_a, raw_b = a.tobytes(), b.tobytes()
@@ -58,10 +62,69 @@ def test_byte_planes_and_xor_shrink_weights_and_decode_exactly() -> None:
     assert whole.encoding == Encoding.PLANES_ZSTD and whole.width == 2
     assert len(whole.payload) < 0.9 * len(raw_b)
     delta = encode_chunk(raw_b, 2, raw_a)
-    assert delta.encoding == Encoding.XOR_PLANES_ZSTD
-    assert len(delta.payload) < 0.75 * len(raw_b)
-    assert decode_chunk(delta, len(raw_b), chunk_id(raw_b), raw_a) == raw_b
-    assert decode_chunk(whole, len(raw_b), chunk_id(raw_b)) == raw_b
+    assert delta.encoding == Encoding.SUB_PLANES_ZSTD
+    assert len(delta.payload) < 0.7 * len(raw_b)
+    xor = Encoded(Encoding.XOR_PLANES_ZSTD, 2, compress_planes(xor_bytes(raw_b, raw_a), 2, 1))
+    assert len(delta.payload) < len(xor.payload)
+    assert encode_chunk(raw_b, 2, raw_a, thorough=True) == delta  # the smaller of the two
+    for encoded in (whole, delta, xor):
+        assert decode_chunk(encoded, len(raw_b), chunk_id(raw_b), raw_a) == raw_b
+
+
+def bf16(values: np.ndarray) -> np.ndarray:
+    """float32 -> bfloat16 bit patterns, rounded to nearest even (as benchmarks/ does)."""
+    bits = values.astype(np.float32).view(np.uint32)
+    return ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16).astype(np.uint16)
+
+
+def test_a_bf16_fine_tune_is_stored_as_a_difference_much_smaller_than_its_xor() -> None:
+    rng = np.random.default_rng(5)
+    values = rng.standard_normal(1 << 16).astype(np.float32) * 0.02
+    old = bf16(values)
+    new = bf16((old.astype(np.uint32) << 16).view(np.float32) + rng.standard_normal(1 << 16) * 1e-4)
+    raw_old, raw_new = old.tobytes(), new.tobytes()
+    delta = encode_chunk(raw_new, 2, raw_old, thorough=True)
+    assert delta.encoding == Encoding.SUB_PLANES_ZSTD
+    xor = compress_planes(xor_bytes(raw_new, raw_old), 2, 1)
+    assert len(delta.payload) < 0.92 * len(xor)
+    assert decode_chunk(delta, len(raw_new), chunk_id(raw_new), raw_old) == raw_new
+
+
+def test_xor_is_chosen_when_it_is_smaller_but_only_by_a_thorough_writer(tmp_path: Path) -> None:
+    # Flipped signs: one bit of XOR, but a difference of 0x8000 in both bytes of a value.
+    base = weights(0).tobytes()
+    signs = np.zeros(1 << 16, dtype=np.uint16)
+    signs[np.random.default_rng(1).random(1 << 16) < 0.3] = 0x8000
+    data = xor_bytes(base, signs.tobytes())
+    thorough = encode_chunk(data, 2, base, thorough=True)
+    assert thorough.encoding == Encoding.XOR_PLANES_ZSTD
+    assert len(thorough.payload) < len(compress_planes(sub_values(data, base, 2), 2, 1))
+    assert encode_chunk(data, 2, base).encoding == Encoding.SUB_PLANES_ZSTD  # a push's
+    assert decode_chunk(thorough, len(data), chunk_id(data), base) == data
+    for thorough_writer, expected in ((True, Encoding.XOR_PLANES_ZSTD), (False, SUB)):
+        writer = PackWriter(tmp_path / str(thorough_writer), thorough=thorough_writer)
+        writer.add(chunk_id(base), base, 2, None)
+        assert writer.add(chunk_id(data), data, 2, (chunk_id(base), base, 0)).encoding == expected
+        writer.close()
+
+
+@pytest.mark.parametrize("width", [1, 2, 4, 8])
+def test_differences_round_trip_exactly_across_wrap_around(width: int) -> None:
+    rng = random.Random(width)
+    base = rng.randbytes(4096 * width)
+    # each value of `data` is its base value plus a small step of either sign, plus extremes
+    steps = np.array([rng.randint(-3, 3) for _ in range(4096)], dtype=f"<i{width}")
+    values = np.frombuffer(base, dtype=f"<u{width}") + steps.view(f"<u{width}")
+    values[:4] = np.array([0, 1, -1, -(2 ** (8 * width - 1))], dtype=f"<i{width}").view(
+        f"<u{width}"
+    )
+    data = values.tobytes()
+    zigzag = sub_values(data, base, width)
+    assert add_values(zigzag, base, width) == data
+    high = np.frombuffer(zigzag, dtype=f"<u{width}")[4:] >> 3
+    assert not high.any()  # steps of -3..3 zigzag to 0..6: the high bits are zeros
+    delta = Encoded(Encoding.SUB_PLANES_ZSTD, width, compress_planes(zigzag, width, 1))
+    assert decode_chunk(delta, len(data), chunk_id(data), base) == data
 
 
 def test_random_bytes_are_stored_as_is_and_text_is_compressed() -> None:
@@ -159,7 +222,7 @@ def test_a_flipped_payload_byte_is_refused(packed: tuple[Path, list[bytes], list
             store.read_chunk(wanted)
         assert re.fullmatch(
             rf"chunk ({ids[0].hex()} does not decompress: .*"
-            rf"|{wanted.hex()} does not hash to its id)",
+            rf"|({wanted.hex()}|{ids[0].hex()}) does not hash to its id)",
             info.value.message,
         )
     with pytest.raises(CorruptObjectError, match="its checksum does not match its bytes"):
@@ -357,16 +420,39 @@ def test_a_recipe_of_another_file_is_refused(tmp_path: Path) -> None:
     assert decode_recipe(encoded, "recipe", real).oid == real
 
 
-@pytest.mark.parametrize("widths", [(2, 2, 2), (1, 2, 2), (2, 1, 2), (2, 2, 4)])
-def test_a_chain_decodes_to_each_version_whatever_the_widths(widths: tuple[int, ...]) -> None:
+def delta_as(encoding: Encoding, data: bytes, base: bytes, width: int) -> Encoded:
+    if encoding == Encoding.XOR_PLANES_ZSTD:
+        values = xor_bytes(data, base)
+    else:
+        values = sub_values(data, base, width)
+    return Encoded(encoding, width, compress_planes(values, width, 1))
+
+
+XOR, SUB = Encoding.XOR_PLANES_ZSTD, Encoding.SUB_PLANES_ZSTD
+
+
+@pytest.mark.parametrize(
+    ("widths", "encodings"),
+    [
+        ((2, 2, 2), (XOR, XOR)),
+        ((2, 2, 2), (SUB, SUB)),
+        ((2, 2, 2), (XOR, SUB)),
+        ((2, 2, 2), (SUB, XOR)),
+        ((1, 2, 2), (SUB, SUB)),
+        ((2, 1, 2), (XOR, XOR)),
+        ((2, 2, 4), (SUB, SUB)),
+    ],
+)
+def test_a_chain_decodes_to_each_version_whatever_the_widths(
+    widths: tuple[int, ...], encodings: tuple[Encoding, ...]
+) -> None:
     versions = [weights(0)]
     for seed in (1, 2):
         versions.append(tuned(versions[-1], seed))
     raw = [v.tobytes() for v in versions]
     links = [Link(encode_chunk(raw[0], widths[0]), len(raw[0]), chunk_id(raw[0]))]
     for i in (1, 2):
-        delta = encode_chunk(raw[i], widths[i], raw[i - 1])
-        assert delta.encoding == Encoding.XOR_PLANES_ZSTD
+        delta = delta_as(encodings[i - 1], raw[i], raw[i - 1], widths[i])
         links.insert(0, Link(delta, len(raw[i]), chunk_id(raw[i])))
     assert decode_chain(links) == raw[2]
     assert decode_chain(links[1:]) == raw[1]

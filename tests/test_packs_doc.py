@@ -9,7 +9,15 @@ from pathlib import Path
 import pytest
 
 from gitmodel.packs.chunking import Chunk, chunk_file, chunk_id
-from gitmodel.packs.encoding import Encoded, Encoding, decode_chunk, plane_width
+from gitmodel.packs.encoding import (
+    PLANES_LEVEL,
+    Encoded,
+    Encoding,
+    compress_planes,
+    decode_chunk,
+    plane_width,
+    sub_values,
+)
 from gitmodel.packs.packfile import PackStore, PackWriter
 from gitmodel.packs.recipe import decode_recipe, encode_recipe, recipe_of
 from tests.helpers import write_safetensors
@@ -37,7 +45,7 @@ def tiny(tmp_path: Path) -> Path:
 
 
 def test_doc_has_the_examples() -> None:
-    assert sorted(examples()) == ["index", "pack", "recipe", "xor payload"]
+    assert sorted(examples()) == ["index", "pack", "recipe", "sub payload", "xor payload"]
 
 
 def test_recipe_pack_and_index_examples_are_what_the_writer_writes(
@@ -65,4 +73,12 @@ def test_recipe_pack_and_index_examples_are_what_the_writer_writes(
 def test_the_xor_example_decodes_to_the_new_version() -> None:
     base, new = bytes.fromhex("003c00c0"), bytes.fromhex("003c00c1")
     encoded = Encoded(Encoding.XOR_PLANES_ZSTD, 2, examples()["xor payload"])
+    assert decode_chunk(encoded, 4, chunk_id(new), base) == new
+
+
+def test_the_difference_example_is_what_the_writer_splits_and_decodes_to_the_new_version() -> None:
+    base, new = bytes.fromhex("003c00c0"), bytes.fromhex("003c00c1")
+    payload = examples()["sub payload"]
+    assert compress_planes(sub_values(new, base, 2), 2, PLANES_LEVEL) == payload
+    encoded = Encoded(Encoding.SUB_PLANES_ZSTD, 2, payload)
     assert decode_chunk(encoded, 4, chunk_id(new), base) == new

@@ -109,7 +109,7 @@ def test_the_newest_version_is_stored_whole_and_older_ones_as_deltas(tmp_path: P
     assert found[1].encoding == Encoding.PLANES_ZSTD
     old_layer = next(c for c in oldest.chunks if oldest.slot(c) and "layer0" in oldest.slot(c).name)  # type: ignore[union-attr]
     old = packs.packs.locate(old_layer.id)
-    assert old is not None and old[1].encoding == Encoding.XOR_PLANES_ZSTD and old[1].depth == 2
+    assert old is not None and old[1].encoding == Encoding.SUB_PLANES_ZSTD and old[1].depth == 2
 
 
 def test_chains_are_cut_into_runs_no_deeper_than_the_cap(tmp_path: Path) -> None:

@@ -210,7 +210,7 @@ def test_versions_round_trip_and_the_second_push_sends_only_the_delta(
     # the changed layer as a delta against the one on the remote, the new tensor manifest
     assert out == pushed_line(work, sent, 2, 5)
     assert sent < ROWS * 256 * 2  # less than one raw layer
-    deltas = [r for r in remote_records(remote) if r.encoding == Encoding.XOR_PLANES_ZSTD]
+    deltas = [r for r in remote_records(remote) if r.encoding == Encoding.SUB_PLANES_ZSTD]
     assert [r.depth for r in deltas] == [1]
     git(work, "push", "-q", "origin", "main", "--tags")
 
@@ -644,7 +644,7 @@ def test_gc_remote_drops_unneeded_recipes_and_rewrites_packs_keeping_live_bases(
     # pushes made v1 a delta on v0 and v2 one on v1: repacked, v2 is whole, v0 a delta on it,
     # and v1's chunks are gone but for nothing
     assert report["packs"]["repacked"] is True and report["packs"]["kept"] == 0
-    assert len(report["packs"]["rewritten"]) == 3 and len(report["packs"]["new"]) == 1
+    assert len(report["packs"]["rewritten"]) == 3 and len(report["packs"]["new"]) == 2
     assert report["packs"]["deleted"] == []
     assert report["freed"] == before - remote.stored() > 0
     assert remote.keys("keeps/") == []  # expired
@@ -652,10 +652,20 @@ def test_gc_remote_drops_unneeded_recipes_and_rewrites_packs_keeping_live_bases(
     v0_layer, v2_layer = layer_ids(v0), layer_ids(v2)
     assert len(layers) == 4 + 1  # layers 0-3 of v0 and v2's layer 3: v1's went
     assert layers[v2_layer].base is None and layers[v0_layer].base == v2_layer
+    # the newest chunks in a pack of their own, the older versions' deltas in another
+    newest, older = sorted(
+        (
+            decode_index(remote.read(f"packs/{n}.idx"), Path(n), n).ids
+            for n in report["packs"]["new"]
+        ),
+        key=len,
+        reverse=True,
+    )
+    assert older == [v0_layer] and v2_layer in newest and v0_layer not in newest
     check_remote_and_pull(project, remote, work, v0, v2, "clone")
     age(remote.folder, 48)
     out = gm_ok(work, "gc", "--remote", "origin", "--grace", "1")
-    assert "packs: deleted 0, rewrote 0 into 0, kept 1\n" in out  # nothing more to do
+    assert "packs: deleted 0, rewrote 0 into 0, kept 2\n" in out  # nothing more to do
 
     # a repack killed after its new pack went up, before the old ones were deleted: both
     # generations hold v0's layer 3, at other depths; readers take the least deep copy
@@ -665,9 +675,9 @@ def test_gc_remote_drops_unneeded_recipes_and_rewrites_packs_keeping_live_bases(
     check_remote_and_pull(project, remote, work, v0, v2, "mixed")
     age(remote.folder, 48)
     out = gm_ok(work, "gc", "--remote", "origin", "--grace", "1")
-    # v1's pack is dead; v0's and v2's are rewritten into a pack that comes out the same as
-    # the one the first repack made (same chunks, same bytes, same name): that one stays
-    assert "packs: deleted 1, rewrote 2 into 1, kept 0; repacked" in out
+    # v1's pack is dead; v0's and v2's are rewritten into packs that come out the same as
+    # the ones the first repack made (same chunks, same bytes, same names): those stay
+    assert "packs: deleted 1, rewrote 2 into 2, kept 0; repacked" in out
     assert sorted(remote.keys("packs/")) == sorted(repacked)
     check_remote_and_pull(project, remote, work, v0, v2, "after")
 

@@ -97,15 +97,16 @@ def _gc_local(ws: Workspace, reachable: Needed, scope: str, dry_run: bool) -> Gc
     result.deleted += packed_garbage(ws, reachable.oids, kept)
     _refuse_if_unknown(reachable.unknown, result)
     if not dry_run:
-        if doomed:  # a new cache generation: status re-checks the objects it trusted
-            ws.store.bump_generation()
-        for path in doomed:
-            path.unlink()
-        if doomed:
-            ws.store.bump_generation()
         ws.sweep_temps()
+    # Packing first: a packed version may need chunks that only an unneeded loose object
+    # holds (a version checked out at the last gc), which it copies into packs.
     result.packing = pack_cache(ws, reachable, kept, dry_run)
     result.kept += result.packing.only_packed
+    if not dry_run and doomed:
+        ws.store.bump_generation()  # a new cache generation: status re-checks what it trusted
+        for path in doomed:
+            path.unlink()
+        ws.store.bump_generation()
     return result
 
 

@@ -4,8 +4,11 @@ A chunk of tensor values is split into byte planes (byte 0 of every value, then 
 the high bytes of F16/BF16/F32 weights, sign and exponent, are nearly constant and compress
 well, the low ones hardly at all, and zstd sees each kind in long runs. When a chunk of the same
 tensor in another version is at hand, the XOR against it is split and compressed the same way:
-a fine-tune leaves most high bytes unchanged, so their XOR is mostly zeros. Whichever encoding
-is smallest is kept; a chunk that no encoding shrinks is stored as is.
+a fine-tune leaves most high bytes unchanged, so their XOR is mostly zeros. The integer
+difference of the values (zigzag, so small changes of either sign are small numbers) is split
+and compressed the same way: a change of a few units in the last place carries across bits that
+XOR would all flip, but stays a small difference. Whichever encoding is smallest is kept; a chunk
+that no encoding shrinks is stored as is.
 """
 
 from __future__ import annotations
@@ -45,6 +48,12 @@ class Encoding(enum.IntEnum):
     STORED = 0  # the raw bytes
     PLANES_ZSTD = 1  # byte planes of `width`, then one zstd frame (width 1: plain zstd)
     XOR_PLANES_ZSTD = 2  # XOR against the base chunk, then as PLANES_ZSTD
+    SUB_PLANES_ZSTD = 3  # zigzag of (value - base value) mod 2^(8 width), then as PLANES_ZSTD
+
+
+DELTAS = frozenset({Encoding.XOR_PLANES_ZSTD, Encoding.SUB_PLANES_ZSTD})
+# Unsigned little-endian integer dtype of one value, by width.
+_UINT = {1: "<u1", 2: "<u2", 4: "<u4", 8: "<u8"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +133,42 @@ def xor_bytes(data: bytes, base: bytes) -> bytes:
     )
 
 
+def sub_values(data: bytes, base: bytes, width: int) -> bytes:
+    """Each value minus its base value, as `width`-byte integers modulo 2^(8 width), zigzag
+    mapped (0, -1, 1, -2, ... to 0, 1, 2, 3, ...): a small change of either sign has zeros in
+    its high bytes."""
+    np = _numpy()
+    kind = _UINT[width]
+    difference = np.frombuffer(data, dtype=kind) - np.frombuffer(base, dtype=kind)
+    signed = difference.view(kind.replace("u", "i"))
+    sign = signed >> np.array(8 * width - 1, dtype=signed.dtype)  # arithmetic: 0 or all ones
+    np.left_shift(signed, np.array(1, dtype=signed.dtype), out=signed)
+    np.bitwise_xor(signed, sign, out=signed)
+    return bytes(signed.tobytes())
+
+
+def add_values(zigzag: bytes, base: bytes, width: int) -> bytes:
+    """The inverse of `sub_values`: the values whose zigzag differences from `base` these are."""
+    np = _numpy()
+    kind = _UINT[width]
+    values = np.frombuffer(base, dtype=kind).copy()
+    encoded = np.frombuffer(zigzag, dtype=kind).copy()
+    _add_zigzag(values, encoded, np.empty_like(encoded))
+    return bytes(values.tobytes())
+
+
+def _add_zigzag(values: Any, zigzag: Any, sign: Any) -> None:
+    """values += the differences `zigzag` encodes, modulo 2^bits, in place; `zigzag` is
+    overwritten and `sign` is scratch space of its shape (numpy arrays of one unsigned type)."""
+    np = _numpy()
+    one = np.array(1, dtype=zigzag.dtype)  # typed: a Python int makes numpy widen (5x slower)
+    np.bitwise_and(zigzag, one, out=sign)
+    np.negative(sign, out=sign)  # modular: 0 or all ones
+    np.right_shift(zigzag, one, out=zigzag)
+    np.bitwise_xor(zigzag, sign, out=zigzag)
+    np.add(values, zigzag, out=values)
+
+
 def compress_planes(data: bytes, width: int, level: int) -> bytes:
     """Byte planes of `data`, each its own zstd frame (a plane mixed into another's block
     compresses worse), behind a table of their lengths (u32 little-endian each)."""
@@ -173,19 +218,28 @@ def inflate_plane_list(payload: bytes, width: int, size: int, name: str) -> list
     return planes
 
 
-def encode_chunk(data: bytes, width: int, base: bytes | None = None) -> Encoded:
+def encode_chunk(
+    data: bytes, width: int, base: bytes | None = None, *, thorough: bool = False
+) -> Encoded:
     """The smallest encoding of `data` (values `width` bytes wide); `base` is a chunk of the
-    same tensor to delta against, or None. A base of another length is not used."""
+    same tensor to delta against, or None. A base of another length is not used.
+
+    A delta is tried as a difference; `thorough` (gc and repacking, which rewrite what stays
+    stored) also tries XOR, which a push leaves out to stay fast: the difference is the
+    smaller for weights changed by training (measured 3 % on F16, 11 % on BF16)."""
     level = PLANES_LEVEL if width > 1 else BYTES_LEVEL
     best = Encoded(Encoding.STORED, 1, data)
     whole = Encoded(Encoding.PLANES_ZSTD, width, compress_planes(data, width, level))
     if len(whole.payload) < len(best.payload):
         best = whole
     if base is not None and len(base) == len(data):
-        xor = xor_bytes(data, base)
-        delta = Encoded(Encoding.XOR_PLANES_ZSTD, width, compress_planes(xor, width, level))
-        if len(delta.payload) < len(best.payload):
-            best = delta
+        deltas = [(Encoding.SUB_PLANES_ZSTD, sub_values(data, base, width))]
+        if thorough:
+            deltas.append((Encoding.XOR_PLANES_ZSTD, xor_bytes(data, base)))
+        for encoding, values in deltas:
+            delta = Encoded(encoding, width, compress_planes(values, width, level))
+            if len(delta.payload) < len(best.payload):
+                best = delta
     return best
 
 
@@ -201,10 +255,13 @@ def decode_chunk(
         raise CorruptObjectError(f"chunk {name}: {size} bytes are not whole values", HINT)
     else:
         data = decompress_planes(encoded.payload, encoded.width, size, name)
-        if encoded.encoding == Encoding.XOR_PLANES_ZSTD:
+        if encoded.encoding in DELTAS:
             if base is None or len(base) != size:
                 raise CorruptObjectError(f"chunk {name}: its delta base does not fit", HINT)
-            data = xor_bytes(data, base)
+            if encoded.encoding == Encoding.XOR_PLANES_ZSTD:
+                data = xor_bytes(data, base)
+            else:
+                data = add_values(data, base, encoded.width)
     if len(data) != size or chunk_id(data) != expected_id:
         raise CorruptObjectError(f"chunk {name} does not hash to its id", HINT)
     return data
@@ -247,6 +304,8 @@ def decode_chain_into(chain: Sequence[Link], out: Any) -> None:
     elif not _planes_align(chain):
         out[:] = _numpy().frombuffer(_decode_link_by_link(chain), dtype="uint8")
         return
+    elif top.encoded.encoding == Encoding.SUB_PLANES_ZSTD:
+        _sum_chain_into(chain, out)
     else:
         interleave(_chain_planes(chain), out)
     if chunk_id(out) != top.id:
@@ -254,11 +313,15 @@ def decode_chain_into(chain: Sequence[Link], out: Any) -> None:
 
 
 def _planes_align(chain: Sequence[Link]) -> bool:
-    """Whether every delta of `chain` has the width and size of the chunk wanted."""
+    """Whether every delta of `chain` has the width, size and encoding of the chunk wanted
+    (then the whole chain is decoded in the plane domain and hashed once)."""
     top = chain[0]
     width = top.encoded.width
     return not any(
-        link.encoded.width != width or link.size != top.size or link.size % width
+        link.encoded.width != width
+        or link.size != top.size
+        or link.size % width
+        or link.encoded.encoding != top.encoded.encoding
         for link in chain[:-1]
     )
 
@@ -281,13 +344,19 @@ def _decode_whole_into(link: Link, out: Any) -> None:
         out[:] = np.frombuffer(encoded.payload, dtype=np.uint8)
     elif size % encoded.width:
         raise CorruptObjectError(f"chunk {name}: {size} bytes are not whole values", HINT)
-    elif encoded.encoding == Encoding.XOR_PLANES_ZSTD:  # a delta with no base in the chain
+    elif encoded.encoding in DELTAS:  # a delta with no base in the chain
         raise CorruptObjectError(f"chunk {name}: its delta base does not fit", HINT)
     else:
-        planes = inflate_plane_list(encoded.payload, encoded.width, size, name)
-        values = out.reshape(-1, encoded.width)
-        for i, plane in enumerate(planes):
-            values[:, i] = np.frombuffer(plane, dtype=np.uint8)
+        _fill_lanes(out, encoded, size, name)
+
+
+def _fill_lanes(out: Any, encoded: Encoded, size: int, name: str) -> None:
+    """Inflate the byte planes of `encoded` straight into the lanes of `out` (a uint8 array,
+    or values of `encoded.width` bytes): plane i becomes byte i of each value."""
+    np = _numpy()
+    lanes = out.view(np.uint8).reshape(-1, encoded.width)
+    for i, plane in enumerate(inflate_plane_list(encoded.payload, encoded.width, size, name)):
+        lanes[:, i] = np.frombuffer(plane, dtype=np.uint8)
 
 
 def _chain_planes(chain: Sequence[Link]) -> Any:
@@ -312,3 +381,26 @@ def _chain_planes(chain: Sequence[Link]) -> Any:
             into = bottom[i] if depth == 0 else planes[i]
             np.bitwise_xor(into, np.frombuffer(plane, dtype=np.uint8), out=planes[i])
     return planes
+
+
+def _sum_chain_into(chain: Sequence[Link], out: Any) -> None:
+    """`decode_chain_into` when every delta is a difference of the same width and size:
+    addition modulo 2^(8 width) is associative, so each link's differences are added to the
+    bottom chunk's values in place; the caller hashes the result once (a corrupt link
+    changes it)."""
+    np = _numpy()
+    top, whole = chain[0], chain[-1]
+    width = top.encoded.width
+    if whole.size != top.size:
+        raise CorruptObjectError(f"chunk {top.id.hex()}: its delta base does not fit", HINT)
+    kind = _UINT[width]
+    values = out.view(kind)
+    zigzag = np.empty(top.size // width, dtype=kind)
+    sign = np.empty_like(zigzag)
+    if whole.encoded.encoding == Encoding.PLANES_ZSTD and whole.encoded.width == width:
+        _fill_lanes(values, whole.encoded, whole.size, whole.id.hex())  # checked with the result
+    else:
+        values[:] = np.frombuffer(decode_chunk(whole.encoded, whole.size, whole.id), dtype=kind)
+    for link in chain[:-1]:
+        _fill_lanes(zigzag, link.encoded, link.size, link.id.hex())
+        _add_zigzag(values, zigzag, sign)

@@ -23,7 +23,15 @@ from typing import BinaryIO, cast
 import xxhash
 
 from gitmodel.errors import CorruptObjectError, ObjectMissingError
-from gitmodel.packs.encoding import HINT, Encoded, Encoding, Link, decode_chain, encode_chunk
+from gitmodel.packs.encoding import (
+    DELTAS,
+    HINT,
+    Encoded,
+    Encoding,
+    Link,
+    decode_chain,
+    encode_chunk,
+)
 
 PACK_MAGIC = b"GMPACK\x00\x01"  # the last byte is the format version
 INDEX_MAGIC = b"GMINDX\x00\x01"
@@ -121,7 +129,7 @@ def _record(fields: tuple[bytes, int, int, int, int, int, bytes, int], what: str
     name = f"{what}: chunk {chunk_id.hex()}"
     if encoding not in ENCODINGS:
         raise _corrupt(name, f"unknown encoding {encoding}")
-    delta = encoding == Encoding.XOR_PLANES_ZSTD
+    delta = encoding in DELTAS
     if delta != (base != NO_BASE) or delta != (depth > 0):
         raise _corrupt(name, "base and depth do not agree with the encoding")
     if depth > MAX_CHAIN_DEPTH:
@@ -143,9 +151,13 @@ class PackWriter:
     before its index, both after fsync; until then they are temp files a reader never lists.
     """
 
-    def __init__(self, directory: Path, target_size: int = PACK_TARGET_SIZE) -> None:
+    def __init__(
+        self, directory: Path, target_size: int = PACK_TARGET_SIZE, *, thorough: bool = False
+    ) -> None:
+        """`thorough`: try every delta encoding (gc, repacking), not only the fast ones."""
         self.directory = directory
         self.target_size = target_size
+        self.thorough = thorough
         self.written: list[str] = []  # names of the packs closed so far
         self.depths: dict[bytes, int] = {}  # chunk id -> chain depth, of what this writer wrote
         self._file: BinaryIO | None = None
@@ -165,8 +177,8 @@ class PackWriter:
             return self._in_pack[chunk_id]
         if base is not None and base[2] >= MAX_CHAIN_DEPTH:
             base = None
-        encoded = encode_chunk(data, width, base[1] if base else None)
-        delta = encoded.encoding == Encoding.XOR_PLANES_ZSTD
+        encoded = encode_chunk(data, width, base[1] if base else None, thorough=self.thorough)
+        delta = encoded.encoding in DELTAS
         depth = base[2] + 1 if base and delta else 0
         base_id = base[0] if base and delta else None
         return self.add_encoded(chunk_id, len(data), encoded, base_id, depth)

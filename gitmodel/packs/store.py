@@ -123,12 +123,29 @@ class LocalPacks:
         return {o for o in absent if not self.is_packed(o)}
 
     def is_packed(self, oid: str) -> bool:
-        """Whether `oid` can be rebuilt from the local packs alone."""
+        """Whether `oid` can be rebuilt from its recipe without its own loose copy: each chunk
+        in a local pack, or in another loose object whose stored recipe lists it (gc leaves
+        a checked-out version's chunks only there)."""
         recipe = self.recipe(oid)
         if recipe is None:
             return False
         packs = self.packs
-        return all(c.id in packs for c in recipe.chunks)
+        if self._loose_chunks is None:
+            self._loose_chunks = self._index_loose_chunks()
+        loose = self._loose_chunks
+
+        def held(chunk: bytes) -> bool:
+            where = loose.get(chunk)
+            return where is not None and where.oid != oid
+
+        return all(c.id in packs or held(c.id) for c in recipe.chunks)
+
+    def available_chunks(self) -> set[bytes]:
+        """Every chunk id the cache holds: in a local pack, or in a loose object whose stored
+        recipe lists it."""
+        if self._loose_chunks is None:
+            self._loose_chunks = self._index_loose_chunks()
+        return set(self.packs.chunk_ids()) | self._loose_chunks.keys()
 
     def read_chunk(self, chunk: bytes, *, whole: bool = True) -> bytes | None:
         """The raw bytes of a chunk, checked against its id: from a local pack, else from a
@@ -281,19 +298,24 @@ class LocalPacks:
         read_raw: Callable[[bytes], bytes],
         *,
         max_depth: int = LOCAL_MAX_DEPTH,
+        only: set[bytes] | None = None,
     ) -> list[str]:
         """Write every chunk of `recipes` (newest version first) into new packs, and return
         their names. Chunks of one tensor slot and part form chains: the newest is stored
         whole, each older one as a delta against the next newer (Git's direction), at most
         `max_depth` deep (see `chains`). An entry already in a local pack whose base is the
         one planned is copied without decoding; any other chunk is read with `read_raw`
-        (checked bytes) and encoded. Existing packs are not changed: the caller deletes the
-        ones it replaces once this returns."""
+        (checked bytes) and encoded. `only`: write just these chunks (every base
+        of one of them must be one of them). Existing packs are not changed: the caller
+        deletes the ones it replaces once this returns."""
         old = self.packs
-        with PackWriter(self.packs_dir) as writer:
+        with PackWriter(self.packs_dir, thorough=True) as writer:
             for chain in chains(recipes, max_depth):
                 newer: tuple[bytes, bytes | None, int] | None = None  # id, raw bytes, depth
                 for link in chain:
+                    if only is not None and link.id not in only:
+                        newer = None
+                        continue
                     base = newer if link.delta_base else None
                     found = _copyable(old, link.id, base[0] if base else None)
                     if found is not None:

@@ -136,7 +136,7 @@ def _packed_copy(ws: Workspace, oid: str) -> int | None:
     if ws.store.has(oid):
         return None
     recipe = ws.packs.recipe(oid)
-    if recipe is None or not all(chunk.id in ws.packs.packs for chunk in recipe.chunks):
+    if recipe is None or not ws.packs.is_packed(oid):  # chunks in packs or other loose objects
         return None
     return recipe.size
 

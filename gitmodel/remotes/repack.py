@@ -1,5 +1,7 @@
 """Repacking a remote (gc --remote): the newest version of each tensor whole, older ones as
 deltas against the next newer, as Git and the local cache do (docs/pack-format.md, 10.5).
+The newest chunk of each tensor goes into packs of their own, so a pull of the newest version
+reads them end to end, not through the older versions' deltas between them.
 
 Pushes delta each version against the one before it, so the version pulled most (the
 newest) ends up at the end of its chain. A repack downloads the remote's packs, writes the
@@ -54,21 +56,25 @@ def repack(
             download_pack(remote, name, pack.size, source)
         raw = DownloadedPacks(source, view.indexes).read_chunk
 
-        with PackWriter(target, pack_size) as writer:
+        newest = PackWriter(target, pack_size, thorough=True)
+        older = PackWriter(target, pack_size, thorough=True)
+        with newest, older:
             for chain in chains(recipes, REPACK_DEPTH):
                 newer: tuple[bytes, bytes, int] | None = None
-                for link in chain:
+                for at, link in enumerate(chain):
                     data = raw(link.id)
                     base = newer if link.delta_base else None
+                    writer = newest if at == 0 else older
                     record = writer.add(link.id, data, plane_width(link.dtype, len(data)), base)
                     newer = (link.id, data, record.depth)
+        written = newest.written + older.written
         size = 0
-        for name in writer.written:
+        for name in written:
             for suffix in (".pack", ".idx"):
                 path = target / f"{name}{suffix}"
                 remote.call(partial(remote.put_file, str(path), f"{PACKS}{name}{suffix}"))
                 size += path.stat().st_size
-        return writer.written, size
+        return written, size
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
