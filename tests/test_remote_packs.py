@@ -542,16 +542,38 @@ def test_a_killed_push_and_a_killed_pull_resume_without_sending_again(
     kill_when(
         ["pull", "-j", "1"],
         clone,
-        lambda: fetching.is_dir() and len(list(fetching.iterdir())) >= 8,
+        lambda: len(chunks_in_part_files(fetching, remote)) >= 8,
         {**os.environ, "GIT_MODEL_PACK_SIZE": "40000"},
     )
-    waiting = [p for p in fetching.iterdir() if not p.name.startswith("tmp-")]
+    waiting = chunks_in_part_files(fetching, remote)
     assert not (clone / "model.safetensors").exists()
     out = gm_ok(clone, "pull")
     _, fetched, kept = re.search(RECEIVED, out).groups()  # type: ignore[union-attr]
     assert int(kept) == len(waiting) and int(fetched) == len(everything) - len(waiting)
     assert (clone / "model.safetensors").read_bytes() == data
     assert list(fetching.iterdir()) == []
+
+
+def chunks_in_part_files(fetching: Path, remote: PackRemote) -> set[bytes]:
+    """The chunks a pull has written into its part files so far (docs/pack-format.md, 10.3):
+    each chunk range of `fetching/<oid hex>.part` that hashes to its chunk id."""
+    import xxhash
+
+    from gitmodel.packs.recipe import decode_recipe
+
+    found = set()
+    for key in remote.keys("recipes/"):
+        recipe = decode_recipe(remote.read(key))
+        try:
+            data = (fetching / f"{recipe.oid.removeprefix('xxh128:')}.part").read_bytes()
+        except FileNotFoundError:
+            continue
+        offset = 0
+        for chunk in recipe.chunks:
+            if xxhash.xxh3_128_digest(data[offset : offset + chunk.size]) == chunk.id:
+                found.add(chunk.id)
+            offset += chunk.size
+    return found
 
 
 def layer_ids(model: bytes) -> bytes:

@@ -142,9 +142,14 @@ class PackWriter:
     before its index, both after fsync; until then they are temp files a reader never lists.
     """
 
-    def __init__(self, directory: Path, target_size: int = PACK_TARGET_SIZE) -> None:
+    def __init__(
+        self, directory: Path, target_size: int = PACK_TARGET_SIZE, *, durable: bool = True
+    ) -> None:
+        """`durable`: fsync each pack and index (packs of the cache); a push's packs, read
+        back only to be uploaded, are not synced."""
         self.directory = directory
         self.target_size = target_size
+        self.durable = durable
         self.written: list[str] = []  # names of the packs closed so far
         self.depths: dict[bytes, int] = {}  # chunk id -> chain depth, of what this writer wrote
         self._file: BinaryIO | None = None
@@ -233,13 +238,16 @@ class PackWriter:
         self._file.write(checksum)
         self._file.flush()
         os.fchmod(self._file.fileno(), 0o444)  # read-only, like loose objects
-        os.fsync(self._file.fileno())
+        if self.durable:
+            os.fsync(self._file.fileno())
         self._file.close()
         self._file = None
         name = pack_name(checksum)
         os.replace(self._temp, self.directory / f"{name}.pack")
-        _write_synced(self.directory / f"{name}.idx", encode_index(checksum, self._records))
-        _sync_directory(self.directory)
+        index = encode_index(checksum, self._records)
+        _write_synced(self.directory / f"{name}.idx", index, self.durable)
+        if self.durable:
+            _sync_directory(self.directory)
         self.written.append(name)
         return name
 
@@ -264,13 +272,14 @@ class PackWriter:
             self._temp.unlink(missing_ok=True)
 
 
-def _write_synced(path: Path, data: bytes) -> None:
+def _write_synced(path: Path, data: bytes, durable: bool = True) -> None:
     temp = path.with_name(f"tmp-{secrets.token_hex(8)}-{path.name}")
     with temp.open("xb") as f:
         os.fchmod(f.fileno(), 0o444)
         f.write(data)
         f.flush()
-        os.fsync(f.fileno())
+        if durable:
+            os.fsync(f.fileno())
     os.replace(temp, path)
 
 

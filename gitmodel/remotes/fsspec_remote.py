@@ -6,20 +6,27 @@ import contextlib
 import itertools
 import os
 import threading
-from collections.abc import Callable
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
 from datetime import datetime
+from functools import partial
 from typing import Any, BinaryIO, cast
 from urllib.parse import urlsplit
 
 from gitmodel.errors import UsageError
 from gitmodel.remotes.base import (
+    RETRIES,
     IncompleteUpload,
     KeyInfo,
     Remote,
+    Span,
     UploadCancelled,
+    is_transient,
     loaded_error_types,
     oid_from_key,
 )
+from gitmodel.remotes.s3stream import RangeStream
 
 CREDENTIALS_FROM = {
     "ssh": "your SSH agent, ~/.ssh or ~/.ssh/config",
@@ -33,9 +40,8 @@ CREDENTIALS_FROM = {
 # Stores where a PUT is atomic: an object appears only once fully written (multipart too).
 ATOMIC_PUT = {"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss"}
 S3 = {"s3", "s3a"}
-# Above this, an S3 upload goes up in parts of PART_SIZE (as the AWS CLI does), at most
+# Above the multipart threshold (remotes/tuning.py), an S3 upload goes up in parts, at most
 # MAX_PARTS of them: memory stays at one part per transfer whatever the object's size.
-MULTIPART_THRESHOLD = PART_SIZE = 8 * 1024 * 1024
 MAX_PARTS = 10_000
 # The errors the backends raise for a failed request (their base classes); only those of
 # backends already imported are looked up.
@@ -172,8 +178,11 @@ class FsspecRemote(Remote):
 
     def put_file(self, source: str, key: str) -> None:
         final = self._key_path(key)
-        if self.protocol in S3 and os.path.getsize(source) > MULTIPART_THRESHOLD:
-            self._upload_in_parts(source, final)
+        if self.protocol in S3:
+            if os.path.getsize(source) > self.tuning.multipart_threshold:
+                self._upload_in_parts(source, final)
+            else:
+                self._put_object(source, final)
             return
         if self.protocol in ATOMIC_PUT:
             self.fs.put_file(source, final)  # large files go up as multipart, atomic at the end
@@ -206,15 +215,59 @@ class FsspecRemote(Remote):
                 self.fs.rm_file(temp)
             raise
 
+    def _put_object(self, source: str, path: str) -> None:
+        """One PUT, its body streamed from the file (s3fs's `put_file` reads a file that
+        fits one request whole into memory)."""
+        bucket, key = path.split("/", 1)
+        with open(source, "rb") as body:
+            self.fs.call_s3("put_object", Bucket=bucket, Key=key, Body=body)
+
     def read_range(self, key: str, start: int, length: int) -> bytes:
         if length <= 0:
             return b""
         path = self._key_path(key)
+        if self.protocol in S3:  # one GET, streamed (s3fs's cat_file is slow on large ranges)
+            stream = RangeStream(self.fs, path, start, start + length)
+            try:
+                return stream.read(length)
+            finally:
+                stream.close()
         if self.protocol in ATOMIC_PUT:  # one GET with a Range header
             return bytes(self.fs.cat_file(path, start=start, end=start + length))
         with self.fs.open(path, "rb") as f:  # sshfs's cat_file ignores start and end
             f.seek(start)
             return bytes(f.read(length))
+
+    def read_span(self, key: str, span: Span) -> Iterator[tuple[int, bytes]]:
+        """On S3, one GET for the whole span, its ranges handed on as the bytes arrive; a
+        transient failure midway asks again from the first range not yet handed on."""
+        if self.protocol not in S3:
+            yield from super().read_span(key, span)
+            return
+        path = self._key_path(key)
+        pending = deque(span.ranges)
+        attempt, delay = 0, 0.2
+        while pending:
+            begin = pending[0][0]
+            stream = self.call(partial(RangeStream, self.fs, path, begin, span.end))
+            try:
+                while pending:
+                    begin, length = pending[0]
+                    stream.skip_to(begin)
+                    data = stream.read(length)
+                    if len(data) != length:
+                        raise self.ended_early(key, begin + len(data), begin + length)
+                    pending.popleft()
+                    attempt, delay = 0, 0.2  # progress: a later failure gets its own tries
+                    yield begin, data
+            except self.backend_errors() as exc:
+                attempt += 1
+                if attempt == RETRIES or not is_transient(exc):
+                    raise self.error(exc) from None
+                time.sleep(delay)
+                delay *= 2
+            finally:
+                stream.close()
 
     def read_key(self, key: str, limit: int) -> bytes:
         path = self._key_path(key)
@@ -250,7 +303,7 @@ class FsspecRemote(Remote):
         (an error, or Ctrl-C through `cancel`) aborts it: an incomplete upload is invisible
         but billed until aborted."""
         bucket, key = path.split("/", 1)
-        part_size = max(PART_SIZE, -(-os.path.getsize(source) // MAX_PARTS))
+        part_size = max(self.tuning.part_size, -(-os.path.getsize(source) // MAX_PARTS))
         call = self.fs.call_s3
         upload_id = call("create_multipart_upload", Bucket=bucket, Key=key)["UploadId"]
         with self._multipart_lock:

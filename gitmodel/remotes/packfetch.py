@@ -18,17 +18,17 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from gitmodel.cache.objects import ObjectStore, digest_mismatch
+from gitmodel.cache.objects import ObjectStore
 from gitmodel.errors import CorruptObjectError, GitModelError
 from gitmodel.fsutil import remove_quietly
-from gitmodel.hashing import DigestSink
 from gitmodel.packs.chunking import chunk_id
 from gitmodel.packs.encoding import Encoded, decode_chunk
 from gitmodel.packs.packfile import Record, parse_entry
-from gitmodel.packs.recipe import Recipe, reassemble
+from gitmodel.packs.recipe import Recipe
 from gitmodel.packs.store import LocalPacks
 from gitmodel.progress import Progress, ProgressCallback
 from gitmodel.remotes.base import Remote, Span, merge_ranges
+from gitmodel.remotes.fileparts import FileParts
 from gitmodel.remotes.layout import PACKS, RemotePacks, damage_hint
 from gitmodel.sizecheck import check_claimed_size
 
@@ -44,10 +44,13 @@ class PackFetchResult:
 
 
 class ChunkArea:
-    """`<cache>/fetching/`: chunks fetched and not yet part of a reassembled file."""
+    """`<cache>/fetching/`: chunks fetched and not yet part of a reassembled file. A chunk a
+    file of this fetch contains goes straight into that file's part file (`parts`); only the
+    others (delta bases of other versions, deltas waiting for their base) are kept here."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, parts: FileParts | None = None) -> None:
         self.root = root
+        self.parts = parts
 
     def raw(self, chunk: bytes) -> Path:
         return self.root / chunk.hex()
@@ -60,11 +63,17 @@ class ChunkArea:
         try:
             data = self.raw(chunk).read_bytes()
         except FileNotFoundError:
-            return None
+            return self.parts.read(chunk) if self.parts is not None else None
         if chunk_id(data) != chunk:
             remove_quietly(self.raw(chunk))
             return None
         return data
+
+    def keep(self, chunk: bytes, data: bytes) -> None:
+        """A decoded chunk, checked against its id: into the files of this fetch that
+        contain it, or kept here when none does."""
+        if self.parts is None or not self.parts.put(chunk, data):
+            self.write(self.raw(chunk), data)
 
     def sweep(self) -> None:
         """Remove the half-written files of fetches that were killed (their pid is gone)."""
@@ -102,28 +111,40 @@ def fetch_packed(
 ) -> PackFetchResult:
     """Fetch the files `oids` (each has a recipe on the remote) into the object store."""
     local = LocalPacks(store.root)
-    area = ChunkArea(store.root / "fetching")
-    area.sweep()
     result = PackFetchResult()
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         recipes = list(pool.map(view.read_recipe, oids))
     result.received += sum(view.recipes[r.oid].size for r in recipes)
     for recipe in recipes:
         check_claimed_size(recipe.oid, recipe.size, claimed_sizes)
-    needed = _plan(local, area, view, recipes, result)
-    _download(remote, area, view, needed, jobs, result, report)
-    _decode_deltas(local, area, needed)
-    for recipe in recipes:
-        _reassemble(store, local, area, recipe, digests.get(recipe.oid), remote)
-        local.store_recipe(recipe)
-        result.transferred.append(recipe.oid)
-        result.raw += recipe.size
+    parts = FileParts(store.root / "fetching", recipes)
+    area = ChunkArea(store.root / "fetching", parts)
+    area.sweep()
+    try:
+        needed = _plan(local, area, view, recipes, result)
+        _download(remote, area, view, needed, jobs, result, report)
+        _decode_deltas(local, area, needed)
+        for part in parts.parts:
+            recipe = part.recipe
+            parts.fill(part, partial(_present_chunk, local, area))
+            where = f"from remote {remote.label}"
+            parts.publish(part, store, digests.get(recipe.oid), where, damage_hint(remote))
+            local.store_recipe(recipe)
+            result.transferred.append(recipe.oid)
+            result.raw += recipe.size
+    finally:
+        parts.close_all()
     for recipe in recipes:  # all files are in: the chunks they needed may go
         for chunk in recipe.chunks:
             remove_quietly(area.raw(chunk.id))
     for fetched in needed:
         remove_quietly(area.raw(fetched))
     return result
+
+
+def _present_chunk(local: LocalPacks, area: ChunkArea, chunk: bytes) -> bytes | None:
+    data = area.read(chunk)
+    return data if data is not None else local.read_chunk(chunk)
 
 
 def _plan(
@@ -185,34 +206,31 @@ def _download(
     for chunk, (pack, record) in needed.items():
         if not area.encoded(chunk).exists():
             by_pack.setdefault(pack, {})[record.offset] = record
+    limit = remote.tuning.read_size
     spans = [
         (pack, span)
         for pack, records in sorted(by_pack.items())
-        for span in merge_ranges((r.offset, r.length) for r in records.values())
+        for span in merge_ranges(((r.offset, r.length) for r in records.values()), limit=limit)
     ]
     total = sum(s.end - s.start for _, s in spans)
     progress = Progress(f"Downloading from {remote.name}", total, report)
 
+    label = remote.label
+
     def fetch(pack: str, span: Span) -> int:
-        key = f"{PACKS}{pack}.pack"
-        data = remote.call(partial(remote.read_range, key, span.start, span.end - span.start))
-        if len(data) != span.end - span.start:
-            raise CorruptObjectError(
-                f"pack {pack}.pack on remote {remote.label} is corrupt: it ends before byte "
-                f"{span.end}",
-                damage_hint(remote),
-            )
-        for offset, length in span.ranges:
+        # One request per span, its entries handled as they arrive (remote.read_span).
+        position = span.start
+        for offset, entry in remote.read_span(f"{PACKS}{pack}.pack", span):
             record = by_pack[pack][offset]
-            what = f"pack {pack}.pack on remote {remote.label}: chunk {record.id.hex()}"
-            entry = data[offset - span.start : offset - span.start + length]
+            what = f"pack {pack}.pack on remote {label}: chunk {record.id.hex()}"
             encoded = parse_entry(entry, record, what)
             if record.base is None:
-                area.write(area.raw(record.id), _decoded(encoded, record, what, remote))
+                area.keep(record.id, _decoded(encoded, record, what, remote))
             else:
                 area.write(area.encoded(record.id), encoded.payload)
-        progress.advance(len(data))
-        return len(data)
+            progress.advance(offset + len(entry) - position)
+            position = offset + len(entry)
+        return span.end - span.start
 
     try:
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
@@ -272,50 +290,5 @@ def _decode_deltas(
             raise CorruptObjectError(
                 f"{what} is corrupt: {exc.message}; the bad bytes were not kept", exc.hint
             ) from None
-        area.write(area.raw(chunk), data)
+        area.keep(chunk, data)
         remove_quietly(area.encoded(chunk))
-
-
-def _reassemble(
-    store: ObjectStore,
-    local: LocalPacks,
-    area: ChunkArea,
-    recipe: Recipe,
-    expected_digest: str | None,
-    remote: Remote,
-) -> None:
-    """The file of `recipe` into the object store: streamed into a temp file while hashed
-    (and SHA-256'd when a digest is expected), published only when everything matches."""
-    sink = DigestSink() if expected_digest is not None else None
-
-    def read(chunk: bytes) -> bytes:
-        data = area.read(chunk)
-        if data is None:
-            data = local.read_chunk(chunk)
-        if data is None:
-            raise GitModelError(
-                f"chunk {chunk.hex()} of {recipe.oid} went missing while it was fetched",
-                "another process removed it meanwhile; run the command again",
-            )
-        if sink is not None:
-            sink(memoryview(data))
-        return data
-
-    temp = store.new_temp()
-    try:
-        try:
-            reassemble(recipe, read, temp)
-        except CorruptObjectError as exc:
-            raise CorruptObjectError(
-                f"{exc.message} (from remote {remote.label}); the bad bytes were not kept",
-                damage_hint(remote),
-            ) from None
-        if sink is not None and expected_digest is not None and sink.digest != expected_digest:
-            error = digest_mismatch(
-                recipe.oid, f"from remote {remote.label}", expected_digest, sink.digest
-            )
-            error.message += "; the bad bytes were not kept"
-            raise error
-        store.publish(temp, recipe.oid)
-    finally:
-        remove_quietly(temp)

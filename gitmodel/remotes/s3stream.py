@@ -1,0 +1,86 @@
+"""Ranged reads of S3 objects as streams: one GET per span of a pack, its bytes handed on as
+they arrive, so memory stays at one block (and the entry being read) whatever the span's size.
+
+s3fs's `cat_file` gathers a whole response before returning it (measured on the test server:
+2.6 s for 256 MiB, against 0.4 s read as a stream in blocks), and a file opened with s3fs
+makes one request per read. The body of one `get_object` is read here block by block through
+s3fs's own event loop.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+BLOCK = 4 * 1024 * 1024  # bytes asked of the stream at a time
+
+
+async def _open_body(fs: Any, bucket: str, key: str, start: int, end: int) -> Any:
+    response = await fs._call_s3(
+        "get_object", Bucket=bucket, Key=key, Range=f"bytes={start}-{end - 1}"
+    )
+    return response["Body"]
+
+
+async def _read_up_to(body: Any, size: int) -> bytes:
+    """Up to `size` bytes of the stream (fewer only at its end)."""
+    parts = []
+    got = 0
+    while got < size:
+        piece = await body.read(size - got)
+        if not piece:
+            break
+        parts.append(piece)
+        got += len(piece)
+    return parts[0] if len(parts) == 1 else b"".join(parts)
+
+
+class RangeStream:
+    """The bytes of [start, end) of one S3 object, read in order from one GET."""
+
+    def __init__(self, fs: Any, path: str, start: int, end: int) -> None:
+        from fsspec.asyn import sync
+
+        self._sync = sync
+        self._fs = fs
+        bucket, key = path.split("/", 1)
+        self.position = start  # the object's byte that `read` returns next
+        self.end = end
+        self._fetched = start  # the object's bytes before this came from the body
+        self._buffer = b""
+        self._at = 0  # how much of `_buffer` was handed out
+        self._body = sync(fs.loop, _open_body, fs, bucket, key, start, end)
+
+    def read(self, size: int) -> bytes:
+        """The next `size` bytes, or fewer only where the object ends."""
+        available = len(self._buffer) - self._at
+        if size <= available:
+            data = self._buffer[self._at : self._at + size]
+            self._at += size
+        else:
+            head = self._buffer[self._at :]
+            self._buffer, self._at = b"", 0
+            wanted = size - len(head)
+            more = self._pull(max(wanted, BLOCK))
+            if len(more) > wanted:
+                self._buffer, self._at = more, wanted
+                more = more[:wanted]
+            data = head + more if head else more
+        self.position += len(data)
+        return data
+
+    def skip_to(self, offset: int) -> None:
+        """Drop the bytes up to `offset` (a gap between two wanted entries)."""
+        while self.position < offset:
+            if not self.read(min(offset - self.position, BLOCK)):
+                return
+
+    def _pull(self, size: int) -> bytes:
+        size = min(size, self.end - self._fetched)
+        if size <= 0:
+            return b""
+        data = bytes(self._sync(self._fs.loop, _read_up_to, self._body, size))
+        self._fetched += len(data)
+        return data
+
+    def close(self) -> None:
+        self._body.close()
