@@ -37,6 +37,18 @@ def new_repo(path: Path) -> Path:
     return path
 
 
+def committed_model(tmp_path: Path, data: bytes) -> Path:
+    """A repository whose commit (pushed to the Git remote `origin.git`) tracks `model.bin`."""
+    repo = new_repo(tmp_path / "work")
+    git(repo, "remote", "add", "origin", str(tmp_path / "origin.git"))
+    git(tmp_path, "init", "-q", "--bare", "origin.git")
+    (repo / "model.bin").write_bytes(data)
+    gm_ok(repo, "add", "-q", "model.bin")
+    git(repo, "commit", "-q", "-m", "a model")
+    git(repo, "push", "-q", "origin", "main")
+    return repo
+
+
 def add_remote(repo: Path, url: str, endpoint: str, **settings: str) -> None:
     git(repo, "config", "model.remote.origin.url", url)
     git(repo, "config", "model.defaultRemote", "origin")
@@ -59,21 +71,15 @@ def pack_requests(requests: list[Request], method: str) -> list[Request]:
 def test_s3_requests_follow_the_remote_settings(
     tmp_path: Path,
     s3_endpoint: str,
-    s3_client: Any,
-    bucket: str,  # noqa: F811
+    s3_client: Any,  # noqa: F811
+    bucket: str,
 ) -> None:
     """A pack goes up in one PUT by default and in parts of `partSize` above
     `multipartThreshold`; a pull reads a pack in one GET by default and in ranges of at most
     `readSize` when set; the bytes pulled are the bytes pushed either way."""
     data = random_bytes(SIZE)
     port = int(s3_endpoint.rsplit(":", 1)[1])
-    repo = new_repo(tmp_path / "work")
-    git(repo, "remote", "add", "origin", str(tmp_path / "origin.git"))
-    git(tmp_path, "init", "-q", "--bare", "origin.git")
-    (repo / "model.bin").write_bytes(data)
-    gm_ok(repo, "add", "-q", "model.bin")
-    git(repo, "commit", "-q", "-m", "a model")
-    git(repo, "push", "-q", "origin", "main")
+    repo = committed_model(tmp_path, data)
 
     with request_log(port) as log:  # defaults: one PUT for the pack
         add_remote(repo, f"s3://{bucket}/one", log.endpoint)
@@ -167,16 +173,10 @@ def test_incompressible_chunks_are_stored_as_is_and_round_trip(tmp_path: Path) -
     assert not looks_incompressible(weights[: 256 * 1024], 1)
     assert not looks_incompressible(bytes(256 * 1024), 1)
     data = noise + bytes(MiB) + weights
-    repo = new_repo(tmp_path / "work")
+    repo = committed_model(tmp_path, data)
     folder = tmp_path / "share"
     folder.mkdir()
     git(repo, "config", "model.remote.origin.url", str(folder))
-    git(repo, "remote", "add", "origin", str(tmp_path / "origin.git"))
-    git(tmp_path, "init", "-q", "--bare", "origin.git")
-    (repo / "model.bin").write_bytes(data)
-    gm_ok(repo, "add", "-q", "model.bin")
-    git(repo, "commit", "-q", "-m", "a model")
-    git(repo, "push", "-q", "origin", "main")
     gm_ok(repo, "push", "-q")
 
     (index,) = folder.glob("packs/*.idx")

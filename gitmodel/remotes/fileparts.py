@@ -145,7 +145,13 @@ class FileParts:
         os.fchmod(part.fd, OBJECT_MODE)
         os.fsync(part.fd)
         self.close(part)
-        store.publish(part.path, part.recipe.oid, read_only_already=True)
+        try:
+            store.publish(part.path, part.recipe.oid, read_only_already=True)
+        except FileNotFoundError:
+            # Another fetch of the same file, writing the same bytes into the same part
+            # file, renamed it into place first.
+            if not store.has(part.recipe.oid):
+                raise
 
     def discard(self, part: Part) -> None:
         self.close(part)

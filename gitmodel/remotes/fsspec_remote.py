@@ -6,27 +6,22 @@ import contextlib
 import itertools
 import os
 import threading
-import time
-from collections import deque
 from collections.abc import Callable, Iterator
 from datetime import datetime
-from functools import partial
 from typing import Any, BinaryIO, cast
 from urllib.parse import urlsplit
 
 from gitmodel.errors import UsageError
 from gitmodel.remotes.base import (
-    RETRIES,
     IncompleteUpload,
     KeyInfo,
     Remote,
     Span,
     UploadCancelled,
-    is_transient,
     loaded_error_types,
     oid_from_key,
 )
-from gitmodel.remotes.s3stream import RangeStream
+from gitmodel.remotes.s3stream import RangeStream, stream_span
 
 CREDENTIALS_FROM = {
     "ssh": "your SSH agent, ~/.ssh or ~/.ssh/config",
@@ -239,35 +234,10 @@ class FsspecRemote(Remote):
             return bytes(f.read(length))
 
     def read_span(self, key: str, span: Span) -> Iterator[tuple[int, bytes]]:
-        """On S3, one GET for the whole span, its ranges handed on as the bytes arrive; a
-        transient failure midway asks again from the first range not yet handed on."""
+        """On S3, one GET for the whole span, streamed (remotes/s3stream.py)."""
         if self.protocol not in S3:
-            yield from super().read_span(key, span)
-            return
-        path = self._key_path(key)
-        pending = deque(span.ranges)
-        attempt, delay = 0, 0.2
-        while pending:
-            begin = pending[0][0]
-            stream = self.call(partial(RangeStream, self.fs, path, begin, span.end))
-            try:
-                while pending:
-                    begin, length = pending[0]
-                    stream.skip_to(begin)
-                    data = stream.read(length)
-                    if len(data) != length:
-                        raise self.ended_early(key, begin + len(data), begin + length)
-                    pending.popleft()
-                    attempt, delay = 0, 0.2  # progress: a later failure gets its own tries
-                    yield begin, data
-            except self.backend_errors() as exc:
-                attempt += 1
-                if attempt == RETRIES or not is_transient(exc):
-                    raise self.error(exc) from None
-                time.sleep(delay)
-                delay *= 2
-            finally:
-                stream.close()
+            return super().read_span(key, span)
+        return stream_span(self, self.fs, self._key_path(key), key, span)
 
     def read_key(self, key: str, limit: int) -> bytes:
         path = self._key_path(key)

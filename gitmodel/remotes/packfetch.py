@@ -2,11 +2,12 @@
 lacks, read from the remote's packs with merged ranged reads, then the file reassembled and
 checked (docs/pack-format.md, section 10).
 
-Fetched chunks wait in `<cache>/fetching/<chunk hex>` (raw bytes, checked against their id)
-or `<hex>.enc` (a delta whose base is not decoded yet) until every file of the fetch is
-reassembled; a killed fetch leaves them there and the next one reads them instead of the
-remote. A file enters the cache only whole, through a temp file, once it hashes to its oid
-(and to the SHA-256 its pointer records, when it records one).
+Each fetched chunk, checked against its id, is written straight into the part file of every
+wanted file that contains it (`<cache>/fetching/<oid hex>.part`, remotes/fileparts.py); a
+chunk no wanted file contains (a delta base) waits in `<cache>/fetching/<chunk hex>`, a delta
+whose base is not decoded yet in `<hex>.enc`. A killed fetch leaves them there and the next
+one reads them instead of the remote. A file enters the cache only whole, once its part file
+hashes to its oid (and to the SHA-256 its pointer records, when it records one).
 """
 
 from __future__ import annotations
@@ -134,11 +135,12 @@ def fetch_packed(
             result.raw += recipe.size
     finally:
         parts.close_all()
-    for recipe in recipes:  # all files are in: the chunks they needed may go
-        for chunk in recipe.chunks:
-            remove_quietly(area.raw(chunk.id))
-    for fetched in needed:
-        remove_quietly(area.raw(fetched))
+    # All files are in: the chunk files they needed may go (looked up in one listing: most
+    # chunks went straight into part files and have none).
+    done = {c.id.hex() for r in recipes for c in r.chunks} | {c.hex() for c in needed}
+    for name in os.listdir(area.root) if area.root.is_dir() else []:
+        if name in done:
+            remove_quietly(area.root / name)
     return result
 
 

@@ -9,7 +9,13 @@ s3fs's own event loop.
 
 from __future__ import annotations
 
+import time
+from collections import deque
+from collections.abc import Iterator
+from functools import partial
 from typing import Any
+
+from gitmodel.remotes.base import RETRIES, Remote, Span, is_transient
 
 BLOCK = 4 * 1024 * 1024  # bytes asked of the stream at a time
 
@@ -84,3 +90,34 @@ class RangeStream:
 
     def close(self) -> None:
         self._body.close()
+
+
+def stream_span(
+    remote: Remote, fs: Any, path: str, key: str, span: Span
+) -> Iterator[tuple[int, bytes]]:
+    """Each range of `span` of the S3 object at `path` (`key` of `remote`) as (start, its
+    bytes), in order, from one GET; a transient failure midway asks again from the first
+    range not yet handed on, with the retries and backoff of `Remote.call`."""
+    pending = deque(span.ranges)
+    attempt, delay = 0, 0.2
+    while pending:
+        begin = pending[0][0]
+        stream = remote.call(partial(RangeStream, fs, path, begin, span.end))
+        try:
+            while pending:
+                begin, length = pending[0]
+                stream.skip_to(begin)
+                data = stream.read(length)
+                if len(data) != length:
+                    raise remote.ended_early(key, begin + len(data), begin + length)
+                pending.popleft()
+                attempt, delay = 0, 0.2  # progress: a later failure gets its own tries
+                yield begin, data
+        except remote.backend_errors() as exc:
+            attempt += 1
+            if attempt == RETRIES or not is_transient(exc):
+                raise remote.error(exc) from None
+            time.sleep(delay)
+            delay *= 2
+        finally:
+            stream.close()
