@@ -37,7 +37,7 @@ def test_storage_benchmark_prints_every_table(tmp_path: Path) -> None:
     lines = out.splitlines()
     for head in (
         "| scenario | git-model remote | git-model cache | DVC remote | LFS remote |",
-        "| scenario | pull newest, empty clone (≤ 1.0x) | the same after gc --remote |",
+        "| scenario | pull newest, empty clone, before gc | after gc --remote (≤ 1.0x) |",
         "| scenario | push, all versions (≥ 200) | fetch all + checkout (≥ 200) |",
         "| scenario | git-model add | push | gc  | gc --remote | DVC add | DVC push |",
     ):
