@@ -140,7 +140,7 @@ def fetch_for_diff(ws: Workspace, pointers: Iterable[Pointer], remote: str | Non
         return [f"manifests not fetched: {exc.message} ({exc.hint})"]
     register_repo(ws)
     try:
-        result = fetch_metadata(ws, source, chosen, default_jobs())
+        result = fetch_metadata(ws, source, chosen, default_jobs(source))
     except GitModelError as exc:  # unreachable, corrupt: the diff is still worth showing
         return [f"manifests not fetched: {exc.message}"]
     if not result.failed:

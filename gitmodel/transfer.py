@@ -24,8 +24,11 @@ from gitmodel.remotes.packpush import push_packed
 from gitmodel.sizecheck import check_claimed_size
 
 
-def default_jobs() -> int:
-    """Transfers wait on the network more than on the CPU: a few per core."""
+def default_jobs(remote: Remote | None = None) -> int:
+    """The remote's `model.remote.NAME.jobs`, else a few per core: transfers wait on the
+    network more than on the CPU."""
+    if remote is not None and remote.tuning.jobs is not None:
+        return remote.tuning.jobs
     return min(32, 4 * (os.cpu_count() or 2))
 
 

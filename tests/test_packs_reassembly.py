@@ -10,7 +10,6 @@ import stat
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 import xxhash
 
@@ -18,7 +17,6 @@ from gitmodel.errors import CorruptObjectError
 from gitmodel.packs import reassembly
 from gitmodel.packs.reassembly import reassemble_decoded
 from gitmodel.packs.recipe import NO_TENSOR, Recipe, RecipeChunk
-from gitmodel.remotes.packfetch import ChunkArea
 
 HINT = "run `git model fsck`; fetch the object again from a remote that has it"
 
@@ -102,21 +100,3 @@ def test_a_file_that_does_not_hash_to_its_oid_never_reaches_the_target(tmp_path:
     )
     assert info.value.hint == HINT
     assert list(tmp_path.iterdir()) == []
-
-
-def test_a_fetched_chunk_is_read_into_a_buffer_only_when_whole_and_sound(tmp_path: Path) -> None:
-    """The fetch's reassembly reads fetched chunks straight into its buffers; a torn, longer
-    or damaged file (of a killed fetch, say) is dropped instead, as ChunkArea.read drops it."""
-    area = ChunkArea(tmp_path / "fetching")
-    area.root.mkdir()
-    data = random.Random(3).randbytes(300_000)
-    chunk = xxhash.xxh3_128_digest(data)
-    out = np.empty(len(data), dtype=np.uint8)
-    assert not area.read_into(chunk, out)  # not there
-    for bad in (data[:-1], data + b"x", b"y" + data[1:]):
-        area.raw(chunk).write_bytes(bad)
-        assert not area.read_into(chunk, out)
-        assert not area.raw(chunk).exists()
-    area.raw(chunk).write_bytes(data)
-    assert area.read_into(chunk, out)
-    assert out.tobytes() == data

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 import xxhash
 
-from gitmodel.remotes.fsspec_remote import PART_SIZE
+from gitmodel.remotes.tuning import DEFAULT_PART_SIZE as PART_SIZE
 from tests.gateproxy import gate_proxy
 from tests.helpers import git, gm, gm_ok, isolate_environment, write_safetensors
 from tests.s3server import free_port
@@ -989,7 +989,7 @@ def test_gc_in_a_shared_cache_keeps_what_other_clones_need(world: World, tmp_pat
 # aborts what killed pushes left (S3 multipart uploads, a folder remote's temp files) ---------
 
 
-BIG = 40 * 1024 * 1024  # five parts of 8 MiB: an S3 push sends it as a multipart upload
+BIG = 40 * 1024 * 1024  # five parts of 8 MiB: over the threshold set below, a multipart upload
 
 
 def uploads(remote: ModelRemote, prefix: str = "") -> list[dict[str, Any]]:
@@ -1084,6 +1084,7 @@ def test_an_interrupted_s3_push_aborts_its_multipart_upload(
     lands there every time."""
     w = world.work
     remote.add(w)
+    git(w, "config", "model.remote.origin.multipartThreshold", "8m")  # the default is 128m
     big = bytes(range(256)) * (BIG // 256)
     (w / "big.bin").write_bytes(big)
     api_add(w, "big.bin")

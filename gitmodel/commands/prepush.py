@@ -100,7 +100,7 @@ def _upload(ws: Workspace, oids: set[str], progress: ProgressCallback | None) ->
     if not oids or not any(all_remotes(ws.repo)):
         return 0
     remote = resolve_remote(ws.repo, None)
-    result = upload(ws.store, remote, oids, default_jobs(), progress)
+    result = upload(ws.store, remote, oids, default_jobs(remote), progress)
     if result.failed:
         for line in result.failed:
             print(printable(f"git-model pre-push: upload failed: {line}"), file=sys.stderr)

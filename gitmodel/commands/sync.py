@@ -49,7 +49,7 @@ def push(
     pointers = _pointers_for(ws, revs or ["HEAD"], all_versions)
     with file_lock(ws.cache_lock, shared=True):
         oids = objects_of(ws, pointers)
-        result = upload(ws.store, target, oids, jobs or default_jobs(), progress)
+        result = upload(ws.store, target, oids, jobs or default_jobs(target), progress)
     _raise_failures(result, "push")
     return SyncResult(target.label, len(pointers), result)
 
@@ -73,7 +73,7 @@ def fetch(
     source = resolve_remote(ws.repo, remote)
     pointers = _fetch_pointers(ws, targets, revs, all_versions, Path(repo))
     if manifests_only:  # nothing of them reaches the work tree: model.requireDigest is moot
-        metadata = fetch_metadata(ws, source, pointers, jobs or default_jobs())
+        metadata = fetch_metadata(ws, source, pointers, jobs or default_jobs(source))
         _raise_failures(metadata, "fetch")
         return SyncResult(source.label, len(pointers), metadata)
     refuse_without_digest(ws, ((f"{p.name} ({p.path})", p) for p in pointers))
@@ -89,7 +89,7 @@ def fetch(
                 ws.store,
                 source,
                 batch,
-                jobs or default_jobs(),
+                jobs or default_jobs(source),
                 claimed_sizes=needed.sizes,
                 digests=digests,
                 report_progress=progress,

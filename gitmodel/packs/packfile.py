@@ -152,12 +152,20 @@ class PackWriter:
     """
 
     def __init__(
-        self, directory: Path, target_size: int = PACK_TARGET_SIZE, *, thorough: bool = False
+        self,
+        directory: Path,
+        target_size: int = PACK_TARGET_SIZE,
+        *,
+        thorough: bool = False,
+        durable: bool = True,
     ) -> None:
-        """`thorough`: try every delta encoding (gc, repacking), not only the fast ones."""
+        """`thorough`: try every delta encoding (gc, repacking), not only the fast ones.
+        `durable`: fsync each pack and index (packs of the cache); a push's packs, read back
+        only to be uploaded, are not synced."""
         self.directory = directory
         self.target_size = target_size
         self.thorough = thorough
+        self.durable = durable
         self.written: list[str] = []  # names of the packs closed so far
         self.depths: dict[bytes, int] = {}  # chunk id -> chain depth, of what this writer wrote
         self._file: BinaryIO | None = None
@@ -246,13 +254,16 @@ class PackWriter:
         self._file.write(checksum)
         self._file.flush()
         os.fchmod(self._file.fileno(), 0o444)  # read-only, like loose objects
-        os.fsync(self._file.fileno())
+        if self.durable:
+            os.fsync(self._file.fileno())
         self._file.close()
         self._file = None
         name = pack_name(checksum)
         os.replace(self._temp, self.directory / f"{name}.pack")
-        _write_synced(self.directory / f"{name}.idx", encode_index(checksum, self._records))
-        _sync_directory(self.directory)
+        index = encode_index(checksum, self._records)
+        _write_synced(self.directory / f"{name}.idx", index, self.durable)
+        if self.durable:
+            _sync_directory(self.directory)
         self.written.append(name)
         return name
 
@@ -277,13 +288,14 @@ class PackWriter:
             self._temp.unlink(missing_ok=True)
 
 
-def _write_synced(path: Path, data: bytes) -> None:
+def _write_synced(path: Path, data: bytes, durable: bool = True) -> None:
     temp = path.with_name(f"tmp-{secrets.token_hex(8)}-{path.name}")
     with temp.open("xb") as f:
         os.fchmod(f.fileno(), 0o444)
         f.write(data)
         f.flush()
-        os.fsync(f.fileno())
+        if durable:
+            os.fsync(f.fileno())
     os.replace(temp, path)
 
 

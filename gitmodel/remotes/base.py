@@ -16,6 +16,7 @@ from typing import Any, BinaryIO, TypeGuard, TypeVar
 
 from gitmodel.errors import GitModelError
 from gitmodel.hashing import OID_PREFIX, oid_hex
+from gitmodel.remotes.tuning import Tuning
 
 T = TypeVar("T")
 LOOKUP_BATCH_LIMIT = 64  # below this many oids, ask per object; above, list the remote
@@ -94,6 +95,7 @@ class Remote(ABC):
         self.url = url
         self.options: dict[str, str] = {}  # model.remote.NAME.* settings, lowercased keys
         self.cancelled = threading.Event()  # set: uploads stop at their next step, cleaned up
+        self.tuning = Tuning()  # request sizes and concurrency (remotes/tuning.py)
 
     def cancel(self) -> None:
         """Ask the uploads in progress to stop soon and remove what they started."""
@@ -170,13 +172,27 @@ class Remote(ABC):
         for span in merge_ranges(ranges):
             data = self.call(partial(self.read_range, key, span.start, span.end - span.start))
             if len(data) != span.end - span.start:
-                raise RemoteError(
-                    f"remote {self.label}: {key} ends at byte {span.start + len(data)}, "
-                    f"before {span.end}",
-                    "run `git model fsck --remote NAME`; a pack that gc is rewriting may "
-                    "have gone: run the command again",
-                )
+                raise self.ended_early(key, span.start + len(data), span.end)
             yield span, data
+
+    def read_span(self, key: str, span: Span) -> Iterator[tuple[int, bytes]]:
+        """Each range of `span` (from `merge_ranges`) as (start, its bytes), in order. This
+        reads the span in requests of at most MERGE_LIMIT bytes, so memory stays at one;
+        a backend that can stream a response reads it as one request instead."""
+        for piece in merge_ranges(span.ranges, gap=span.end - span.start, limit=MERGE_LIMIT):
+            length = piece.end - piece.start
+            data = self.call(partial(self.read_range, key, piece.start, length))
+            if len(data) != length:
+                raise self.ended_early(key, piece.start + len(data), piece.end)
+            for begin, size in piece.ranges:
+                yield begin, data[begin - piece.start : begin - piece.start + size]
+
+    def ended_early(self, key: str, at: int, wanted: int) -> RemoteError:
+        return RemoteError(
+            f"remote {self.label}: {key} ends at byte {at}, before {wanted}",
+            "run `git model fsck --remote NAME`; a pack that gc is rewriting may "
+            "have gone: run the command again",
+        )
 
     def too_big(self, key: str, limit: int) -> RemoteError:
         return RemoteError(

@@ -2,7 +2,8 @@
 or, committed for every clone, in `.gitmodel.toml` (remotes/shared.py); git config wins.
 
 Credentials never go there: backends read them from their usual sources (environment,
-~/.aws, profiles). Extra settings per remote: endpointUrl, region, profile.
+~/.aws, profiles). Extra settings per remote: endpointUrl, region, profile, layout, and the
+request sizes and concurrency of remotes/tuning.py.
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ from typing import TYPE_CHECKING
 from gitmodel.errors import UsageError
 from gitmodel.git import GitRepo
 from gitmodel.remotes.base import Remote
+from gitmodel.remotes.tuning import TUNING_KEYS, tuning_of
 
 if TYPE_CHECKING:
     from gitmodel.remotes.shared import SharedRemote
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-OPTION_KEYS = ("endpointurl", "region", "profile", "layout")
+OPTION_KEYS = ("endpointurl", "region", "profile", "layout", *TUNING_KEYS)
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,12 @@ def default_remote_name(repo: GitRepo) -> str | None:
 
 
 def open_remote(repo: GitRepo, config: RemoteConfig) -> Remote:
+    remote = _open(repo, config)
+    remote.tuning = tuning_of(config.name, config.options)
+    return remote
+
+
+def _open(repo: GitRepo, config: RemoteConfig) -> Remote:
     url = config.url
     if "layout" not in config.options:  # model.remoteLayout: the default for every remote
         layout = repo.config_get("model.remoteLayout")

@@ -6,7 +6,7 @@ import contextlib
 import itertools
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any, BinaryIO, cast
 from urllib.parse import urlsplit
@@ -16,10 +16,12 @@ from gitmodel.remotes.base import (
     IncompleteUpload,
     KeyInfo,
     Remote,
+    Span,
     UploadCancelled,
     loaded_error_types,
     oid_from_key,
 )
+from gitmodel.remotes.s3stream import RangeStream, stream_span
 
 CREDENTIALS_FROM = {
     "ssh": "your SSH agent, ~/.ssh or ~/.ssh/config",
@@ -33,9 +35,8 @@ CREDENTIALS_FROM = {
 # Stores where a PUT is atomic: an object appears only once fully written (multipart too).
 ATOMIC_PUT = {"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss"}
 S3 = {"s3", "s3a"}
-# Above this, an S3 upload goes up in parts of PART_SIZE (as the AWS CLI does), at most
+# Above the multipart threshold (remotes/tuning.py), an S3 upload goes up in parts, at most
 # MAX_PARTS of them: memory stays at one part per transfer whatever the object's size.
-MULTIPART_THRESHOLD = PART_SIZE = 8 * 1024 * 1024
 MAX_PARTS = 10_000
 # The errors the backends raise for a failed request (their base classes); only those of
 # backends already imported are looked up.
@@ -180,8 +181,11 @@ class FsspecRemote(Remote):
 
     def put_file(self, source: str, key: str) -> None:
         final = self._key_path(key)
-        if self.protocol in S3 and os.path.getsize(source) > MULTIPART_THRESHOLD:
-            self._upload_in_parts(source, final)
+        if self.protocol in S3:
+            if os.path.getsize(source) > self.tuning.multipart_threshold:
+                self._upload_in_parts(source, final)
+            else:
+                self._put_object(source, final)
             return
         if self.protocol in ATOMIC_PUT:
             self.fs.put_file(source, final)  # large files go up as multipart, atomic at the end
@@ -214,15 +218,34 @@ class FsspecRemote(Remote):
                 self.fs.rm_file(temp)
             raise
 
+    def _put_object(self, source: str, path: str) -> None:
+        """One PUT, its body streamed from the file (s3fs's `put_file` reads a file that
+        fits one request whole into memory)."""
+        bucket, key = path.split("/", 1)
+        with open(source, "rb") as body:
+            self.fs.call_s3("put_object", Bucket=bucket, Key=key, Body=body)
+
     def read_range(self, key: str, start: int, length: int) -> bytes:
         if length <= 0:
             return b""
         path = self._key_path(key)
+        if self.protocol in S3:  # one GET, streamed (s3fs's cat_file is slow on large ranges)
+            stream = RangeStream(self.fs, path, start, start + length)
+            try:
+                return stream.read(length)
+            finally:
+                stream.close()
         if self.protocol in ATOMIC_PUT:  # one GET with a Range header
             return bytes(self.fs.cat_file(path, start=start, end=start + length))
         with self.fs.open(path, "rb") as f:  # sshfs's cat_file ignores start and end
             f.seek(start)
             return bytes(f.read(length))
+
+    def read_span(self, key: str, span: Span) -> Iterator[tuple[int, bytes]]:
+        """On S3, one GET for the whole span, streamed (remotes/s3stream.py)."""
+        if self.protocol not in S3:
+            return super().read_span(key, span)
+        return stream_span(self, self.fs, self._key_path(key), key, span)
 
     def read_key(self, key: str, limit: int) -> bytes:
         path = self._key_path(key)
@@ -258,7 +281,7 @@ class FsspecRemote(Remote):
         (an error, or Ctrl-C through `cancel`) aborts it: an incomplete upload is invisible
         but billed until aborted."""
         bucket, key = path.split("/", 1)
-        part_size = max(PART_SIZE, -(-os.path.getsize(source) // MAX_PARTS))
+        part_size = max(self.tuning.part_size, -(-os.path.getsize(source) // MAX_PARTS))
         call = self.fs.call_s3
         upload_id = call("create_multipart_upload", Bucket=bucket, Key=key)["UploadId"]
         with self._multipart_lock:

@@ -4,35 +4,36 @@ checked (docs/pack-format.md, section 10). A file that is one chunk has no recip
 that lists its chunk says all (its chunk id is its oid), and the chunk, checked against its
 id, goes straight into the object store.
 
-Fetched chunks wait in `<cache>/fetching/<chunk hex>` (raw bytes, checked against their id)
-or `<hex>.enc` (a delta whose base is not decoded yet) until every file of the fetch is
-reassembled; a killed fetch leaves them there and the next one reads them instead of the
-remote. A file enters the cache only whole, through a temp file, once it hashes to its oid
-(and to the SHA-256 its pointer records, when it records one).
+Each fetched chunk, checked against its id, is written straight into the part file of every
+wanted file that contains it (`<cache>/fetching/<oid hex>.part`, remotes/fileparts.py); a
+chunk no wanted file contains (a delta base) waits in `<cache>/fetching/<chunk hex>`, a delta
+whose base is not decoded yet in `<hex>.enc`. A killed fetch leaves them there and the next
+one reads them instead of the remote. A file enters the cache only whole, once its part file
+hashes to its oid (and to the SHA-256 its pointer records, when it records one).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 from gitmodel.cache.objects import OBJECT_MODE, ObjectStore, digest_mismatch, sync_file_system
 from gitmodel.errors import CorruptObjectError, GitModelError
 from gitmodel.fsutil import remove_quietly
-from gitmodel.hashing import DigestSink, digest_of_data
+from gitmodel.hashing import digest_of_data
 from gitmodel.packs.chunking import chunk_id
-from gitmodel.packs.encoding import HINT, Encoded, decode_chunk
+from gitmodel.packs.encoding import Encoded, decode_chunk
 from gitmodel.packs.packfile import Record, parse_entry
-from gitmodel.packs.reassembly import reassemble_decoded
 from gitmodel.packs.recipe import Recipe
 from gitmodel.packs.store import LocalPacks
 from gitmodel.progress import Progress, ProgressCallback
 from gitmodel.remotes.base import Remote, Span, merge_ranges
+from gitmodel.remotes.fileparts import FileParts
 from gitmodel.remotes.layout import PACKS, RemotePacks, damage_hint
 from gitmodel.sizecheck import check_claimed_size
 
@@ -48,23 +49,13 @@ class PackFetchResult:
 
 
 class ChunkArea:
-    """`<cache>/fetching/`: chunks fetched and not yet part of a reassembled file."""
+    """`<cache>/fetching/`: chunks fetched and not yet part of a reassembled file. A chunk a
+    file of this fetch contains goes straight into that file's part file (`parts`); only the
+    others (delta bases of other versions, deltas waiting for their base) are kept here."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, parts: FileParts | None = None) -> None:
         self.root = root
-        # The names that may be there: what an earlier fetch left, and what this one wrote.
-        # Thousands of small files need no lookup each for chunks that cannot be there.
-        try:
-            self._seen = set(os.listdir(root))
-        except (FileNotFoundError, NotADirectoryError):
-            self._seen = set()
-
-    def holds_encoded(self, chunk: bytes) -> bool:
-        return f"{chunk.hex()}.enc" in self._seen and self.encoded(chunk).exists()
-
-    def remove_raw(self, chunk: bytes) -> None:
-        if chunk.hex() in self._seen:
-            remove_quietly(self.raw(chunk))
+        self.parts = parts
 
     def raw(self, chunk: bytes) -> Path:
         return self.root / chunk.hex()
@@ -74,33 +65,20 @@ class ChunkArea:
 
     def read(self, chunk: bytes) -> bytes | None:
         """A fetched chunk, if here and sound (a torn file of a killed fetch is dropped)."""
-        if chunk.hex() not in self._seen:
-            return None
         try:
             data = self.raw(chunk).read_bytes()
         except FileNotFoundError:
-            return None
+            return self.parts.read(chunk) if self.parts is not None else None
         if chunk_id(data) != chunk:
             remove_quietly(self.raw(chunk))
             return None
         return data
 
-    def read_into(self, chunk: bytes, out: Any) -> bool:
-        """`read`, straight into `out` (a buffer of the chunk's size): False if the chunk is
-        not here, or not sound (then dropped, as by `read`)."""
-        try:
-            with self.raw(chunk).open("rb", buffering=0) as f:
-                view = memoryview(out)
-                got = 0
-                while got < len(view) and (n := f.readinto(view[got:])):
-                    got += n
-                whole = got == len(view) and not f.read(1)
-        except FileNotFoundError:
-            return False
-        if not whole or chunk_id(out) != chunk:
-            remove_quietly(self.raw(chunk))
-            return False
-        return True
+    def keep(self, chunk: bytes, data: bytes) -> None:
+        """A decoded chunk, checked against its id: into the files of this fetch that
+        contain it, or kept here when none does."""
+        if self.parts is None or not self.parts.put(chunk, data):
+            self.write(self.raw(chunk), data)
 
     def sweep(self) -> None:
         """Remove the half-written files of fetches that were killed (their pid is gone)."""
@@ -114,7 +92,6 @@ class ChunkArea:
         temp = path.with_name(f"tmp-{os.getpid()}-{os.urandom(4).hex()}")
         temp.write_bytes(data)
         os.replace(temp, path)
-        self._seen.add(path.name)
 
 
 def _alive(pid: int) -> bool:
@@ -140,8 +117,6 @@ def fetch_packed(
     """Fetch the files `oids` (each in the remote's packs: with a recipe, or as a file of one
     chunk) into the object store."""
     local = LocalPacks(store.root)
-    area = ChunkArea(store.root / "fetching")
-    area.sweep()
     result = PackFetchResult()
     singles = {oid: r for oid in oids if (r := view.single_recipe(oid)) is not None}
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
@@ -150,24 +125,44 @@ def fetch_packed(
     recipes = [*singles.values(), *stored]
     for recipe in recipes:
         check_claimed_size(recipe.oid, recipe.size, claimed_sizes)
-    single_ids = {r.chunks[0].id: oid for oid, r in singles.items()}
-    needed = _plan(local, area, view, recipes, result, set(single_ids))
-    whole = WholeFiles(store, single_ids, digests)
-    _download(remote, area, view, needed, jobs, result, report, whole)
-    _decode_deltas(local, area, needed)
-    for recipe in recipes:
-        if recipe.oid not in whole.published:
-            _reassemble(store, local, area, recipe, digests.get(recipe.oid), remote)
-            if recipe.oid not in singles:
-                local.store_recipe(recipe)
-        result.transferred.append(recipe.oid)
-        result.raw += recipe.size
-    for recipe in recipes:  # all files are in: the chunks they needed may go
-        for chunk in recipe.chunks:
-            area.remove_raw(chunk.id)
-    for fetched in needed:
-        if fetched not in whole.oids:  # never written there
-            area.remove_raw(fetched)
+    whole = WholeFiles(store, {r.chunks[0].id: oid for oid, r in singles.items()}, digests)
+    parts = FileParts(store.root / "fetching", stored)
+    area = ChunkArea(store.root / "fetching", parts)
+    area.sweep()
+    try:
+        needed = _plan(local, area, view, recipes, result)
+        _download(remote, area, view, needed, jobs, result, report, whole)
+        _decode_deltas(local, area, needed)
+        for oid, single in singles.items():  # its chunk was in the cache already
+            if oid not in whole.published:
+                data = _present_chunk(local, area, single.chunks[0].id)
+                if data is None:
+                    raise GitModelError(
+                        f"{oid} went missing while it was fetched",
+                        "another process removed it meanwhile; run the command again",
+                    )
+                temp = whole.take(single.chunks[0].id, data, remote)
+                if temp is not None:
+                    whole.publish([(oid, temp)])
+        for part in parts.parts:
+            recipe = part.recipe
+            parts.fill(part, partial(_present_chunk, local, area))
+            where = f"from remote {remote.label}"
+            parts.publish(part, store, digests.get(recipe.oid), where, damage_hint(remote))
+            local.store_recipe(recipe)
+        for recipe in recipes:
+            result.transferred.append(recipe.oid)
+            result.raw += recipe.size
+    finally:
+        parts.close_all()
+    # All files are in: the chunk files they needed may go (looked up in one listing: most
+    # chunks went straight into part files and have none).
+    done = {c.id.hex() for r in recipes for c in r.chunks} | {c.hex() for c in needed}
+    for name in os.listdir(area.root) if area.root.is_dir() else []:
+        if name in done:
+            remove_quietly(area.root / name)
+    with contextlib.suppress(OSError):  # left only when it still holds something
+        area.root.rmdir()
     return result
 
 
@@ -223,25 +218,28 @@ class WholeFiles:
                 remove_quietly(temp)
 
 
+def _present_chunk(local: LocalPacks, area: ChunkArea, chunk: bytes) -> bytes | None:
+    data = area.read(chunk)
+    return data if data is not None else local.read_chunk(chunk)
+
+
 def _plan(
     local: LocalPacks,
     area: ChunkArea,
     view: RemotePacks,
     recipes: list[Recipe],
     result: PackFetchResult,
-    not_loose: set[bytes],
 ) -> dict[bytes, tuple[str, Record]]:
     """The chunks to download: those of the recipes the cache lacks, and the delta bases
-    they need that it lacks too, transitively. `not_loose`: chunks that are files this
-    fetch wants, so no loose object is them (not looked for: a lookup each costs)."""
+    they need that it lacks too, transitively."""
     known: dict[bytes, bool] = {}
 
     def present(chunk: bytes) -> bool:
         if chunk not in known:
             known[chunk] = (
                 area.read(chunk) is not None
-                or area.holds_encoded(chunk)
-                or local.read_chunk(chunk, whole=chunk not in not_loose) is not None
+                or area.encoded(chunk).exists()
+                or local.read_chunk(chunk) is not None
             )
         return known[chunk]
 
@@ -265,7 +263,7 @@ def _plan(
                 needed[wanted] = found
                 base = found[1].base
                 wanted = base if base is not None and not present(base) else None
-    result.fetched_chunks = sum(1 for c in needed if not area.holds_encoded(c))
+    result.fetched_chunks = sum(1 for c in needed if not area.encoded(c).exists())
     return needed
 
 
@@ -284,48 +282,46 @@ def _download(
     one chunk, stored as that file), a delta kept encoded."""
     by_pack: dict[str, dict[int, Record]] = {}
     for chunk, (pack, record) in needed.items():
-        if not area.holds_encoded(chunk):
+        if not area.encoded(chunk).exists():
             by_pack.setdefault(pack, {})[record.offset] = record
+    limit = remote.tuning.read_size
     spans = [
         (pack, span)
         for pack, records in sorted(by_pack.items())
-        for span in merge_ranges((r.offset, r.length) for r in records.values())
+        for span in merge_ranges(((r.offset, r.length) for r in records.values()), limit=limit)
     ]
     total = sum(s.end - s.start for _, s in spans)
     progress = Progress(f"Downloading from {remote.name}", total, report)
 
+    label = remote.label
+
     def fetch(pack: str, span: Span) -> int:
-        key = f"{PACKS}{pack}.pack"
-        data = remote.call(partial(remote.read_range, key, span.start, span.end - span.start))
-        if len(data) != span.end - span.start:
-            raise CorruptObjectError(
-                f"pack {pack}.pack on remote {remote.label} is corrupt: it ends before byte "
-                f"{span.end}",
-                damage_hint(remote),
-            )
+        # One request per span, its entries handled as they arrive (remote.read_span); the
+        # files of one chunk it brings are made durable together, with one sync.
+        position = span.start
         files: list[tuple[str, str]] = []
         try:
-            for offset, length in span.ranges:
+            for offset, entry in remote.read_span(f"{PACKS}{pack}.pack", span):
                 record = by_pack[pack][offset]
-                what = f"pack {pack}.pack on remote {remote.label}: chunk {record.id.hex()}"
-                entry = data[offset - span.start : offset - span.start + length]
+                what = f"pack {pack}.pack on remote {label}: chunk {record.id.hex()}"
                 encoded = parse_entry(entry, record, what)
                 if record.base is not None:
                     area.write(area.encoded(record.id), encoded.payload)
-                    continue
-                raw = _decoded(encoded, record, what, remote)
-                temp = whole.take(record.id, raw, remote)
-                if temp is not None:
-                    files.append((whole.oids[record.id], temp))
                 else:
-                    area.write(area.raw(record.id), raw)
+                    raw = _decoded(encoded, record, what, remote)
+                    temp = whole.take(record.id, raw, remote)
+                    if temp is not None:
+                        files.append((whole.oids[record.id], temp))
+                    else:
+                        area.keep(record.id, raw)
+                progress.advance(offset + len(entry) - position)
+                position = offset + len(entry)
         except BaseException:
             for _, temp in files:
                 remove_quietly(temp)
             raise
         whole.publish(files)
-        progress.advance(len(data))
-        return len(data)
+        return span.end - span.start
 
     try:
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
@@ -385,68 +381,5 @@ def _decode_deltas(
             raise CorruptObjectError(
                 f"{what} is corrupt: {exc.message}; the bad bytes were not kept", exc.hint
             ) from None
-        area.write(area.raw(chunk), data)
+        area.keep(chunk, data)
         remove_quietly(area.encoded(chunk))
-
-
-def _reassemble(
-    store: ObjectStore,
-    local: LocalPacks,
-    area: ChunkArea,
-    recipe: Recipe,
-    expected_digest: str | None,
-    remote: Remote,
-) -> None:
-    """The file of `recipe` into the object store: its chunks read ahead on threads, streamed
-    into a temp file while hashed (and SHA-256'd when a digest is expected), published only
-    when everything matches (packs/reassembly.py)."""
-    sink = DigestSink() if expected_digest is not None else None
-    local.packs  # noqa: B018  (loaded here, not by two reading threads at once)
-    mismatch: list[CorruptObjectError] = []
-
-    def read_into(chunk: bytes, out: Any) -> None:
-        if area.read_into(chunk, out):
-            return
-        data = local.read_chunk(chunk)
-        if data is None:
-            raise GitModelError(
-                f"chunk {chunk.hex()} of {recipe.oid} went missing while it was fetched",
-                "another process removed it meanwhile; run the command again",
-            )
-        if len(data) != len(out):
-            raise CorruptObjectError(
-                f"chunk {chunk.hex()} has {len(data)} bytes, the recipe of {recipe.oid} "
-                f"says {len(out)}",
-                HINT,
-            )
-        out[:] = memoryview(data)
-
-    def check_digest() -> None:
-        if sink is not None and expected_digest is not None and sink.digest != expected_digest:
-            error = digest_mismatch(
-                recipe.oid, f"from remote {remote.label}", expected_digest, sink.digest
-            )
-            error.message += "; the bad bytes were not kept"
-            mismatch.append(error)
-            raise error
-
-    target = store.path(recipe.oid)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        reassemble_decoded(
-            recipe,
-            read_into,
-            target,
-            store.new_temp(),
-            OBJECT_MODE,
-            sync=True,
-            sink=sink,
-            check=check_digest,
-        )
-    except CorruptObjectError as exc:
-        if mismatch and exc is mismatch[0]:
-            raise
-        raise CorruptObjectError(
-            f"{exc.message} (from remote {remote.label}); the bad bytes were not kept",
-            damage_hint(remote),
-        ) from None

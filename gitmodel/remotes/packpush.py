@@ -12,6 +12,7 @@ deletes, and packs with indexes, which the next push reuses.
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import time
@@ -113,7 +114,7 @@ def push_packed(
     keep = _write_keep(remote, relied) if relied else None
     work = store.tmp_dir / f"push-{os.getpid()}-{os.urandom(4).hex()}"
     try:
-        _send_packs(local, remote, view, plan, bases, work, jobs, result, kept)
+        _send_packs(store, local, remote, view, plan, bases, work, jobs, result, kept)
         if relied:
             _check_still_there(remote, relied)
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
@@ -204,6 +205,7 @@ def _offer(bases: dict[SlotKey, tuple[bytes, int]], at: SlotKey, chunk: bytes, d
 
 
 def _send_packs(
+    store: ObjectStore,
     local: LocalPacks,
     remote: Remote,
     view: RemotePacks,
@@ -218,10 +220,12 @@ def _send_packs(
     while the next is written. `kept`: bytes of chunks already read (`_recipes`)."""
     pool = ThreadPoolExecutor(max_workers=max(1, jobs))
     uploads: list[Future[int]] = []
-    writer = PackWriter(work, pack_target_size())
+    writer = PackWriter(work, pack_target_size(), durable=False)  # only read back to upload
     try:
         for recipe, fresh in plan:
             new = set(fresh)
+            kept_all = all(recipe.chunks[at].id in kept for at in fresh)
+            loose = _LooseFile(store.path(recipe.oid), recipe) if fresh and not kept_all else None
             for at, chunk in enumerate(recipe.chunks):
                 slot = recipe.slot(chunk)
                 if at not in new:  # on the remote already: still the newest of its slot
@@ -229,7 +233,11 @@ def _send_packs(
                     if slot is not None and there is not None:
                         _offer(bases, (slot, chunk.part, chunk.size), chunk.id, there[1].depth)
                     continue
-                data = kept.pop(chunk.id, None) or local.read_chunk(chunk.id)
+                data = kept.pop(chunk.id, None)
+                if data is None and loose is not None:
+                    data = loose.read(at)
+                if data is None:
+                    data = local.read_chunk(chunk.id)
                 if data is None:
                     raise GitModelError(
                         f"chunk {chunk.id.hex()} of {recipe.oid} is not in the local cache",
@@ -251,6 +259,8 @@ def _send_packs(
                     name = writer.written[len(result.packs)]
                     result.packs.append(name)
                     uploads.append(pool.submit(_send_pack, remote, view, work, name))
+            if loose is not None:
+                loose.close()
         writer.close()
         while len(writer.written) > len(result.packs):
             name = writer.written[len(result.packs)]
@@ -264,6 +274,41 @@ def _send_packs(
         pool.shutdown(wait=True, cancel_futures=True)
         raise
     pool.shutdown(wait=True)
+
+
+class _LooseFile:
+    """The chunks of a recipe read from its loose object in order, through one open file, each
+    checked against its id; `read` gives None when the object is not loose."""
+
+    def __init__(self, path: Path, recipe: Recipe) -> None:
+        self.path = path
+        self.recipe = recipe
+        self.offsets = list(itertools.accumulate((c.size for c in recipe.chunks), initial=0))
+        try:
+            self.fd: int | None = os.open(path, os.O_RDONLY)
+        except OSError:
+            self.fd = None
+
+    def read(self, at: int) -> bytes | None:
+        if self.fd is None:
+            return None
+        chunk = self.recipe.chunks[at]
+        parts, got = [], 0
+        while got < chunk.size:
+            part = os.pread(self.fd, chunk.size - got, self.offsets[at] + got)
+            if not part:
+                break
+            parts.append(part)
+            got += len(part)
+        data = parts[0] if len(parts) == 1 else b"".join(parts)
+        if len(data) != chunk.size or chunk_id(data) != chunk.id:
+            raise corrupt_object(self.recipe.oid, self.path)
+        return data
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
 
 
 def _send_pack(remote: Remote, view: RemotePacks, work: Path, name: str) -> int:
