@@ -362,9 +362,7 @@ def _decode_deltas(
     for _, chunk, pack, record in deltas:
         if record.base is None or area.raw(chunk).exists():
             continue
-        base = area.read(record.base)
-        if base is None:
-            base = local.read_chunk(record.base)
+        base = _present_chunk(local, area, record.base)
         if base is None:
             raise GitModelError(
                 f"the delta base {record.base.hex()} of chunk {chunk.hex()} is gone",
